@@ -1,0 +1,554 @@
+"""An in-memory Mailchimp Marketing API v3: the subset syncbot uses, with its real rules.
+
+Follows ``shared/specs/mailchimp`` and ``shared/reference/mailchimp-api.md``:
+basic auth with the key, whose ``-usNN`` suffix must match the host's data
+centre (401 otherwise); ``count`` ≤ 1000 / ``offset`` / ``total_items``
+paging; ``fields`` / ``exclude_fields`` in dot notation; ``member.tags``
+capped at 50 (``tags_count`` is the true count); tags are static segments,
+batch-changed at most 500 addresses per list per call; saved segments cannot
+be batch-changed; errors are ``application/problem+json``.
+
+Emulation choices where the real API is undocumented (see the reference's
+"open items"): ``since_last_changed`` moves only on profile changes, never
+on opens or clicks; email activity with ``since`` lists only the recipients
+that have an event after ``since``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from syncbot.sandbox.http import Emulator, HttpError, Request, Response, Router
+
+MAX_COUNT = 1000
+MAX_BATCH = 500
+MAX_MEMBER_TAGS = 50
+PROBLEM_TYPE = "https://mailchimp.com/developer/marketing/docs/errors/"
+PROBLEM_JSON = "application/problem+json; charset=utf-8"
+HIDDEN_BY_DEFAULT = ("unsubscribed", "cleaned", "transactional")
+
+
+def subscriber_hash(email: str) -> str:
+    return hashlib.md5(email.lower().encode("utf-8")).hexdigest()
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def parse_iso(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass
+class Segment:
+    id: int
+    name: str
+    type: str  # "static" (a tag) or "saved"
+    created_at: str
+    updated_at: str
+    members: set[str] = field(default_factory=set)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Audience:
+    id: str
+    name: str
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)  # hash -> member object
+    segments: dict[int, Segment] = field(default_factory=dict)
+    tags_of: dict[str, list[int]] = field(default_factory=dict)  # hash -> segment ids, in tag order
+
+
+@dataclass
+class Campaign:
+    id: str
+    list_id: str
+    send_time: str
+    title: str
+    status: str = "sent"
+    type: str = "regular"
+    recipients: list[str] = field(default_factory=list)  # subscriber hashes, send order
+    activity: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def problem(status: int, title: str, detail: str, instance: str) -> Response:
+    return Response.json(status, {"type": PROBLEM_TYPE, "title": title, "status": status,
+                                  "detail": detail, "instance": instance},
+                         content_type=PROBLEM_JSON)
+
+
+def _tree(paths: Iterable[str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        for part in path.strip().split("."):
+            if part:
+                node = node.setdefault(part, {})
+    return tree
+
+
+def _include(value: Any, tree: dict[str, Any]) -> Any:
+    if not tree:
+        return value
+    if isinstance(value, list):
+        return [_include(v, tree) for v in value]
+    if isinstance(value, dict):
+        return {k: _include(value[k], sub) for k, sub in tree.items() if k in value}
+    return value
+
+
+def _exclude(value: Any, tree: dict[str, Any]) -> Any:
+    if isinstance(value, list):
+        return [_exclude(v, tree) for v in value]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k in tree and not tree[k]:
+                continue
+            out[k] = _exclude(v, tree[k]) if k in tree else v
+        return out
+    return value
+
+
+def project(payload: dict[str, Any], request: Request) -> dict[str, Any]:
+    """Apply ``fields`` and ``exclude_fields`` (comma-separated dot paths) to a response."""
+    fields = [p for v in request.args("fields") for p in v.split(",") if p.strip()]
+    excluded = [p for v in request.args("exclude_fields") for p in v.split(",") if p.strip()]
+    if fields:
+        payload = _include(payload, _tree(fields))
+    if excluded:
+        payload = _exclude(payload, _tree(excluded))
+    return payload
+
+
+class MailchimpEmulator(Emulator):
+    """The state of one Mailchimp account plus the HTTP routes over it."""
+
+    hostnames = (r"[a-z]+\d+\.api\.mailchimp\.com",)
+
+    def __init__(self, api_key: str = "0123456789abcdef0123456789abcdef-us21",
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.api_keys = {api_key}
+        self.api_key = api_key
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.audiences: dict[str, Audience] = {}
+        self.campaigns: dict[str, Campaign] = {}
+        self._ids = itertools.count(1)
+        self._segment_ids = itertools.count(10001)
+        self._errors = itertools.count(1)
+        self._lock = threading.RLock()
+        self.router = Router("/3.0")
+        self._routes()
+
+    @property
+    def data_center(self) -> str:
+        return self.api_key.rsplit("-", 1)[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"https://{self.data_center}.api.mailchimp.com/3.0"
+
+    # ---- state changes used by the generator and by tests ----------------------------------
+
+    def add_audience(self, list_id: str, name: str = "Audience") -> Audience:
+        with self._lock:
+            audience = self.audiences.setdefault(list_id, Audience(list_id, name))
+            return audience
+
+    def add_member(self, list_id: str, email: str, *, status: str = "subscribed",
+                   merge_fields: dict[str, Any] | None = None, member_rating: int = 2,
+                   avg_open_rate: float = 0.0, avg_click_rate: float = 0.0,
+                   orders: int = 0, revenue: float = 0.0, country_code: str = "",
+                   language: str = "", source: str = "API - Generic", vip: bool = False,
+                   timestamp_opt: datetime | None = None) -> dict[str, Any]:
+        with self._lock:
+            audience = self.audiences[list_id]
+            key = subscriber_hash(email)
+            opted = timestamp_opt or self.clock()
+            member = {
+                "id": key,
+                "email_address": email,
+                "unique_email_id": key[:10],
+                "contact_id": key[10:26],
+                "full_name": " ".join(str(v) for k, v in (merge_fields or {}).items()
+                                      if k in ("FNAME", "LNAME") and v),
+                "web_id": next(self._ids),
+                "email_type": "html",
+                "status": status,
+                "merge_fields": dict(merge_fields or {}),
+                "stats": {"avg_open_rate": avg_open_rate, "avg_click_rate": avg_click_rate,
+                          "ecommerce_data": {"total_revenue": revenue,
+                                             "number_of_orders": orders,
+                                             "currency_code": "EUR"}},
+                "ip_signup": "", "timestamp_signup": "",
+                "ip_opt": "198.51.100.7", "timestamp_opt": iso(opted),
+                "member_rating": member_rating,
+                "last_changed": iso(self.clock()),
+                "language": language, "vip": vip, "email_client": "",
+                "location": {"latitude": 0, "longitude": 0, "gmtoff": 0, "dstoff": 0,
+                             "country_code": country_code, "timezone": "", "region": ""},
+                "source": source,
+                "list_id": list_id,
+            }
+            audience.members[key] = member
+            audience.tags_of.setdefault(key, [])
+            return member
+
+    def update_member(self, list_id: str, email: str, **changes: Any) -> None:
+        """Change profile data the way a form or an import would (``last_changed`` moves)."""
+        with self._lock:
+            member = self.audiences[list_id].members[subscriber_hash(email)]
+            for key, value in changes.items():
+                if key == "merge_fields":
+                    member["merge_fields"].update(value)
+                elif key == "member_rating":
+                    member["member_rating"] = value
+                else:
+                    member[key] = value
+            member["last_changed"] = iso(self.clock())
+
+    def create_segment(self, list_id: str, name: str, *, type: str = "static",
+                       emails: Iterable[str] = (), options: dict[str, Any] | None = None
+                       ) -> Segment:
+        with self._lock:
+            audience = self.audiences[list_id]
+            now = iso(self.clock())
+            segment = Segment(next(self._segment_ids), name, type, now, now,
+                              options=options or {})
+            audience.segments[segment.id] = segment
+            for email in emails:
+                self._tag(audience, segment, subscriber_hash(email))
+            return segment
+
+    def add_campaign(self, list_id: str, send_time: datetime, title: str = "",
+                     recipients: Iterable[str] = (), status: str = "sent") -> Campaign:
+        with self._lock:
+            cid = f"c{next(self._ids):09x}"
+            campaign = Campaign(cid, list_id, iso(send_time), title or cid, status=status,
+                                recipients=[subscriber_hash(e) for e in recipients])
+            self.campaigns[cid] = campaign
+            return campaign
+
+    def add_event(self, campaign_id: str, email: str, action: str, when: datetime,
+                  url: str | None = None) -> None:
+        with self._lock:
+            event: dict[str, Any] = {"action": action, "timestamp": iso(when), "ip": "203.0.113.9"}
+            if action == "click":
+                event["url"] = url or ""
+            if action == "bounce":
+                event["type"] = "soft"
+            self.campaigns[campaign_id].activity.setdefault(subscriber_hash(email), []).append(event)
+
+    def segment_by_name(self, list_id: str, name: str) -> Segment | None:
+        return next((s for s in self.audiences[list_id].segments.values() if s.name == name), None)
+
+    def tag_names(self, list_id: str, email: str) -> list[str]:
+        audience = self.audiences[list_id]
+        return [audience.segments[sid].name for sid in audience.tags_of.get(subscriber_hash(email), [])]
+
+    def _tag(self, audience: Audience, segment: Segment, key: str) -> bool:
+        if key not in audience.members or key in segment.members:
+            return False
+        segment.members.add(key)
+        if segment.type == "static":
+            audience.tags_of[key].append(segment.id)
+        return True
+
+    def _untag(self, audience: Audience, segment: Segment, key: str) -> bool:
+        if key not in segment.members:
+            return False
+        segment.members.discard(key)
+        if segment.id in audience.tags_of.get(key, []):
+            audience.tags_of[key].remove(segment.id)
+        return True
+
+    # ---- HTTP -------------------------------------------------------------------------------
+
+    def _error(self, status: int, title: str, detail: str) -> HttpError:
+        return HttpError(problem(status, title, detail, f"sandbox-{next(self._errors):08d}"))
+
+    def fault_response(self, kind: str) -> Response:
+        if kind == "503":  # the edge answers with HTML, not problem+json
+            return Response(503, {"Content-Type": "text/html"},
+                            b"<html><body><h1>503 Service Unavailable</h1></body></html>")
+        titles = {"429": "Too Many Requests", "500": "Internal Server Error"}
+        return problem(int(kind), titles[kind], "Injected by the sandbox.",
+                       f"sandbox-{next(self._errors):08d}")
+
+    def too_many_connections(self) -> Response:
+        return problem(429, "Too Many Requests",
+                       "You have exceeded the limit of 10 simultaneous connections.",
+                       f"sandbox-{next(self._errors):08d}")
+
+    def handle(self, request: Request) -> Response:
+        self._authenticate(request)
+        with self._lock:
+            return self.router.dispatch(request, self._not_found)
+
+    def _not_found(self, request: Request) -> Response:
+        return self._error(404, "Resource Not Found",
+                           "The requested resource could not be found.").response
+
+    def _authenticate(self, request: Request) -> None:
+        auth = request.headers.get("authorization", "")
+        key = ""
+        if auth.lower().startswith("basic "):
+            try:
+                key = base64.b64decode(auth[6:]).decode("utf-8").split(":", 1)[1]
+            except (ValueError, IndexError):
+                key = ""
+        host_dc = (request.headers.get("host", "").split(".", 1)[0])
+        if key not in self.api_keys or key.rsplit("-", 1)[-1] != host_dc:
+            raise self._error(401, "API Key Invalid",
+                              "Your API key may be invalid, or you've attempted to access "
+                              "the wrong datacenter.")
+
+    def _page(self, request: Request) -> tuple[int, int]:
+        try:
+            count = int(request.arg("count", "10") or 10)
+            offset = int(request.arg("offset", "0") or 0)
+        except ValueError:
+            raise self._error(400, "Invalid Resource", "count and offset must be integers.") from None
+        if count > MAX_COUNT or count < 0 or offset < 0:
+            raise self._error(400, "Invalid Resource",
+                              f"count must be between 0 and {MAX_COUNT}.")
+        return count, offset
+
+    def _audience(self, list_id: str) -> Audience:
+        audience = self.audiences.get(list_id)
+        if audience is None:
+            raise self._error(404, "Resource Not Found",
+                              "The requested resource could not be found.")
+        return audience
+
+    def _render_member(self, audience: Audience, key: str) -> dict[str, Any]:
+        member = dict(audience.members[key])
+        tag_ids = audience.tags_of.get(key, [])
+        member["tags_count"] = len(tag_ids)
+        member["tags"] = [{"id": sid, "name": audience.segments[sid].name}
+                          for sid in tag_ids[:MAX_MEMBER_TAGS]]
+        return member
+
+    def _reply(self, request: Request, payload: dict[str, Any], status: int = 200) -> Response:
+        return Response.json(status, project(payload, request))
+
+    def _routes(self) -> None:
+        r = self.router
+        r.add("GET", "/ping", (), self.ping)
+        r.add("GET", "/lists", ("fields", "exclude_fields", "count", "offset"), self.get_lists)
+        r.add("GET", "/lists/{list_id}", ("fields", "exclude_fields"), self.get_list)
+        r.add("GET", "/lists/{list_id}/members",
+              ("fields", "exclude_fields", "count", "offset", "status", "since_last_changed"),
+              self.get_members)
+        r.add("GET", "/lists/{list_id}/members/{subscriber_hash}", ("fields", "exclude_fields"),
+              self.get_member)
+        r.add("GET", "/lists/{list_id}/members/{subscriber_hash}/tags",
+              ("fields", "exclude_fields", "count", "offset"), self.get_member_tags)
+        r.add("GET", "/lists/{list_id}/segments",
+              ("fields", "exclude_fields", "count", "offset", "type"), self.get_segments)
+        r.add("POST", "/lists/{list_id}/segments", (), self.post_segment)
+        r.add("POST", "/lists/{list_id}/segments/{segment_id}", (), self.post_segment_batch)
+        r.add("GET", "/lists/{list_id}/segments/{segment_id}/members",
+              ("fields", "exclude_fields", "count", "offset", "include_cleaned",
+               "include_transactional", "include_unsubscribed"), self.get_segment_members)
+        r.add("GET", "/campaigns",
+              ("fields", "exclude_fields", "count", "offset", "type", "status", "list_id",
+               "since_send_time", "before_send_time", "sort_field", "sort_dir"),
+              self.get_campaigns)
+        r.add("GET", "/reports/{campaign_id}/email-activity",
+              ("fields", "exclude_fields", "count", "offset", "since"), self.get_email_activity)
+
+    def ping(self, request: Request) -> Response:
+        return self._reply(request, {"health_status": "Everything's Chimpy!"})
+
+    def _list_object(self, audience: Audience) -> dict[str, Any]:
+        counts = {s: 0 for s in ("subscribed", "unsubscribed", "cleaned")}
+        for member in audience.members.values():
+            if member["status"] in counts:
+                counts[member["status"]] += 1
+        return {"id": audience.id, "web_id": 1, "name": audience.name,
+                "stats": {"member_count": counts["subscribed"],
+                          "unsubscribe_count": counts["unsubscribed"],
+                          "cleaned_count": counts["cleaned"]}}
+
+    def get_lists(self, request: Request) -> Response:
+        count, offset = self._page(request)
+        lists = [self._list_object(a) for a in self.audiences.values()]
+        return self._reply(request, {"lists": lists[offset:offset + count],
+                                     "total_items": len(lists)})
+
+    def get_list(self, request: Request, list_id: str) -> Response:
+        return self._reply(request, self._list_object(self._audience(list_id)))
+
+    def get_members(self, request: Request, list_id: str) -> Response:
+        audience = self._audience(list_id)
+        count, offset = self._page(request)
+        status = request.arg("status")
+        since = request.arg("since_last_changed")
+        since_at = parse_iso(since) if since else None
+        keys = [k for k, m in audience.members.items()
+                if (not status or m["status"] == status)
+                and (since_at is None or parse_iso(m["last_changed"]) > since_at)]
+        page = [self._render_member(audience, k) for k in keys[offset:offset + count]]
+        return self._reply(request, {"members": page, "list_id": list_id,
+                                     "total_items": len(keys)})
+
+    def get_member(self, request: Request, list_id: str, subscriber_hash: str) -> Response:
+        audience = self._audience(list_id)
+        if subscriber_hash.lower() not in audience.members:
+            raise self._error(404, "Resource Not Found",
+                              "The requested resource could not be found.")
+        return self._reply(request, self._render_member(audience, subscriber_hash.lower()))
+
+    def get_member_tags(self, request: Request, list_id: str, subscriber_hash: str) -> Response:
+        audience = self._audience(list_id)
+        count, offset = self._page(request)
+        ids = audience.tags_of.get(subscriber_hash.lower())
+        if ids is None:
+            raise self._error(404, "Resource Not Found",
+                              "The requested resource could not be found.")
+        tags = [{"id": sid, "name": audience.segments[sid].name,
+                 "date_added": audience.segments[sid].created_at} for sid in ids]
+        return self._reply(request, {"tags": tags[offset:offset + count],
+                                     "total_items": len(tags)})
+
+    def _segment_object(self, audience: Audience, segment: Segment) -> dict[str, Any]:
+        active = sum(1 for k in segment.members
+                     if audience.members[k]["status"] == "subscribed")
+        return {"id": segment.id, "name": segment.name, "member_count": active,
+                "type": segment.type, "created_at": segment.created_at,
+                "updated_at": segment.updated_at, "options": segment.options,
+                "list_id": audience.id}
+
+    def get_segments(self, request: Request, list_id: str) -> Response:
+        audience = self._audience(list_id)
+        count, offset = self._page(request)
+        wanted = request.arg("type")
+        segments = [s for s in audience.segments.values() if not wanted or s.type == wanted]
+        page = [self._segment_object(audience, s) for s in segments[offset:offset + count]]
+        return self._reply(request, {"segments": page, "list_id": list_id,
+                                     "total_items": len(segments)})
+
+    def post_segment(self, request: Request, list_id: str) -> Response:
+        audience = self._audience(list_id)
+        body = request.json() or {}
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise self._error(400, "Invalid Resource", "The resource submitted could not be "
+                              "validated. Field: name, message: This value should not be blank.")
+        if "static_segment" in body and "options" in body:
+            raise self._error(400, "Invalid Resource",
+                              "A segment cannot have both static_segment and options.")
+        if any(s.name == name for s in audience.segments.values()):
+            raise self._error(400, "Invalid Resource", f'A segment named "{name}" already exists.')
+        static = "static_segment" in body or "options" not in body
+        segment = self.create_segment(list_id, name, type="static" if static else "saved",
+                                      emails=body.get("static_segment") or [],
+                                      options=body.get("options"))
+        return self._reply(request, self._segment_object(audience, segment))
+
+    def post_segment_batch(self, request: Request, list_id: str, segment_id: str) -> Response:
+        audience = self._audience(list_id)
+        segment = audience.segments.get(int(segment_id)) if segment_id.isdigit() else None
+        if segment is None:
+            raise self._error(404, "Resource Not Found",
+                              "The requested resource could not be found.")
+        if segment.type != "static":
+            raise self._error(400, "Bad Request",
+                              "Members can only be added to or removed from static segments (tags).")
+        body = request.json() or {}
+        to_add, to_remove = body.get("members_to_add") or [], body.get("members_to_remove") or []
+        if len(to_add) > MAX_BATCH or len(to_remove) > MAX_BATCH:
+            raise self._error(400, "Invalid Resource",
+                              f"Maximum allowed member items exceeded. ({MAX_BATCH})")
+        added: list[dict[str, Any]] = []
+        removed: list[dict[str, Any]] = []
+        missing: list[str] = []
+        for emails, change, changed in ((to_add, self._tag, added),
+                                        (to_remove, self._untag, removed)):
+            for email in emails:
+                key = subscriber_hash(email)
+                if key not in audience.members:
+                    missing.append(email)
+                elif change(audience, segment, key):
+                    changed.append(self._render_member(audience, key))
+        if added or removed:
+            segment.updated_at = iso(self.clock())
+        errors = ([{"email_addresses": missing,
+                    "error": "Email addresses are not subscribed to this list"}]
+                  if missing else [])
+        return self._reply(request, {"members_added": added, "members_removed": removed,
+                                     "errors": errors, "total_added": len(added),
+                                     "total_removed": len(removed),
+                                     "error_count": len(missing)})
+
+    def get_segment_members(self, request: Request, list_id: str, segment_id: str) -> Response:
+        audience = self._audience(list_id)
+        count, offset = self._page(request)
+        segment = audience.segments.get(int(segment_id)) if segment_id.isdigit() else None
+        if segment is None:
+            raise self._error(404, "Resource Not Found",
+                              "The requested resource could not be found.")
+        shown = {s for s in HIDDEN_BY_DEFAULT
+                 if (request.arg(f"include_{s}") or "").lower() != "true"}
+        keys = [k for k in audience.members
+                if k in segment.members and audience.members[k]["status"] not in shown]
+        page = [self._render_member(audience, k) for k in keys[offset:offset + count]]
+        return self._reply(request, {"members": page, "total_items": len(keys)})
+
+    def _campaign_object(self, c: Campaign) -> dict[str, Any]:
+        return {"id": c.id, "web_id": 1, "type": c.type, "status": c.status,
+                "create_time": c.send_time, "send_time": c.send_time,
+                "emails_sent": len(c.recipients),
+                "recipients": {"list_id": c.list_id, "list_is_active": True,
+                               "recipient_count": len(c.recipients)},
+                "settings": {"title": c.title, "subject_line": c.title}}
+
+    def get_campaigns(self, request: Request) -> Response:
+        count, offset = self._page(request)
+        since = request.arg("since_send_time")
+        before = request.arg("before_send_time")
+        wanted = {k: request.arg(k) for k in ("status", "type", "list_id")}
+        found = [c for c in self.campaigns.values()
+                 if (not wanted["status"] or c.status == wanted["status"])
+                 and (not wanted["type"] or c.type == wanted["type"])
+                 and (not wanted["list_id"] or c.list_id == wanted["list_id"])
+                 and (not since or parse_iso(c.send_time) > parse_iso(since))
+                 and (not before or parse_iso(c.send_time) < parse_iso(before))]
+        if request.arg("sort_field") in ("send_time", "create_time"):
+            found.sort(key=lambda c: c.send_time, reverse=request.arg("sort_dir") == "DESC")
+        page = [self._campaign_object(c) for c in found[offset:offset + count]]
+        return self._reply(request, {"campaigns": page, "total_items": len(found)})
+
+    def get_email_activity(self, request: Request, campaign_id: str) -> Response:
+        campaign = self.campaigns.get(campaign_id)
+        if campaign is None:
+            raise self._error(404, "Resource Not Found",
+                              "The requested resource could not be found.")
+        count, offset = self._page(request)
+        since = request.arg("since")
+        since_at = parse_iso(since) if since else None
+        audience = self.audiences.get(campaign.list_id)
+        emails = []
+        for key in campaign.recipients:
+            events = campaign.activity.get(key, [])
+            if since_at is not None:
+                events = [e for e in events if parse_iso(e["timestamp"]) > since_at]
+                if not events:
+                    continue
+            member = audience.members.get(key) if audience else None
+            emails.append((key, member["email_address"] if member else "", events))
+        page = [{"campaign_id": campaign.id, "list_id": campaign.list_id, "list_is_active": True,
+                 "email_id": key, "email_address": address, "activity": events}
+                for key, address, events in emails[offset:offset + count]]
+        return self._reply(request, {"emails": page, "campaign_id": campaign.id,
+                                     "total_items": len(emails)})

@@ -1,0 +1,153 @@
+"""The sandbox over loopback HTTP, in its own process (for benchmarks).
+
+Every emulated host is served under a path prefix naming it:
+``http://127.0.0.1:PORT/us21.api.mailchimp.com/3.0/ping`` is what
+``https://us21.api.mailchimp.com/3.0/ping`` means. ``LoopbackAdapter``
+rewrites a client's URLs that way while keeping real pooled connections, so
+the measured process sees real sockets, keep-alive and latency.
+
+Run ``python -m syncbot.sandbox.server --members 10000 --campaigns 12``; it
+prints one JSON line (port, api key, list id, spreadsheet id, key file) and
+serves until stopped. ``GET /_sandbox/stats`` returns request counts.
+A ``timeout`` fault holds the reply for ``--hold`` seconds and then closes the
+connection; a ``reset`` fault closes it at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from syncbot.sandbox import Sandbox
+from syncbot.sandbox.http import FaultReset, Faults, FaultTimeout, Host, Request
+from syncbot.sandbox.transport import _host_for
+
+
+class LoopbackAdapter(HTTPAdapter):
+    """A pooled HTTP adapter that sends ``https://HOST/path`` to ``http://127.0.0.1:PORT/HOST/path``."""
+
+    def __init__(self, port: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.base = f"http://127.0.0.1:{port}"
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+             ) -> requests.Response:
+        parts = urlsplit(request.url or "")
+        if parts.hostname and parts.hostname != "127.0.0.1":
+            request.url = f"{self.base}/{parts.hostname}{parts.path}" + (
+                f"?{parts.query}" if parts.query else "")
+        return super().send(request, *args, **kwargs)
+
+
+def make_handler(sandbox: Sandbox, hold: float) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            pass
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            if self.path.startswith("/_sandbox/stats"):
+                self._send(200, {"Content-Type": "application/json"}, json.dumps(stats(sandbox))
+                           .encode())
+                return
+            _, hostname, rest = self.path.split("/", 2) if self.path.count("/") >= 2 \
+                else ("", "", "")
+            host: Host | None = _host_for(sandbox.hosts, f"https://{hostname}/")
+            if host is None:
+                self._send(404, {"Content-Type": "text/plain"}, b"no such emulated host")
+                return
+            headers = [(k, v) for k, v in self.headers.items() if k.lower() != "host"]
+            headers.append(("host", hostname))
+            request = Request.from_url(self.command, f"https://{hostname}/{rest}", headers, body)
+            try:
+                answer = host.serve(request)
+            except FaultTimeout:
+                time.sleep(hold)
+                self.close_connection = True
+                return
+            except FaultReset:
+                self.close_connection = True
+                return
+            self._send(answer.status, answer.headers, answer.body)
+
+        def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+    return Handler
+
+
+def stats(sandbox: Sandbox) -> dict[str, Any]:
+    return {name: {"requests": host.requests, "peak_in_flight": host.peak_in_flight,
+                   "rejected_for_connections": host.rejected_for_connections}
+            for name, host in (("mailchimp", sandbox.mailchimp_host),
+                               ("sheets", sandbox.sheets_host), ("google", sandbox.google_host))} | {
+        "sheets_quota_hits": sandbox.sheets.quota_hits}
+
+
+def serve(sandbox: Sandbox, port: int = 0, hold: float = 5.0) -> ThreadingHTTPServer:
+    """A started-but-not-running server (call ``serve_forever``, e.g. in a thread)."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(sandbox, hold))
+    server.daemon_threads = True
+    return server
+
+
+def main(argv: list[str] | None = None) -> None:
+    from syncbot.sandbox.generator import generate_audience
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--members", type=int, default=1000)
+    parser.add_argument("--campaigns", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--mailchimp-latency", type=float, default=0.0)
+    parser.add_argument("--sheets-latency", type=float, default=0.0)
+    parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument("--hold", type=float, default=5.0)
+    parser.add_argument("--spreadsheet-id", default="1SandboxSpreadsheet0001")
+    parser.add_argument("--key-file", default="sandbox-service-account.json")
+    args = parser.parse_args(argv)
+
+    sandbox = Sandbox(mailchimp_latency=args.mailchimp_latency,
+                      sheets_latency=args.sheets_latency,
+                      mailchimp_faults=Faults(rate=args.fault_rate, seed=args.seed),
+                      sheets_faults=Faults(rate=args.fault_rate, seed=args.seed + 1))
+    audience = generate_audience(sandbox.mailchimp, members=args.members,
+                                 campaigns=args.campaigns, now=datetime.now(UTC), seed=args.seed)
+    account = sandbox.google.service_account()
+    Path(args.key_file).write_text(json.dumps(account), "utf-8")
+    sandbox.sheets.create(args.spreadsheet_id, editors=(account["client_email"],))
+    server = serve(sandbox, args.port, args.hold)
+    print(json.dumps({"port": server.server_address[1], "api_key": sandbox.mailchimp.api_key,
+                      "list_id": audience.list_id, "spreadsheet_id": args.spreadsheet_id,
+                      "key_file": str(Path(args.key_file).resolve())}), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Shared fixtures: a sandbox reached through `responses`, and the real clients pointed at it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import gspread
+import mailchimp_marketing
+import pytest
+import responses
+from google.auth.transport.requests import AuthorizedSession
+from google.auth.transport.requests import Request as GoogleRequest
+from google.oauth2.service_account import Credentials
+
+from syncbot.sandbox import Sandbox
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+LIST_ID = "a1b2c3d4e5"
+SHEET_ID = "1SandboxSpreadsheet0001"
+SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+
+
+class FakeClock:
+    """A monotonic clock tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def sheets_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sandbox(sleeps: list[float], sheets_clock: FakeClock) -> Sandbox:
+    box = Sandbox(sleep=sleeps.append, sheets_clock=sheets_clock)
+    box.mailchimp.clock = lambda: NOW
+    return box
+
+
+@pytest.fixture
+def rsps(sandbox: Sandbox):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        sandbox.register(mock)
+        yield mock
+
+
+@pytest.fixture
+def mailchimp(sandbox: Sandbox, rsps) -> mailchimp_marketing.Client:
+    """The official client, unchanged, talking to the sandbox through `responses`."""
+    sandbox.mailchimp.add_audience(LIST_ID, "Test audience")
+    return mailchimp_marketing.Client({"api_key": sandbox.mailchimp.api_key})
+
+
+@pytest.fixture
+def service_account(sandbox: Sandbox) -> dict[str, str]:
+    return sandbox.google.service_account()
+
+
+@pytest.fixture
+def gspread_client(sandbox: Sandbox, rsps, service_account: dict[str, str]) -> gspread.Client:
+    """gspread with a real service-account token flow, all answered by the sandbox."""
+    sandbox.sheets.create(SHEET_ID, editors=(service_account["client_email"],),
+                          tabs=("Leads",))
+    creds = Credentials.from_service_account_info(service_account, scopes=SCOPES)
+    return gspread.Client(auth=creds)
+
+
+def authorized_session(sandbox: Sandbox, info: dict[str, str]) -> AuthorizedSession:
+    """An AuthorizedSession answered by the sandbox's mounted adapter (no `responses`)."""
+    creds = Credentials.from_service_account_info(info, scopes=SCOPES)
+    session = AuthorizedSession(creds, auth_request=GoogleRequest(sandbox.session()))
+    session.mount("https://", sandbox.session().get_adapter("https://"))
+    return session

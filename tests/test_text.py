@@ -1,0 +1,42 @@
+"""User-facing text lives in syncbot/locales: every message used exists, none is dead."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from syncbot import text
+
+PACKAGE = Path(__file__).resolve().parents[1] / "syncbot"
+
+
+def used_ids() -> set[str]:
+    found: set[str] = set()
+    for path in PACKAGE.rglob("*.py"):
+        found |= set(re.findall(r"""\bt\(\s*["']([a-z_.]+)["']""", path.read_text("utf-8")))
+    return found
+
+
+def test_every_message_used_in_code_exists_and_none_is_unused():
+    english = set(text._catalogue("en"))
+    assert used_ids() - english == set()
+    assert english - used_ids() == set()
+
+
+def test_placeholders_are_well_formed():
+    for message_id, template in text._catalogue("en").items():
+        for _, name, _, _ in string.Formatter().parse(template):
+            assert name is None or name.isidentifier(), message_id
+
+
+def test_unknown_language_falls_back_to_english(monkeypatch):
+    monkeypatch.setenv("SYNCBOT_LANG", "xx")
+    assert text.t("config.empty_list", section="a", key="b") == "[a] b must list at least one value."
+
+
+def test_unknown_message_is_a_bug():
+    with pytest.raises(KeyError):
+        text.t("no.such.message")
