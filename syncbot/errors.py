@@ -38,3 +38,7 @@ class ConfigError(InvalidInputError):
 
 class SafetyStop(SyncbotError):
     exit_code = EXIT_SAFETY_STOP
+
+
+class RulesError(InvalidInputError):
+    """The Weights, Segments or Interests tab has rows that cannot be applied."""

@@ -6,7 +6,8 @@ import gspread
 import pytest
 from google.oauth2.service_account import Credentials
 
-from syncbot.sandbox.sheets import CELL_LIMIT, Formula, col_index, col_letters
+from syncbot.a1 import col_index, col_letters
+from syncbot.sandbox.sheets import CELL_LIMIT, Formula
 from tests.conftest import SCOPES, SHEET_ID
 
 

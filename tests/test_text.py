@@ -14,9 +14,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "syncbot"
 
 
 def used_ids() -> set[str]:
+    """Every quoted string in the package shaped like a message id of a catalogue section
+    (ids are sometimes picked into a variable before ``t()`` is called)."""
+    sections = {message_id.split(".")[0] for message_id in text._catalogue("en")}
     found: set[str] = set()
     for path in PACKAGE.rglob("*.py"):
-        found |= set(re.findall(r"""\bt\(\s*["']([a-z_.]+)["']""", path.read_text("utf-8")))
+        for candidate in re.findall(r"""["']([a-z]+\.[a-z_]+)["']""", path.read_text("utf-8")):
+            if candidate.split(".")[0] in sections:
+                found.add(candidate)
     return found
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from syncbot.a1 import col_index, col_letters
 from syncbot.sandbox.google_auth import GoogleAuthEmulator
 from syncbot.sandbox.http import Emulator, HttpError, Request, Response, Router
 
@@ -116,23 +117,6 @@ def _in_grid_range(grid: dict[str, Any], r: int, c: int) -> bool:
 
 
 # ---- A1 notation -----------------------------------------------------------------------------
-
-def col_letters(index: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def col_index(letters: str) -> int:
-    value = 0
-    for ch in letters.upper():
-        value = value * 26 + ord(ch) - 64
-    return value - 1
-
 
 _CELL = re.compile(r"^([A-Za-z]*)(\d*)$")
 

@@ -1,0 +1,26 @@
+"""A1 notation: column letters and cell names, as the spreadsheet shows them."""
+
+from __future__ import annotations
+
+
+def col_letters(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA (0-based column index)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def col_index(letters: str) -> int:
+    """A → 0, AA → 26."""
+    value = 0
+    for ch in letters.upper():
+        value = value * 26 + ord(ch) - 64
+    return value - 1
+
+
+def cell(tab: str, column: int, row: int) -> str:
+    """``Weights!A7`` for 0-based ``column`` and 1-based ``row``."""
+    return f"{tab}!{col_letters(column)}{row}"

@@ -1,0 +1,126 @@
+"""SPEC §5: the fields computed for each lead from its member record, its events and ``now``.
+
+``FIELDS`` is the catalogue rules are validated against; ``compute_features``
+fills one lead's values. Blank is ``None``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from syncbot.core.model import Event, Member
+
+WINDOWS = (7, 30, 90)
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MIN_OPENS_FOR_BEST_TIME = 3
+DAY = timedelta(days=1)
+
+NUMBER, TEXT, DATE, BOOLEAN = "number", "text", "date", "boolean"
+
+
+@dataclass(frozen=True)
+class Interest:
+    """One Interests row: a lead gets ``topic`` if a clicked link contains ``url_contains``."""
+
+    topic: str
+    url_contains: str
+
+
+def field_kinds(lookback_days: int) -> dict[str, str]:
+    """Every §5 field offered for this lookback, with its kind (windows past it are not offered)."""
+    kinds: dict[str, str] = {"email": TEXT, "status": TEXT}
+    for window in WINDOWS:
+        if window <= lookback_days:
+            kinds[f"opens_{window}d"] = NUMBER
+            kinds[f"clicks_{window}d"] = NUMBER
+    kinds |= {
+        "opens_decayed": NUMBER, "clicks_decayed": NUMBER,
+        "last_open_at": DATE, "last_click_at": DATE,
+        "days_since_last_open": NUMBER, "days_since_last_click": NUMBER,
+        "days_since_last_activity": NUMBER,
+        "best_send_hour": NUMBER, "best_send_weekday": TEXT,
+        "topics": TEXT,
+        "member_rating": NUMBER, "avg_open_rate": NUMBER, "avg_click_rate": NUMBER,
+        "orders_count": NUMBER, "total_revenue": NUMBER, "avg_order_value": NUMBER,
+        "country": TEXT, "language": TEXT, "source": TEXT, "vip": BOOLEAN,
+        "subscribed_at": DATE,
+    }
+    return kinds
+
+
+SCORE_FIELDS = {"engagement_score": NUMBER, "fit_score": NUMBER, "score": NUMBER}
+
+
+def _whole_days(now: datetime, then: datetime | None) -> int | None:
+    return None if then is None else math.floor((now - then) / DAY)
+
+
+def _best(values: Iterable[int]) -> int | None:
+    """The most frequent value; ties go to the smallest (earliest hour, Monday first)."""
+    counts = Counter(values)
+    if sum(counts.values()) < MIN_OPENS_FOR_BEST_TIME:
+        return None
+    return min(counts, key=lambda v: (-counts[v], v))
+
+
+def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
+                     lookback_days: int, half_life_days: float, timezone: str = "UTC",
+                     interests: Sequence[Interest] = ()) -> dict[str, Any]:
+    """One lead's row of fields. Events outside the lookback window (or in the future) are ignored."""
+    tz = ZoneInfo(timezone)
+    oldest = now - timedelta(days=lookback_days)
+    opens: list[tuple[datetime, float]] = []
+    clicks: list[tuple[datetime, float, str]] = []
+    for event in events:
+        if not oldest <= event.at <= now:
+            continue
+        age = (now - event.at) / DAY
+        if event.kind == "open":
+            opens.append((event.at, age))
+        elif event.kind == "click":
+            clicks.append((event.at, age, event.url or ""))
+
+    row: dict[str, Any] = {"email": member.email, "status": member.status}
+    for window in WINDOWS:
+        if window <= lookback_days:
+            row[f"opens_{window}d"] = sum(1 for _, age in opens if age <= window)
+            row[f"clicks_{window}d"] = sum(1 for _, age, _ in clicks if age <= window)
+    row["opens_decayed"] = round(sum(0.5 ** (age / half_life_days) for _, age in opens), 3)
+    row["clicks_decayed"] = round(sum(0.5 ** (age / half_life_days) for _, age, _ in clicks), 3)
+    last_open = max((at for at, _ in opens), default=None)
+    last_click = max((at for at, _, _ in clicks), default=None)
+    row["last_open_at"], row["last_click_at"] = last_open, last_click
+    row["days_since_last_open"] = _whole_days(now, last_open)
+    row["days_since_last_click"] = _whole_days(now, last_click)
+    latest = max((t for t in (last_open, last_click, member.subscribed_at) if t is not None),
+                 default=None)
+    row["days_since_last_activity"] = _whole_days(now, latest)
+    local = [at.astimezone(tz) for at, _ in opens]
+    row["best_send_hour"] = _best(t.hour for t in local)
+    weekday = _best(t.weekday() for t in local)
+    row["best_send_weekday"] = None if weekday is None else WEEKDAYS[weekday]
+    urls = [url.casefold() for _, _, url in clicks]
+    topics = [i.topic for i in interests
+              if any(i.url_contains.casefold() in url for url in urls)]
+    row["topics"] = ", ".join(dict.fromkeys(topics)) or None
+    row["member_rating"] = member.member_rating
+    row["avg_open_rate"] = member.avg_open_rate
+    row["avg_click_rate"] = member.avg_click_rate
+    row["orders_count"] = member.orders_count
+    row["total_revenue"] = member.total_revenue
+    row["avg_order_value"] = (round(member.total_revenue / member.orders_count, 2)
+                              if member.orders_count else 0)
+    row["country"] = member.country or None
+    row["language"] = member.language or None
+    row["source"] = member.source or None
+    row["vip"] = member.vip
+    row["subscribed_at"] = member.subscribed_at
+    for tag, value in member.merge_fields.items():
+        row[tag.upper()] = value
+    return row

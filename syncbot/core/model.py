@@ -1,0 +1,40 @@
+"""The values the core works on: a member as Mailchimp describes it, and its events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    """One open or click of a campaign e-mail; ``url`` only for clicks."""
+
+    kind: str  # "open" | "click" (bounces never reach the core)
+    at: datetime  # timezone-aware
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    """An audience member with the profile data the fields need."""
+
+    email: str
+    status: str
+    merge_fields: dict[str, Any] = field(default_factory=dict)
+    member_rating: int | None = None
+    avg_open_rate: float | None = None
+    avg_click_rate: float | None = None
+    orders_count: int = 0
+    total_revenue: float = 0.0
+    country: str = ""
+    language: str = ""
+    source: str = ""
+    vip: bool = False
+    subscribed_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        """The identity syncbot matches on everywhere: the lower-cased address."""
+        return self.email.strip().lower()

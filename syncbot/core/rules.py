@@ -1,0 +1,429 @@
+"""SPEC §3: the Weights, Segments and Interests tabs, read as rules.
+
+Rows come as the sheet gives them (row 1 is the header; columns are found by
+name, in any order; numbers may be numbers or text in either decimal
+notation). Every problem in every tab is collected, each naming its cell, and
+a rule set with any problem is never returned: ``parse_rules`` raises
+``RulesError`` instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from syncbot.a1 import cell as cell_name
+from syncbot.core.fields import BOOLEAN, DATE, NUMBER, SCORE_FIELDS, TEXT, Interest, field_kinds
+from syncbot.core.values import as_text, is_blank, parse_date, parse_number, to_serial
+from syncbot.errors import RulesError
+from syncbot.text import t
+
+OPERATORS = ("per", "=", "!=", ">", ">=", "<", "<=", "between", "contains", "not contains",
+             "in", "not in", "is empty", "is not empty")
+ALIASES = {"==": "=", "<>": "!=", "≠": "!=", "≥": ">=", "≤": "<=", "=>": ">=", "=<": "<="}
+NUMBER_OPERATORS = {">", ">=", "<", "<=", "between"}
+LIST_OPERATORS = {"contains", "not contains", "in", "not in"}
+NO_VALUE_OPERATORS = {"per", "is empty", "is not empty"}
+DIMENSIONS = ("engagement", "fit")
+
+WEIGHTS_COLUMNS = ("Field", "Operator", "Value", "Points", "Max", "Dimension", "Note")
+SEGMENTS_COLUMNS = ("Tag", "Field", "Operator", "Value", "Group", "Note")
+INTERESTS_COLUMNS = ("Topic", "URL contains")
+
+Test = Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``field operator value``, compiled to a test of the field's value."""
+
+    field: str
+    operator: str
+    value_text: str  # the Value as the team wrote it, for explanations
+    test: Test
+
+    def holds(self, features: dict[str, Any]) -> bool:
+        return self.test(features.get(self.field))
+
+
+@dataclass(frozen=True)
+class WeightRule:
+    row: int
+    field: str
+    operator: str
+    condition: Condition | None  # None for "per"
+    points: float
+    max: float | None
+    dimension: str
+
+
+@dataclass(frozen=True)
+class SegmentRule:
+    row: int
+    tag: str
+    condition: Condition | None  # None: always matches
+    group: str | None  # case-folded group name, None when the row has no group
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    weights: tuple[WeightRule, ...]
+    segments: tuple[SegmentRule, ...]
+    interests: tuple[Interest, ...]
+
+    @property
+    def managed_tags(self) -> tuple[str, ...]:
+        """The tags syncbot owns: the Tag values of the Segments tab, in tab order."""
+        return tuple(dict.fromkeys(rule.tag for rule in self.segments))
+
+
+# ---- reading a tab ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Row:
+    number: int  # 1-based sheet row
+    cells: dict[str, Any]  # column name -> value
+    columns: dict[str, int]  # column name -> 0-based index
+
+    def get(self, column: str) -> Any:
+        value = self.cells.get(column)
+        return value.strip() if isinstance(value, str) else value
+
+    def cell(self, tab: str, column: str) -> str:
+        return cell_name(tab, self.columns[column], self.number)
+
+
+def _read_table(tab: str, rows: Sequence[Sequence[Any]], columns: Sequence[str],
+                required: Sequence[str], problems: list[str]) -> list[_Row]:
+    header = list(rows[0]) if rows else []
+    found: dict[str, int] = {}
+    wanted = {c.casefold(): c for c in columns}
+    for index, title in enumerate(header):
+        name = wanted.get(as_text(title).casefold())
+        if name is None:
+            continue  # a team column: ignored
+        if name in found:
+            problems.append(t("rules.duplicate_header", cell=cell_name(tab, index, 1), column=name,
+                              other=cell_name(tab, found[name], 1)))
+            continue
+        found[name] = index
+    missing = [c for c in required if c not in found]
+    for column in missing:
+        problems.append(t("rules.missing_header", tab=tab, column=column,
+                          columns=", ".join(columns)))
+    if missing:
+        return []
+    out = []
+    for offset, raw in enumerate(rows[1:]):
+        cells = {name: raw[i] if i < len(raw) else None for name, i in found.items()}
+        out.append(_Row(offset + 2, cells, found))
+    return out
+
+
+# ---- fields and operators ---------------------------------------------------------------------
+
+class _Fields:
+    """Which names a rule may use, case-insensitively; §5 fields win over a merge tag of the same name."""
+
+    def __init__(self, kinds: dict[str, str], merge_tags: Collection[str]) -> None:
+        self.kinds = dict(kinds)
+        self.exact: dict[str, str] = {}
+        self.folded: dict[str, str] = {}
+        for tag in merge_tags:
+            self.exact.setdefault(tag, tag)
+            self.folded.setdefault(tag.casefold(), tag)
+            self.kinds.setdefault(tag, "")  # kind unknown: decided by each value
+        for name in kinds:
+            self.exact[name] = name
+            self.folded[name.casefold()] = name
+
+    def resolve(self, name: str) -> str | None:
+        return self.exact.get(name) or self.folded.get(name.casefold())
+
+    def suggest(self, name: str) -> str | None:
+        close = difflib.get_close_matches(name.casefold(), list(self.folded), n=1, cutoff=0.6)
+        return self.folded[close[0]] if close else None
+
+
+def _operator(raw: Any) -> str:
+    text = " ".join(as_text(raw).casefold().split())
+    return ALIASES.get(text, text)
+
+
+def _number_of(value: Any) -> float | None:
+    """A field value as a number for comparisons (dates as sheet serial numbers)."""
+    if isinstance(value, datetime):
+        return to_serial(value)
+    return parse_number(value)
+
+
+def _comparable(value: Any) -> float | None:
+    """A field value as a number for ``> < between``; blanks and booleans are not numbers."""
+    kind = type(value)
+    if kind is int or kind is float:  # the hot path: counts and scores
+        return value  # type: ignore[no-any-return]
+    if value is None or kind is bool or is_blank(value):
+        return None
+    return _number_of(value)
+
+
+def _alternatives(value: Any) -> list[str]:
+    return [part.strip() for part in as_text(value).split(",") if part.strip()]
+
+
+def _equals_test(expected: Any, kind: str) -> Test:
+    """Equal numerically when both sides are numbers, else as case-insensitive text."""
+    if kind == DATE:
+        day = parse_date(expected)
+        if day is not None:
+            return lambda v: not is_blank(v) and int(_number_of(v) or -1) == int(day)
+    number = parse_number(expected)
+    text = as_text(expected).casefold()
+
+    def test(value: Any) -> bool:
+        if is_blank(value):
+            return False
+        if number is not None and not isinstance(value, bool):
+            own = _number_of(value)
+            if own is not None:
+                return abs(own - number) < 1e-9
+        return as_text(value).casefold() == text
+    return test
+
+
+def _compare(operator: str, bound: float) -> Test:
+    number = _comparable
+    if operator == ">":
+        return lambda v: (n := number(v)) is not None and n > bound
+    if operator == ">=":
+        return lambda v: (n := number(v)) is not None and n >= bound
+    if operator == "<":
+        return lambda v: (n := number(v)) is not None and n < bound
+    return lambda v: (n := number(v)) is not None and n <= bound
+
+
+def _compile(operator: str, value: Any, kind: str, field: str, where: str,
+             problems: list[str]) -> Test | None:
+    """The test for ``operator value`` on a field of ``kind``, or None (with a problem recorded)."""
+    shown = as_text(value)
+    if operator in NO_VALUE_OPERATORS:
+        if not is_blank(value):
+            problems.append(t("rules.no_value_expected", cell=where, operator=operator))
+            return None
+        if operator == "is empty":
+            return is_blank
+        return lambda v: not is_blank(v)
+    if is_blank(value):
+        advice = t("rules.needs_value_equals") if operator in ("=", "!=") else ""
+        problems.append(t("rules.needs_value", cell=where, operator=operator, advice=advice))
+        return None
+    if operator in NUMBER_OPERATORS and kind in (TEXT, BOOLEAN):
+        problems.append(t("rules.number_op_on_text", cell=where, field=field, operator=operator))
+        return None
+    parse = parse_date if kind == DATE else parse_number
+    if operator == "between":
+        low_text, sep, high_text = shown.partition("..")
+        low, high = parse(low_text), parse(high_text)
+        if not sep or low is None or high is None:
+            problems.append(t("rules.bad_between", cell=where, value=shown))
+            return None
+        if low > high:
+            problems.append(t("rules.between_order", cell=where, value=shown))
+            return None
+        above, below = _compare(">=", low), _compare("<=", high)
+        return lambda v: above(v) and below(v)
+    if operator in NUMBER_OPERATORS:
+        bound = parse(value)
+        if bound is None:
+            key = "rules.needs_date" if kind == DATE else "rules.needs_number"
+            problems.append(t(key, cell=where, operator=operator, field=field, value=shown))
+            return None
+        return _compare(operator, bound)
+    if operator in ("=", "!="):
+        equal = _equals_test(value, kind)
+        return equal if operator == "=" else (lambda v: is_blank(v) or not equal(v))
+    options = _alternatives(value)
+    if operator in ("contains", "not contains"):
+        needles = [o.casefold() for o in options]
+
+        def contains(v: Any) -> bool:
+            text = (v if type(v) is str else as_text(v)).casefold()
+            return bool(text) and any(n in text for n in needles)
+        return contains if operator == "contains" else (lambda v: not contains(v))
+    tests = [_equals_test(o, kind) for o in options]
+
+    def member_of(v: Any) -> bool:
+        return any(test(v) for test in tests)
+    return member_of if operator == "in" else (lambda v: is_blank(v) or not member_of(v))
+
+
+def _condition(row: _Row, tab: str, fields: _Fields, problems: list[str], *,
+               allow_per: bool) -> tuple[str, str, Condition | None] | None:
+    """Field, operator and compiled condition of a row; None when the row has a problem."""
+    raw_field, raw_op = as_text(row.get("Field")), row.get("Operator")
+    field = fields.resolve(raw_field)
+    if field is None:
+        suggestion = fields.suggest(raw_field)
+        hint = (t("rules.unknown_field_hint", suggestion=suggestion) if suggestion
+                else t("rules.unknown_field_help"))
+        problems.append(t("rules.unknown_field", cell=row.cell(tab, "Field"), field=raw_field,
+                          hint=hint))
+    operator = _operator(raw_op)
+    operators = OPERATORS if allow_per else OPERATORS[1:]
+    if not operator:
+        problems.append(t("rules.missing_operator", cell=row.cell(tab, "Operator"),
+                          operators=", ".join(operators)))
+        return None
+    if operator == "per" and not allow_per:
+        problems.append(t("rules.per_in_segments", cell=row.cell(tab, "Operator")))
+        return None
+    if operator not in operators:
+        close = difflib.get_close_matches(operator, operators, n=1, cutoff=0.5)
+        hint = t("rules.unknown_field_hint", suggestion=close[0]) if close else ""
+        problems.append(t("rules.unknown_operator", cell=row.cell(tab, "Operator"),
+                          operator=as_text(raw_op), hint=hint, operators=", ".join(operators)))
+        return None
+    if field is None:  # reported above; the operator was still checked
+        return None
+    kind = fields.kinds[field]
+    value = row.get("Value") if "Value" in row.columns else None
+    where = row.cell(tab, "Value") if "Value" in row.columns else row.cell(tab, "Operator")
+    if operator == "per":
+        if kind not in (NUMBER, ""):
+            kinds = {TEXT: "rules.kind_text", DATE: "rules.kind_date", BOOLEAN: "rules.kind_boolean"}
+            problems.append(t("rules.per_needs_number_field", cell=row.cell(tab, "Field"),
+                              field=field, kind=t(kinds[kind])))
+            return None
+        if not is_blank(value):
+            problems.append(t("rules.no_value_expected", cell=where, operator=operator))
+            return None
+        return field, operator, None
+    test = _compile(operator, value, kind, field, where, problems)
+    if test is None:
+        return None
+    return field, operator, Condition(field, operator, as_text(value), test)
+
+
+# ---- the three tabs ---------------------------------------------------------------------------
+
+def _points(row: _Row, tab: str, column: str, problems: list[str], *, required: bool
+            ) -> tuple[bool, float | None]:
+    raw = row.get(column) if column in row.columns else None
+    if is_blank(raw):
+        if required:
+            problems.append(t("rules.points_missing", cell=row.cell(tab, column)))
+            return False, None
+        return True, None
+    number = parse_number(raw)
+    if number is None:
+        key = "rules.points_not_number" if column == "Points" else "rules.max_not_number"
+        problems.append(t(key, cell=row.cell(tab, column), value=as_text(raw)))
+        return False, None
+    return True, number
+
+
+def parse_weights(rows: Sequence[Sequence[Any]], tab: str, fields: _Fields,
+                  problems: list[str]) -> list[WeightRule]:
+    rules = []
+    for row in _read_table(tab, rows, WEIGHTS_COLUMNS, ("Field", "Operator", "Points"), problems):
+        name = as_text(row.get("Field"))
+        if not name or name.startswith("#"):
+            continue
+        if name.casefold() in SCORE_FIELDS:
+            problems.append(t("rules.score_in_weights", cell=row.cell(tab, "Field"), field=name))
+            continue
+        parsed = _condition(row, tab, fields, problems, allow_per=True)
+        points_ok, points = _points(row, tab, "Points", problems, required=True)
+        max_ok, cap = _points(row, tab, "Max", problems, required=False)
+        dimension = as_text(row.get("Dimension") if "Dimension" in row.columns else "").casefold()
+        dimension_ok = True
+        if dimension and dimension not in DIMENSIONS:
+            close = difflib.get_close_matches(dimension, DIMENSIONS, n=1, cutoff=0.5)
+            problems.append(t("rules.unknown_dimension", cell=row.cell(tab, "Dimension"),
+                              value=as_text(row.get("Dimension")),
+                              hint=t("rules.unknown_field_hint", suggestion=close[0]) if close else ""))
+            dimension_ok = False
+        if parsed and cap is not None and parsed[1] != "per":
+            problems.append(t("rules.max_without_per", cell=row.cell(tab, "Max")))
+            continue
+        if parsed is None or not (points_ok and max_ok and dimension_ok) or points is None:
+            continue
+        field, operator, condition = parsed
+        rules.append(WeightRule(row.number, field, operator, condition, points,
+                                abs(cap) if cap is not None else None, dimension or "engagement"))
+    return rules
+
+
+def parse_segments(rows: Sequence[Sequence[Any]], tab: str, fields: _Fields,
+                   problems: list[str]) -> list[SegmentRule]:
+    rules: list[SegmentRule] = []
+    seen: dict[str, tuple[int, str | None]] = {}  # folded tag -> (row, group)
+    for row in _read_table(tab, rows, SEGMENTS_COLUMNS, ("Tag", "Field", "Operator"), problems):
+        tag = as_text(row.get("Tag"))
+        field_text, op_text = as_text(row.get("Field")), as_text(row.get("Operator"))
+        group_text = as_text(row.get("Group")) if "Group" in row.columns else ""
+        if tag.startswith("#") or not (tag or field_text or op_text):
+            continue
+        if not tag:
+            problems.append(t("rules.tag_missing", cell=row.cell(tab, "Tag")))
+            continue
+        group = group_text.casefold() or None
+        previous = seen.get(tag.casefold())
+        if previous is not None:
+            other_row, other_group = previous
+            if other_group == group:
+                problems.append(t("rules.duplicate_tag", cell=row.cell(tab, "Tag"), tag=tag,
+                                  row=other_row))
+            else:
+                def describe(g: str | None) -> str:
+                    return t("rules.group_name", group=g) if g else t("rules.no_group")
+                problems.append(t("rules.tag_in_two_groups", cell=row.cell(tab, "Tag"), tag=tag,
+                                  group=describe(group_text or None), other=describe(other_group),
+                                  row=other_row))
+            continue
+        seen[tag.casefold()] = (row.number, group)
+        if not field_text and not op_text:
+            rules.append(SegmentRule(row.number, tag, None, group))
+            continue
+        if not field_text:
+            problems.append(t("rules.operator_without_field", cell=row.cell(tab, "Field")))
+            continue
+        parsed = _condition(row, tab, fields, problems, allow_per=False)
+        if parsed is not None:
+            rules.append(SegmentRule(row.number, tag, parsed[2], group))
+    return rules
+
+
+def parse_interests(rows: Sequence[Sequence[Any]], tab: str, problems: list[str]) -> list[Interest]:
+    interests = []
+    for row in _read_table(tab, rows, INTERESTS_COLUMNS, INTERESTS_COLUMNS, problems):
+        topic, needle = as_text(row.get("Topic")), as_text(row.get("URL contains"))
+        if topic.startswith("#") or not (topic or needle):
+            continue
+        if not topic:
+            problems.append(t("rules.interest_topic_missing", cell=row.cell(tab, "Topic")))
+        elif not needle:
+            problems.append(t("rules.interest_url_missing", cell=row.cell(tab, "URL contains"),
+                              topic=topic))
+        else:
+            interests.append(Interest(topic, needle))
+    return interests
+
+
+def parse_rules(*, weights: Sequence[Sequence[Any]], segments: Sequence[Sequence[Any]],
+                interests: Sequence[Sequence[Any]], lookback_days: int,
+                merge_tags: Collection[str] = (), tabs: tuple[str, str, str] = (
+                    "Weights", "Segments", "Interests")) -> Ruleset:
+    """All three tabs as one rule set, or RulesError listing every problem in every tab."""
+    problems: list[str] = []
+    kinds = field_kinds(lookback_days)
+    weight_rules = parse_weights(weights, tabs[0], _Fields(kinds, merge_tags), problems)
+    segment_rules = parse_segments(segments, tabs[1], _Fields(kinds | SCORE_FIELDS, merge_tags),
+                                   problems)
+    interest_rules = parse_interests(interests, tabs[2], problems)
+    if problems:
+        raise RulesError(problems, heading=t("rules.heading"))
+    return Ruleset(tuple(weight_rules), tuple(segment_rules), tuple(interest_rules))

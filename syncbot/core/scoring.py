@@ -1,0 +1,108 @@
+"""Scores from the Weights rules, and the ``why`` a marketer reads in the Leads tab."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from syncbot.core.rules import WeightRule
+from syncbot.core.values import format_number, is_blank, parse_number
+from syncbot.text import t
+
+WHY_LIMIT = 300
+SEPARATOR = "; "
+
+
+@dataclass(frozen=True)
+class Score:
+    engagement: float
+    fit: float
+    total: float
+    why: str
+
+
+def _signed(points: float) -> str:
+    text = format_number(points)
+    return text if text.startswith("-") else "+" + text
+
+
+class Scorer:
+    """Scores leads with one set of Weights rules; the rule texts are prepared once."""
+
+    def __init__(self, rules: Sequence[WeightRule]) -> None:
+        self.rules = tuple(rules)
+        self._per = t("why.per", field="{field}", count="{count}", points="{points}",
+                      total="{total}")
+        self._per_capped = t("why.per_capped", field="{field}", count="{count}",
+                             points="{points}", raw="{raw}", total="{total}")
+        self._fixed = [self._condition_text(rule) if rule.condition else ""
+                       for rule in self.rules]
+        self._points = [format_number(rule.points) for rule in self.rules]
+
+    @staticmethod
+    def _condition_text(rule: WeightRule) -> str:
+        assert rule.condition is not None
+        if rule.condition.value_text:
+            return t("why.condition", field=rule.field, operator=rule.operator,
+                     value=rule.condition.value_text, points=_signed(rule.points))
+        return t("why.condition_no_value", field=rule.field, operator=rule.operator,
+                 points=_signed(rule.points))
+
+    def score(self, features: dict[str, Any]) -> Score:
+        engagement = fit = 0.0
+        parts: list[tuple[float, int, str]] = []
+        get = features.get
+        for index, rule in enumerate(self.rules):
+            condition = rule.condition
+            if condition is not None:
+                if not condition.test(get(rule.field)):
+                    continue
+                points, text = rule.points, self._fixed[index]
+            else:
+                value = get(rule.field)
+                kind = type(value)
+                if kind is int or kind is float:
+                    count = float(cast(float, value))
+                elif value is None or kind is bool or is_blank(value):
+                    continue
+                else:
+                    count = parse_number(value) or 0.0
+                if not count:
+                    continue
+                raw = rule.points * count
+                points = raw
+                if rule.max is not None and abs(raw) > rule.max:
+                    points = rule.max if raw > 0 else -rule.max
+                template = self._per if points == raw else self._per_capped
+                text = template.format(field=rule.field, count=format_number(count),
+                                       points=self._points[index],
+                                       raw=format_number(raw), total=format_number(points))
+            if points:
+                if rule.dimension == "fit":
+                    fit += points
+                else:
+                    engagement += points
+                parts.append((-abs(points), index, text))
+        parts.sort()
+        return Score(round(engagement, 2), round(fit, 2), round(engagement + fit, 2),
+                     explain([p[2] for p in parts]))
+
+
+def explain(parts: Sequence[str], limit: int = WHY_LIMIT) -> str:
+    """Join the largest contributions first, cutting with "+N more" to stay within ``limit``."""
+    joined = SEPARATOR.join(parts)
+    if len(joined) <= limit:
+        return joined
+    shown: list[str] = []
+    length = 0
+    for index, part in enumerate(parts):
+        rest = len(parts) - index - 1
+        tail = len(SEPARATOR) + len(t("why.more", count=rest)) if rest else 0
+        needed = (len(SEPARATOR) if shown else 0) + len(part)
+        if length + needed + tail > limit:
+            shown.append(t("why.more", count=len(parts) - index))
+            break
+        shown.append(part)
+        length += needed
+    return SEPARATOR.join(shown)

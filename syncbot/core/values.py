@@ -1,0 +1,83 @@
+"""Reading cell values the way a marketer means them, whatever the sheet's locale.
+
+Numbers may arrive as numbers (UNFORMATTED_VALUE) or as text in either
+notation: ``2.5``, ``2,5``, ``1.234,5``, ``1,234.5``. A lone comma is a
+decimal comma (``1,234`` is 1.234): Spanish-speaking sheets write decimals
+that way far more often than English ones write a bare thousands separator.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+SHEETS_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)
+_NUMBER = re.compile(r"[+-]?(\d+([.,]\d+)*|\d*[.,]\d+)")
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def parse_number(value: Any) -> float | None:
+    """A number from a cell value, or None if it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, datetime):
+        return to_serial(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip().replace("\u00a0", "").replace(" ", "")
+    if not _NUMBER.fullmatch(text):
+        return None
+    last_dot, last_comma = text.rfind("."), text.rfind(",")
+    decimal = "," if last_comma > last_dot else "."
+    if decimal == "." and text.count(".") > 1:  # 1.234.567: dots are thousands
+        decimal = ","
+    if decimal == "," and text.count(",") > 1:  # 1,234,567: commas are thousands
+        decimal = "."
+    thousands = "." if decimal == "," else ","
+    return float(text.replace(thousands, "").replace(decimal, "."))
+
+
+def to_serial(moment: datetime) -> float:
+    """A date as Google Sheets stores it: days since 1899-12-30 (UTC)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return (aware - SHEETS_EPOCH) / timedelta(days=1)
+
+
+def parse_date(value: Any) -> float | None:
+    """A date cell (serial number) or ISO text (``2026-01-15``) as a serial number."""
+    number = parse_number(value)
+    if number is not None:
+        return number
+    if isinstance(value, str):
+        try:
+            return to_serial(datetime.fromisoformat(value.strip()))
+        except ValueError:
+            return None
+    return None
+
+
+def as_text(value: Any) -> str:
+    """How a value reads as text in a comparison."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def format_number(number: float) -> str:
+    """``5.0`` → ``5``, ``2.50`` → ``2.5``: numbers as a person writes them."""
+    if number == int(number) and abs(number) < 1e15:
+        return str(int(number))
+    rounded = round(number, 2)
+    return str(int(rounded)) if float(rounded).is_integer() else f"{rounded:g}"
