@@ -153,6 +153,7 @@ class Faults:
     rate: float = 0.0
     kinds: tuple[str, ...] = FAULT_KINDS
     seed: int = 0
+    retry_after: float | None = None  # seconds sent as Retry-After with injected 429 and 503
     script: deque[str | None] = field(default_factory=deque)
     injected: list[str] = field(default_factory=list)
 
@@ -215,7 +216,10 @@ class Host:
             if kind == "reset":
                 raise FaultReset()
             if kind in ("429", "500", "503"):
-                return self.emulator.fault_response(kind)
+                response = self.emulator.fault_response(kind)
+                if self.faults.retry_after is not None and kind != "500":
+                    response.headers["Retry-After"] = f"{self.faults.retry_after:g}"
+                return response
             try:
                 response = self.emulator.handle(request)
             except HttpError as exc:

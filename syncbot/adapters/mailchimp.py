@@ -1,0 +1,332 @@
+"""Everything syncbot reads from and writes to Mailchimp, through the official client.
+
+This module owns Mailchimp's transport (one pooled ``requests.Session`` with
+explicit timeouts in place of the client's connection-per-call), its
+retries (``MAILCHIMP_RETRY``), its connection limit (never more than
+``max_connections`` requests in flight, process-wide for this object), its
+paging (pages of 1000, the rest fetched in parallel once ``total_items`` is
+known) and its error mapping (messages a user can act on; never the key).
+
+Traps of the client it works around (shared/reference/mailchimp-api.md §1):
+``fields`` must be a list; errors arrive as unparsed problem+json text with an
+empty ``str()``; an empty body comes back as a raw ``Response``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import mailchimp_marketing
+import requests
+from mailchimp_marketing.api_client import ApiClientError
+from requests.adapters import HTTPAdapter
+
+from syncbot.adapters.retry import RetriesExhausted, RetryPolicy, send_with_retries
+from syncbot.config import Secret
+from syncbot.core.model import Event, Member
+from syncbot.errors import SyncbotError
+from syncbot.text import t
+
+MAILCHIMP_RETRY = RetryPolicy(retry_statuses=frozenset({429, 500, 502, 503, 504}),
+                              attempts=6, max_seconds=300.0)
+TIMEOUT = (10.0, 120.0)  # connect, read: Mailchimp itself gives up on a call after 120 s
+PAGE_SIZE = 1000
+BATCH_LIMIT = 500
+ALL_STATUSES = {"include_cleaned": True, "include_transactional": True,
+                "include_unsubscribed": True}
+MEMBER_FIELDS = ["members.id", "members.email_address", "members.status", "members.merge_fields",
+                 "members.member_rating", "members.stats", "members.timestamp_opt",
+                 "members.last_changed", "members.location.country_code", "members.language",
+                 "members.source", "members.vip", "total_items"]
+STATS_FIELDS = ["members.id", "members.email_address", "members.status", "members.member_rating",
+                "members.stats", "total_items"]
+
+T = TypeVar("T")
+
+
+class MailchimpError(SyncbotError):
+    """Mailchimp could not be used for this run (exit code 1)."""
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _flat(value: Any) -> Any:
+    """Merge fields of type address arrive as objects; a rule reads them as one line of text."""
+    if isinstance(value, dict):
+        return ", ".join(str(v) for v in value.values() if v not in (None, ""))
+    return value
+
+
+def to_member(raw: Mapping[str, Any]) -> Member:
+    stats = raw.get("stats") or {}
+    shop = stats.get("ecommerce_data") or {}
+    return Member(
+        email=raw["email_address"], status=raw.get("status", ""),
+        merge_fields={k: _flat(v) for k, v in (raw.get("merge_fields") or {}).items()},
+        member_rating=raw.get("member_rating"),
+        avg_open_rate=stats.get("avg_open_rate"), avg_click_rate=stats.get("avg_click_rate"),
+        orders_count=int(shop.get("number_of_orders") or 0),
+        total_revenue=float(shop.get("total_revenue") or 0.0),
+        country=(raw.get("location") or {}).get("country_code") or "",
+        language=raw.get("language") or "", source=raw.get("source") or "",
+        vip=bool(raw.get("vip")), subscribed_at=parse_time(raw.get("timestamp_opt")))
+
+
+def to_events(activity: Iterable[Mapping[str, Any]]) -> list[Event]:
+    """Opens and clicks of one email-activity entry (bounces are dropped here)."""
+    events = []
+    for item in activity:
+        kind = item.get("action")
+        at = parse_time(item.get("timestamp"))
+        if kind in ("open", "click") and at is not None:
+            events.append(Event(kind, at, item.get("url") if kind == "click" else None))
+    return events
+
+
+@dataclass
+class WriteReport:
+    added: int = 0
+    removed: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (address, Mailchimp's reason)
+    created_tags: list[str] = field(default_factory=list)
+
+
+class MailchimpAudience:
+    """One audience, reached with one API key."""
+
+    def __init__(self, api_key: Secret, list_id: str, *, max_connections: int = 5,
+                 session: requests.Session | None = None, policy: RetryPolicy = MAILCHIMP_RETRY,
+                 timeout: tuple[float, float] = TIMEOUT,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.list_id = list_id
+        self._key = api_key
+        self.session = session or self._pooled_session(max_connections)
+        self.policy, self.timeout, self.sleep = policy, timeout, sleep
+        self.max_connections = max_connections
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._lock = threading.Lock()
+        self.requests = 0  # HTTP requests sent, retries included
+        self.client = mailchimp_marketing.Client({"api_key": api_key.reveal()})
+        self.client.api_client.request = self._request  # our transport under the official client
+        self._workers = ThreadPoolExecutor(max_connections, thread_name_prefix="mailchimp")
+
+    @staticmethod
+    def _pooled_session(max_connections: int) -> requests.Session:
+        session = requests.Session()
+        session.mount("https://", HTTPAdapter(pool_connections=1, pool_maxsize=max_connections,
+                                              max_retries=0))
+        return session
+
+    def close(self) -> None:
+        self._workers.shutdown(wait=True)
+
+    # ---- transport ------------------------------------------------------------------------
+
+    def _count(self) -> None:
+        with self._lock:
+            self.requests += 1
+
+    def _request(self, method: str, url: str, query_params: Any = None,
+                 headers: Any = None, body: Any = None) -> requests.Response:
+        """The client's hook for sending: pooled, limited, retried."""
+        data = json.dumps(body) if method in ("POST", "PUT", "PATCH") else None
+
+        def send() -> requests.Response:
+            with self._slots:
+                return self.session.request(method, url, params=query_params, headers=headers,
+                                            data=data, auth=("user", self._key.reveal()),
+                                            timeout=self.timeout)
+
+        return send_with_retries(send, self.policy, sleep=self.sleep, on_attempt=self._count)
+
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        try:
+            result = fn(*args, **kwargs)
+        except ApiClientError as exc:
+            raise self._error(what, exc.status_code, exc.text) from None
+        if isinstance(result, requests.Response):  # an empty or non-JSON body
+            if result.status_code >= 400:
+                raise self._error(what, result.status_code, result.text)
+            return {}
+        return result if isinstance(result, dict) else {}
+
+    def _error(self, what: str, status: int | None, text: Any) -> MailchimpError:
+        if isinstance(text, RetriesExhausted):
+            return MailchimpError(t("mailchimp.retries_exhausted", call=what,
+                                    attempts=text.attempts, last=text.last))
+        if status is None:
+            return MailchimpError(t("mailchimp.unreachable", call=what,
+                                    reason=type(text).__name__ if isinstance(text, Exception)
+                                    else "no answer"))
+        problem: dict[str, Any] = {}
+        if isinstance(text, str):
+            try:
+                parsed = json.loads(text)
+                problem = parsed if isinstance(parsed, dict) else {}
+            except ValueError:
+                problem = {}
+        elif isinstance(text, dict):
+            problem = text
+        if status == 401:
+            return MailchimpError(t("mailchimp.key_rejected"))
+        if status == 404 and what.startswith("audience"):
+            return MailchimpError(t("mailchimp.audience_not_found", list_id=self.list_id))
+        return MailchimpError(t("mailchimp.refused", call=what, status=status,
+                                title=problem.get("title", ""),
+                                detail=problem.get("detail", "") or str(text)[:200],
+                                instance=problem.get("instance", "-")))
+
+    def _parallel(self, fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
+        if len(items) <= 1:
+            return [fn(item) for item in items]
+        return list(self._workers.map(fn, items))
+
+    def _pages(self, fetchers: Sequence[Callable[[int, int], dict[str, Any]]], key: str
+               ) -> list[list[dict[str, Any]]]:
+        """All items of several paged lists: first pages in parallel, then every other page."""
+        firsts = self._parallel(lambda fetch: fetch(PAGE_SIZE, 0), fetchers)
+        results = [list(first.get(key) or []) for first in firsts]
+        rest = [(i, offset) for i, first in enumerate(firsts)
+                for offset in range(PAGE_SIZE, int(first.get("total_items") or 0), PAGE_SIZE)]
+        pages = self._parallel(lambda job: fetchers[job[0]](PAGE_SIZE, job[1]), rest)
+        for (i, _), page in zip(rest, pages, strict=True):
+            results[i].extend(page.get(key) or [])
+        return results
+
+    # ---- reads ----------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        self._call("ping", self.client.ping.get)
+
+    def audience(self) -> dict[str, Any]:
+        return self._call("audience lookup", self.client.lists.get_list, self.list_id,
+                          fields=["id", "name", "stats.member_count"])
+
+    def audiences(self) -> list[dict[str, Any]]:
+        page = self._call("list audiences", self.client.lists.get_all_lists, count=PAGE_SIZE,
+                          fields=["lists.id", "lists.name", "total_items"])
+        return list(page.get("lists") or [])
+
+    def members(self, *, fields: Sequence[str] = MEMBER_FIELDS,
+                since_last_changed: datetime | None = None) -> list[dict[str, Any]]:
+        def fetch(count: int, offset: int) -> dict[str, Any]:
+            extra = {"since_last_changed": since_last_changed.isoformat()} \
+                if since_last_changed else {}
+            return self._call("audience members", self.client.lists.get_list_members_info,
+                              self.list_id, count=count, offset=offset, fields=list(fields),
+                              **extra)
+        return self._pages([fetch], "members")[0]
+
+    def members_by_hash(self, hashes: Sequence[str]) -> list[dict[str, Any]]:
+        """Full records of a few members, one request each (in parallel)."""
+        fields = [f.removeprefix("members.") for f in MEMBER_FIELDS if f != "total_items"]
+        return self._parallel(lambda h: self._call(
+            "audience member", self.client.lists.get_list_member, self.list_id, h,
+            fields=fields), list(hashes))
+
+    def campaigns(self, since_send_time: datetime) -> list[dict[str, Any]]:
+        def fetch(count: int, offset: int) -> dict[str, Any]:
+            return self._call("campaigns", self.client.campaigns.list, count=count, offset=offset,
+                              status="sent", list_id=self.list_id,
+                              since_send_time=since_send_time.isoformat(),
+                              fields=["campaigns.id", "campaigns.send_time", "total_items"])
+        return self._pages([fetch], "campaigns")[0]
+
+    def activity(self, since: Mapping[str, datetime | None]) -> dict[str, list[dict[str, Any]]]:
+        """Email activity per campaign id, each since its own time (None: all of it)."""
+        ids = list(since)
+
+        def fetcher(cid: str) -> Callable[[int, int], dict[str, Any]]:
+            extra = {"since": since[cid].isoformat()} if since[cid] else {}  # type: ignore[union-attr]
+
+            def fetch(count: int, offset: int) -> dict[str, Any]:
+                return self._call("campaign activity", self.client.reports
+                                  .get_email_activity_for_campaign, cid, count=count,
+                                  offset=offset, fields=["emails.email_address",
+                                                         "emails.activity", "total_items"],
+                                  **extra)
+            return fetch
+        return dict(zip(ids, self._pages([fetcher(cid) for cid in ids], "emails"), strict=True))
+
+    def tags(self) -> dict[str, int]:
+        """Every tag (static segment) of the audience: name → segment id."""
+        def fetch(count: int, offset: int) -> dict[str, Any]:
+            return self._call("audience tags", self.client.lists.list_segments, self.list_id,
+                              type="static", count=count, offset=offset,
+                              fields=["segments.id", "segments.name", "total_items"])
+        return {s["name"]: int(s["id"]) for s in self._pages([fetch], "segments")[0]}
+
+    def tag_members(self, segment_ids: Mapping[str, int]) -> dict[str, set[str]]:
+        """Who holds each tag now, read from the tag's segment (member.tags stops at 50)."""
+        names = list(segment_ids)
+
+        def fetcher(sid: int) -> Callable[[int, int], dict[str, Any]]:
+            def fetch(count: int, offset: int) -> dict[str, Any]:
+                return self._call("tag members", self.client.lists.get_segment_members_list,
+                                  self.list_id, str(sid), count=count, offset=offset,
+                                  fields=["members.email_address", "total_items"], **ALL_STATUSES)
+            return fetch
+        pages = self._pages([fetcher(segment_ids[n]) for n in names], "members")
+        return {name: {m["email_address"].lower() for m in members}
+                for name, members in zip(names, pages, strict=True)}
+
+    # ---- writes ---------------------------------------------------------------------------
+
+    def resolve_tags(self, names: Sequence[str], *, create: bool) -> tuple[dict[str, int], list[str]]:
+        """Segment ids of the managed tags; missing ones are created when ``create`` is set."""
+        existing = self.tags()
+        folded = {name.casefold(): sid for name, sid in existing.items()}
+        ids: dict[str, int] = {}
+        created: list[str] = []
+        for name in names:
+            sid = existing.get(name) or folded.get(name.casefold())
+            if sid is None and create:
+                made = self._call("create tag", self.client.lists.create_segment, self.list_id,
+                                  {"name": name, "static_segment": []})
+                sid = int(made["id"])
+                created.append(name)
+            if sid is not None:
+                ids[name] = sid
+        return ids, created
+
+    def write_tags(self, segment_ids: Mapping[str, int], adds: Mapping[str, Iterable[str]],
+                   removes: Mapping[str, Iterable[str]]) -> WriteReport:
+        """Send the differences, at most 500 addresses per list per call; per-address errors
+        (e.g. an address that left the audience) are collected, not raised."""
+        jobs: list[tuple[int, list[str], list[str]]] = []
+        for tag, sid in segment_ids.items():
+            plus, minus = sorted(adds.get(tag, ())), sorted(removes.get(tag, ()))
+            for start in range(0, max(len(plus), len(minus)), BATCH_LIMIT):
+                jobs.append((sid, plus[start:start + BATCH_LIMIT],
+                             minus[start:start + BATCH_LIMIT]))
+
+        def send(job: tuple[int, list[str], list[str]]) -> dict[str, Any]:
+            sid, plus, minus = job
+            body: dict[str, Any] = {}
+            if plus:
+                body["members_to_add"] = plus
+            if minus:
+                body["members_to_remove"] = minus
+            return self._call("tag update", self.client.lists.batch_segment_members, body,
+                              self.list_id, str(sid))
+
+        report = WriteReport()
+        for result in self._parallel(send, jobs):
+            report.added += int(result.get("total_added") or 0)
+            report.removed += int(result.get("total_removed") or 0)
+            for error in result.get("errors") or []:
+                for address in error.get("email_addresses") or []:
+                    report.errors.append((address, str(error.get("error", ""))))
+        return report

@@ -1,0 +1,155 @@
+"""The local cache behind incremental pulls: members and events of one audience, in SQLite.
+
+It is only a cache: deleting it costs one full pull. It is versioned and
+tied to one audience and lookback; anything else (missing, corrupt, another
+audience, another schema) means "start empty", and the caller says why.
+The cursor (the start of the last successful run) moves only through
+``commit_run``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from syncbot.core.model import Event
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE members (key TEXT PRIMARY KEY, raw TEXT NOT NULL);
+CREATE TABLE campaigns (id TEXT PRIMARY KEY, send_time TEXT NOT NULL);
+CREATE TABLE events (campaign_id TEXT NOT NULL, member_key TEXT NOT NULL, kind TEXT NOT NULL,
+                     at TEXT NOT NULL, url TEXT);
+CREATE INDEX events_by_campaign ON events (campaign_id, at);
+"""
+
+
+class AudienceCache:
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self.db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, list_id: str, lookback_days: int) -> tuple[AudienceCache, str | None]:
+        """The cache at ``path``, and why it had to start empty (None when it is usable)."""
+        reason = None
+        if path.exists():
+            try:
+                db = sqlite3.connect(path)
+                meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+                if meta.get("version") != str(SCHEMA_VERSION):
+                    reason = "version"
+                elif meta.get("list_id") != list_id:
+                    reason = "audience"
+                elif meta.get("lookback_days") != str(lookback_days):
+                    reason = "lookback"
+                elif meta.get("cursor") is None:
+                    reason = "incomplete"
+                else:
+                    return cls(db, path), None
+                db.close()
+            except sqlite3.DatabaseError:
+                reason = "corrupt"
+            path.unlink()
+        else:
+            reason = "missing"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path)
+        db.executescript(SCHEMA)
+        db.executemany("INSERT INTO meta VALUES (?, ?)", [
+            ("version", str(SCHEMA_VERSION)), ("list_id", list_id),
+            ("lookback_days", str(lookback_days))])
+        db.commit()
+        return cls(db, path), reason
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ---- cursor -----------------------------------------------------------------------------
+
+    def cursor(self) -> datetime | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'cursor'").fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def commit_run(self, started_at: datetime) -> None:
+        """A run that started at ``started_at`` succeeded: the next pull starts from there."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (started_at.isoformat(),))
+        self.db.commit()
+
+    # ---- members ----------------------------------------------------------------------------
+
+    def member_keys(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT key FROM members")}
+
+    def replace_members(self, raws: Iterable[Mapping[str, Any]]) -> None:
+        self.db.execute("DELETE FROM members")
+        self.upsert_members(raws)
+
+    def upsert_members(self, raws: Iterable[Mapping[str, Any]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?)",
+                            ((r["email_address"].lower(), json.dumps(r)) for r in raws))
+        self.db.commit()
+
+    def refresh_members(self, partial: Iterable[Mapping[str, Any]]) -> None:
+        """Overlay fresh values (status, rating, stats) on cached members; drop members Mailchimp
+        no longer lists."""
+        fresh = {r["email_address"].lower(): r for r in partial}
+        updated = []
+        for key, raw in self.db.execute("SELECT key, raw FROM members").fetchall():
+            if key in fresh:
+                updated.append((key, json.dumps(json.loads(raw) | dict(fresh[key]))))
+        gone = self.member_keys() - set(fresh)
+        self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?)", updated)
+        self.db.executemany("DELETE FROM members WHERE key = ?", ((k,) for k in gone))
+        self.db.commit()
+
+    def members(self) -> list[dict[str, Any]]:
+        return [json.loads(raw) for (raw,) in self.db.execute("SELECT raw FROM members ORDER BY rowid")]
+
+    # ---- campaigns and events ---------------------------------------------------------------
+
+    def campaigns(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT id, send_time FROM campaigns").fetchall())
+
+    def keep_campaigns(self, current: Mapping[str, str]) -> None:
+        """Forget campaigns no longer in the window (and their events); record the new ones."""
+        stale = set(self.campaigns()) - set(current)
+        self.db.executemany("DELETE FROM events WHERE campaign_id = ?", ((c,) for c in stale))
+        self.db.executemany("DELETE FROM campaigns WHERE id = ?", ((c,) for c in stale))
+        self.db.executemany("INSERT OR REPLACE INTO campaigns VALUES (?, ?)", current.items())
+        self.db.commit()
+
+    def replace_events(self, campaign_id: str, since: datetime | None,
+                       events: Iterable[tuple[str, Event]]) -> None:
+        """Put a campaign's fetched events in place of what the cache had after ``since``
+        (everything when ``since`` is None), so an overlap is replaced exactly, not merged."""
+        if since is None:
+            self.db.execute("DELETE FROM events WHERE campaign_id = ?", (campaign_id,))
+        else:
+            self.db.execute("DELETE FROM events WHERE campaign_id = ? AND at > ?",
+                            (campaign_id, _stamp(since)))
+        self.db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)",
+                            ((campaign_id, key, e.kind, _stamp(e.at), e.url) for key, e in events))
+        self.db.commit()
+
+    def drop_events_before(self, oldest: datetime) -> None:
+        self.db.execute("DELETE FROM events WHERE at < ?", (_stamp(oldest),))
+        self.db.commit()
+
+    def events(self) -> dict[str, list[Event]]:
+        by_member: dict[str, list[Event]] = defaultdict(list)
+        for key, kind, at, url in self.db.execute(
+                "SELECT member_key, kind, at, url FROM events ORDER BY at"):
+            by_member[key].append(Event(kind, datetime.fromisoformat(at), url))
+        return dict(by_member)
+
+
+def _stamp(moment: datetime) -> str:
+    """Fixed-width UTC text, so SQLite's string comparison orders times correctly."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")

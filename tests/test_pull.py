@@ -1,0 +1,169 @@
+"""Incremental pulls give exactly what a full pull gives; the cache falls back to full safely."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from syncbot.adapters.mailchimp import MailchimpAudience
+from syncbot.cache import AudienceCache
+from syncbot.config import Secret
+from syncbot.core.fields import compute_features
+from syncbot.pull import pull
+from syncbot.sandbox import Sandbox
+from syncbot.sandbox.generator import generate_audience
+from syncbot.sandbox.mailchimp import subscriber_hash
+from tests.conftest import LIST_ID, NOW
+
+LOOKBACK = 90
+
+
+class World:
+    def __init__(self) -> None:
+        self.now = NOW - timedelta(days=1)  # profiles were last changed a day before the first run
+        self.box = Sandbox(sleep=lambda s: None)
+        self.box.mailchimp.clock = lambda: self.now
+        self.audience = generate_audience(self.box.mailchimp, list_id=LIST_ID, members=1500,
+                                          campaigns=4, now=NOW, seed=5)
+        self.now = NOW
+        newest = self.audience.campaign_ids[0]  # an open inside the overlap before the cursor
+        self.box.mailchimp.add_event(newest, self.audience.emails[0], "open",
+                                     NOW - timedelta(minutes=5))
+        self.api = MailchimpAudience(Secret(self.box.mailchimp.api_key), LIST_ID,
+                                     session=self.box.session(), sleep=lambda s: None)
+
+    def pull(self, path, full=False):
+        cache, reason = AudienceCache.open(path, list_id=LIST_ID, lookback_days=LOOKBACK)
+        result = pull(self.api, cache, now=self.now, lookback_days=LOOKBACK, full=full)
+        return cache, reason, result
+
+
+def snapshot(result, now):
+    """Everything the scoring core sees: members, their event multisets and their features."""
+    members = {m.key: m for m in result.members}
+    events = {k: Counter(v) for k, v in result.events.items() if k in members}
+    features = {k: compute_features(m, result.events.get(k, []), now=now,
+                                    lookback_days=LOOKBACK, half_life_days=30)
+                for k, m in members.items()}
+    return members, events, features
+
+
+def change_everything(world: World) -> None:
+    mc = world.box.mailchimp
+    emails = world.audience.emails
+    world.now = NOW + timedelta(days=15)  # time passes: the oldest campaign leaves the window
+    later = world.now - timedelta(hours=1)
+    for i in range(30):  # new members, some with activity on a new campaign
+        mc.add_member(LIST_ID, f"nuevo{i}@correo.es", merge_fields={"JOBTITLE": "CEO"},
+                      timestamp_opt=later)
+    mc.update_member(LIST_ID, emails[3], merge_fields={"JOBTITLE": "Director"})  # profile change
+    mc.update_member(LIST_ID, emails[4], status="unsubscribed")
+    quiet = mc.audiences[LIST_ID].members[subscriber_hash(emails[5])]
+    quiet["member_rating"] = 5  # stats move without last_changed moving
+    quiet["stats"]["ecommerce_data"]["number_of_orders"] = 9
+    del mc.audiences[LIST_ID].members[subscriber_hash(emails[6])]  # deleted from the audience
+    subscribed = [e for e in emails if mc.audiences[LIST_ID].members.get(subscriber_hash(e), {})
+                  .get("status") == "subscribed"]
+    old = next(iter(world.audience.campaign_ids))
+    for email in subscribed[:40]:  # new activity on a known campaign, two in the same second
+        mc.add_event(old, email, "open", later)
+        mc.add_event(old, email, "open", later)
+        mc.add_event(old, email, "click", later, "https://shop.example.com/pricing")
+    fresh = mc.add_campaign(LIST_ID, world.now - timedelta(days=1), "New one",
+                            recipients=subscribed[:200] + ["nuevo1@correo.es"])
+    for email in subscribed[:50] + ["nuevo1@correo.es"]:
+        mc.add_event(fresh.id, email, "open", later)
+
+
+def test_incremental_equals_full_after_every_kind_of_change(tmp_path):
+    world = World()
+    cache, reason, first = world.pull(tmp_path / "state.db")
+    assert (reason, first.mode) == ("missing", "full")
+    cache.commit_run(world.now)
+    cache.close()
+
+    change_everything(world)
+    cache, reason, incremental = world.pull(tmp_path / "state.db")
+    assert (reason, incremental.mode) == (None, "incremental")
+    _, _, full = world.pull(tmp_path / "other.db", full=True)
+    assert snapshot(incremental, world.now) == snapshot(full, world.now)
+
+    members = {m.key for m in incremental.members}
+    assert "nuevo1@correo.es" in members and len(members) == 1500 + 30 - 1
+    assert incremental.mailchimp_requests < full.mailchimp_requests
+
+
+def test_request_counts_of_full_and_incremental_pulls(tmp_path):
+    world = World()
+    cache, _, full = world.pull(tmp_path / "state.db")
+    cache.commit_run(world.now)
+    # 2 member pages + 1 campaigns page + 4 campaigns x 2 activity pages (1230 recipients each)
+    assert full.mailchimp_requests == 2 + 1 + 4 * 2
+    world.now += timedelta(hours=6)
+    _, _, incremental = world.pull(tmp_path / "state.db")
+    # 1 changed-members page + 2 stats pages + 1 campaigns page + 4 (empty) activity pages
+    assert incremental.mailchimp_requests == 1 + 2 + 1 + 4
+
+
+def test_a_failed_run_does_not_move_the_cursor(tmp_path):
+    world = World()
+    cache, _, _ = world.pull(tmp_path / "state.db")
+    cache.commit_run(world.now)
+    first_cursor = cache.cursor()
+    cache.close()
+    change_everything(world)
+    cache, _, _ = world.pull(tmp_path / "state.db")  # the run then fails: no commit_run
+    cache.close()
+    cache, _, again = world.pull(tmp_path / "state.db")
+    assert cache.cursor() == first_cursor
+    _, _, full = world.pull(tmp_path / "full.db", full=True)
+    assert snapshot(again, world.now) == snapshot(full, world.now)  # repeating is harmless
+
+
+@pytest.mark.parametrize(("damage", "reason"), [
+    (lambda p: p.write_bytes(b"this is not a database at all" * 100), "corrupt"),
+    (lambda p: None, "audience"),
+])
+def test_a_corrupt_or_foreign_cache_means_a_full_pull(tmp_path, damage, reason):
+    world = World()
+    path = tmp_path / "state.db"
+    cache, _, _ = world.pull(path)
+    cache.commit_run(world.now)
+    cache.close()
+    damage(path)
+    list_id = "another" if reason == "audience" else LIST_ID
+    cache, why = AudienceCache.open(path, list_id=list_id, lookback_days=LOOKBACK)
+    assert why == reason and cache.cursor() is None
+    cache.close()
+    change_everything(world)
+    cache, why, result = world.pull(path)
+    assert result.mode == "full"
+    _, _, full = world.pull(tmp_path / "full.db", full=True)
+    assert snapshot(result, world.now) == snapshot(full, world.now)
+
+
+def test_a_cache_for_another_lookback_or_version_starts_empty(tmp_path):
+    path = tmp_path / "state.db"
+    cache, _ = AudienceCache.open(path, list_id=LIST_ID, lookback_days=90)
+    cache.commit_run(NOW)
+    cache.close()
+    cache, why = AudienceCache.open(path, list_id=LIST_ID, lookback_days=30)
+    assert why == "lookback"
+    cache.db.execute("UPDATE meta SET value = '0' WHERE key = 'version'")
+    cache.commit_run(NOW)
+    cache.close()
+    assert AudienceCache.open(path, list_id=LIST_ID, lookback_days=30)[1] == "version"
+
+
+def test_events_leave_the_cache_as_they_leave_the_window(tmp_path):
+    world = World()
+    cache, _, first = world.pull(tmp_path / "state.db")
+    cache.commit_run(world.now)
+    oldest_before = min(e.at for events in first.events.values() for e in events)
+    world.now += timedelta(days=40)
+    cache, _, later = world.pull(tmp_path / "state.db")
+    remaining = [e.at for events in later.events.values() for e in events]
+    assert min(remaining) >= world.now - timedelta(days=LOOKBACK) > oldest_before
+    assert len(cache.campaigns()) < 4
