@@ -18,6 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from syncbot.core.model import Event
+from syncbot.text import t
+
+FULL_PULL_REASONS = {"missing": "cache.missing", "corrupt": "cache.corrupt",
+                     "audience": "cache.audience", "lookback": "cache.lookback",
+                     "version": "cache.version", "incomplete": "cache.incomplete"}
+
+
+def full_pull_warning(reason: str, path: Path) -> str:
+    """What to tell the user when the cache could not be used."""
+    return t(FULL_PULL_REASONS[reason], path=path)
 
 SCHEMA_VERSION = 1
 SCHEMA = """

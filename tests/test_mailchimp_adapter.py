@@ -207,3 +207,17 @@ def test_faults_and_a_faulty_sandbox_are_survived_with_exact_results():
     injected = sandbox.mailchimp_host.faults.injected
     assert len(injected) >= 2  # faults really happened (seeded: the same ones every run)
     assert api.requests == 8 + len(injected)
+
+
+def test_a_400_is_not_retried(box, monkeypatch):
+    import syncbot.adapters.mailchimp as module
+
+    emails = add(box, 501)
+    api = make(box)
+    ids, _ = api.resolve_tags(["lead:hot"], create=True)
+    before = api.requests
+    monkeypatch.setattr(module, "BATCH_LIMIT", 600)  # pretend we forgot Mailchimp's limit
+    with pytest.raises(MailchimpError) as refused:
+        api.write_tags(ids, {"lead:hot": emails}, {})
+    assert api.requests - before == 1
+    assert "400 Invalid Resource: Maximum allowed member items exceeded" in str(refused.value)

@@ -167,3 +167,11 @@ def test_events_leave_the_cache_as_they_leave_the_window(tmp_path):
     remaining = [e.at for events in later.events.values() for e in events]
     assert min(remaining) >= world.now - timedelta(days=LOOKBACK) > oldest_before
     assert len(cache.campaigns()) < 4
+
+
+def test_every_full_pull_reason_has_a_message(tmp_path):
+    from syncbot.cache import FULL_PULL_REASONS, full_pull_warning
+
+    for reason in FULL_PULL_REASONS:
+        assert "whole audience" in full_pull_warning(reason, tmp_path / "s.db")
+    assert str(tmp_path / "s.db") in full_pull_warning("corrupt", tmp_path / "s.db")
