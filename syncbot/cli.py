@@ -30,6 +30,13 @@ class Context:
         self.config_path = resolve_path(config_path)
         self.verbose = verbose
 
+    def with_overrides(self, config_path: str | None, verbose: int) -> Context:
+        """Options given after the command name win over those given before it."""
+        if config_path:
+            self.config_path = resolve_path(config_path)
+        self.verbose = max(self.verbose, verbose)
+        return self
+
     def config(self, *, require_secrets: bool = True) -> Config:
         return load_config(self.config_path, require_secrets=require_secrets)
 
@@ -57,6 +64,24 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     ctx.obj = Context(config_path, verbose)
     logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2),
                         format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@common_options
+@click.pass_obj
+def init(ctx: Context, config_path: str | None, verbose: int) -> None:
+    """Create the missing tabs (Leads, Weights, Segments, Interests, Runs) with their headers,
+    formatting and default rules. Existing tabs are never changed; running it twice changes
+    nothing."""
+    from syncbot import wiring
+    from syncbot.spreadsheet import init_spreadsheet
+
+    config = ctx.with_overrides(config_path, verbose).config()
+    created = init_spreadsheet(wiring.workbook(config), config.sheets)
+    if created:
+        click.echo(t("cli.init_created", tabs=", ".join(created)))
+    else:
+        click.echo(t("cli.init_nothing"))
 
 
 def main(argv: list[str] | None = None) -> None:

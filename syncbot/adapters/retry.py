@@ -68,9 +68,12 @@ def describe(outcome: Any) -> str:
 def send_with_retries(send: Callable[[], requests.Response], policy: RetryPolicy, *,
                       sleep: Callable[[float], None] = time.sleep,
                       rng: random.Random | None = None,
-                      on_attempt: Callable[[], None] | None = None) -> requests.Response:
+                      on_attempt: Callable[[], None] | None = None,
+                      transient: tuple[type[BaseException], ...] = ()) -> requests.Response:
     """Call ``send`` until it gives a non-retriable response; raise RetriesExhausted when the
-    attempts or the time budget run out. Transport errors (timeouts, resets) are retriable."""
+    attempts or the time budget run out. Transport errors (timeouts, resets, and the API's own
+    ``transient`` exception types) are retriable."""
+    retriable = TRANSPORT_ERRORS + transient
     jitter = rng or random.Random()
 
     def wait(state: RetryCallState) -> float:
@@ -92,7 +95,7 @@ def send_with_retries(send: Callable[[], requests.Response], policy: RetryPolicy
         raise RetriesExhausted(state.attempt_number, describe(last))
 
     retrying = Retrying(
-        retry=(retry_if_exception(lambda e: isinstance(e, TRANSPORT_ERRORS))
+        retry=(retry_if_exception(lambda e: isinstance(e, retriable))
                | retry_if_result(lambda r: r.status_code in policy.retry_statuses)),
         wait=wait,
         stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.max_seconds),

@@ -1,0 +1,240 @@
+"""Everything syncbot reads from and writes to the spreadsheet, through gspread.
+
+This module owns the Sheets transport: a service-account ``AuthorizedSession``
+with a connection pool and explicit timeouts (gspread sets none), syncbot's
+own bounded retries (``SHEETS_RETRY``; gspread's BackOffHTTPClient retries
+forever), a pacer that keeps each kind of request (read, write) under the
+per-user quota of 60 a minute, and error mapping. It only uses gspread's
+low-level calls, so every request is one we chose: one metadata read, one
+``values:batchGet`` for all tabs, structural changes in one
+``spreadsheets:batchUpdate``, values in ``values:batchUpdate`` requests of at
+most about 2 MB, always with explicit ranges (idempotent when retried).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gspread
+import requests
+from google.auth.exceptions import RefreshError, TransportError
+from google.auth.transport.requests import AuthorizedSession
+from google.auth.transport.requests import Request as GoogleRequest
+from google.oauth2.service_account import Credentials
+from gspread.exceptions import APIError
+from requests.adapters import BaseAdapter, HTTPAdapter
+
+from syncbot.adapters.retry import RetriesExhausted, RetryPolicy, send_with_retries
+from syncbot.errors import InvalidInputError, SyncbotError
+from syncbot.text import t
+
+SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+SHEETS_RETRY = RetryPolicy(retry_statuses=frozenset({408, 429, 500, 502, 503, 504}),
+                           attempts=7, max_seconds=300.0, cap_seconds=64.0)
+TIMEOUT = (10.0, 180.0)  # Sheets gives up on a request after 180 s
+REQUESTS_PER_MINUTE = 55  # per user and kind; the quota is 60
+CHUNK_BYTES = 2_000_000
+CELL_LIMIT = 10_000_000
+
+
+class SheetsError(SyncbotError):
+    """The spreadsheet could not be used for this run (exit code 1)."""
+
+
+class SheetSetupError(InvalidInputError):
+    """The spreadsheet is not set up as syncbot needs (a tab or header missing): exit code 2."""
+
+
+class Pacer:
+    """Waits before a request that would exceed ``per_minute`` requests of its kind in 60 s."""
+
+    def __init__(self, per_minute: int = REQUESTS_PER_MINUTE,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.per_minute, self.clock, self.sleep = per_minute, clock, sleep
+        self._sent: dict[str, deque[float]] = {"read": deque(), "write": deque()}
+        self._lock = threading.Lock()
+        self.waited = 0.0
+
+    def wait(self, kind: str) -> None:
+        with self._lock:
+            sent = self._sent[kind]
+            now = self.clock()
+            while sent and sent[0] <= now - 60:
+                sent.popleft()
+            if len(sent) >= self.per_minute:
+                delay = sent[0] + 60 - now
+                self.waited += delay
+                self.sleep(delay)
+                now = self.clock()
+                while sent and sent[0] <= now - 60:
+                    sent.popleft()
+            sent.append(now)
+
+
+class PacedHTTPClient(gspread.HTTPClient):
+    """gspread's HTTP client with syncbot's pacing, retries and counting."""
+
+    def __init__(self, auth: Any, session: requests.Session, *, pacer: Pacer, policy: RetryPolicy,
+                 sleep: Callable[[float], None], timeout: tuple[float, float]) -> None:
+        super().__init__(auth, session)
+        self.pacer, self.policy, self.sleep = pacer, policy, sleep
+        self.timeout = timeout
+        self.requests = 0
+        self.retries_for_quota = 0
+
+    def login(self) -> None:  # the AuthorizedSession fetches tokens itself
+        pass
+
+    def request(self, method: str, endpoint: str, params: Any = None, data: Any = None,
+                json: Any = None, files: Any = None, headers: Any = None) -> requests.Response:
+        kind = "read" if method.lower() == "get" else "write"
+
+        def send() -> requests.Response:
+            self.pacer.wait(kind)
+            self.requests += 1
+            response = self.session.request(method=method, url=endpoint, json=json, params=params,
+                                            data=data, files=files, headers=headers,
+                                            timeout=self.timeout)
+            if response.status_code == 429:
+                self.retries_for_quota += 1
+            return response
+
+        response = send_with_retries(send, self.policy, sleep=self.sleep,
+                                     transient=(TransportError,))
+        if response.ok:
+            return response
+        raise APIError(response)
+
+
+@dataclass(frozen=True)
+class Tab:
+    sheet_id: int
+    title: str
+    rows: int
+    columns: int
+
+
+class Workbook:
+    """One spreadsheet, reached with one service account."""
+
+    def __init__(self, spreadsheet_id: str, credentials: Credentials, *,
+                 adapter: BaseAdapter | None = None, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic,
+                 policy: RetryPolicy = SHEETS_RETRY, timeout: tuple[float, float] = TIMEOUT,
+                 per_minute: int = REQUESTS_PER_MINUTE) -> None:
+        self.spreadsheet_id = spreadsheet_id
+        self.account = getattr(credentials, "service_account_email", "")
+        transport = adapter or HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
+        token_session = requests.Session()
+        token_session.mount("https://", transport)
+        session = AuthorizedSession(credentials, auth_request=GoogleRequest(token_session))
+        session.mount("https://", transport)
+        session.mount("http://", transport)
+        self.http = PacedHTTPClient(credentials, session, pacer=Pacer(per_minute, clock, sleep),
+                                    policy=policy, sleep=sleep, timeout=timeout)
+
+    @classmethod
+    def from_key_file(cls, spreadsheet_id: str, path: Path, **options: Any) -> Workbook:
+        credentials = Credentials.from_service_account_file(str(path), scopes=SCOPES)
+        return cls(spreadsheet_id, credentials, **options)
+
+    @property
+    def requests(self) -> int:
+        return self.http.requests
+
+    # ---- errors ---------------------------------------------------------------------------
+
+    def _guard(self, what: str, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except RetriesExhausted as exc:
+            raise SheetsError(t("sheets.retries_exhausted", call=what, attempts=exc.attempts,
+                                last=exc.last)) from None
+        except RefreshError as exc:
+            raise SheetsError(t("sheets.key_rejected", account=self.account,
+                                reason=str(exc.args[0] if exc.args else exc)[:200])) from None
+        except (requests.exceptions.RequestException, TransportError) as exc:
+            raise SheetsError(t("sheets.unreachable", call=what,
+                                reason=type(exc).__name__)) from None
+        except APIError as exc:
+            status = exc.response.status_code
+            message = str((exc.error or {}).get("message", ""))[:300]
+            if status == 404:
+                raise SheetsError(t("sheets.not_found", id=self.spreadsheet_id)) from None
+            if status == 403:
+                raise SheetsError(t("sheets.not_shared", account=self.account)) from None
+            if "above the limit of" in message:
+                raise SheetsError(t("sheets.cell_limit")) from None
+            raise SheetsError(t("sheets.refused", call=what, status=status,
+                                message=message)) from None
+
+    # ---- reads ----------------------------------------------------------------------------
+
+    def tabs(self) -> dict[str, Tab]:
+        meta = self._guard("spreadsheet lookup",
+                           lambda: self.http.fetch_sheet_metadata(self.spreadsheet_id))
+        found = {}
+        for sheet in meta.get("sheets", []):
+            props = sheet["properties"]
+            grid = props.get("gridProperties", {})
+            found[props["title"]] = Tab(props["sheetId"], props["title"],
+                                        grid.get("rowCount", 0), grid.get("columnCount", 0))
+        return found
+
+    def read(self, ranges: Sequence[str]) -> list[list[list[Any]]]:
+        """The values of each A1 range (numbers as numbers, dates as serial numbers), one request."""
+        params = {"valueRenderOption": "UNFORMATTED_VALUE",
+                  "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"}
+        answer = self._guard("read", lambda: self.http.values_batch_get(
+            self.spreadsheet_id, list(ranges), params=dict(params)))
+        return [list(vr.get("values", [])) for vr in answer.get("valueRanges", [])]
+
+    # ---- writes ---------------------------------------------------------------------------
+
+    def change_structure(self, requests_: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """One all-or-nothing ``spreadsheets:batchUpdate``."""
+        if not requests_:
+            return []
+        body = {"requests": list(requests_)}
+        answer = self._guard("layout change",
+                             lambda: self.http.batch_update(self.spreadsheet_id, body))
+        return list(answer.get("replies", []))
+
+    def write(self, data: Iterable[Mapping[str, Any]]) -> int:
+        """Write ValueRanges RAW (text stays text), in requests of at most ~2 MB; returns how many."""
+        sent = 0
+        for chunk in chunk_by_size(list(data), CHUNK_BYTES):
+            body = {"valueInputOption": "RAW", "data": chunk}
+            self._guard("write", lambda body=body: self.http.values_batch_update(  # type: ignore[misc]
+                self.spreadsheet_id, body))
+            sent += 1
+        return sent
+
+
+def quote_title(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+def chunk_by_size(items: Sequence[Mapping[str, Any]], limit: int) -> list[list[Mapping[str, Any]]]:
+    """Group items so each group's JSON stays under ``limit`` bytes (an oversized item stands alone)."""
+    chunks: list[list[Mapping[str, Any]]] = []
+    current: list[Mapping[str, Any]] = []
+    size = 0
+    for item in items:
+        item_size = len(json.dumps(item, ensure_ascii=False).encode("utf-8")) + 2
+        if current and size + item_size > limit:
+            chunks.append(current)
+            current, size = [], 0
+        current.append(item)
+        size += item_size
+    if current:
+        chunks.append(current)
+    return chunks

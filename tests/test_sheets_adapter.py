@@ -1,0 +1,332 @@
+"""The Sheets adapter against the sandbox: init, reads, Leads writes that keep the team's data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from google.oauth2.service_account import Credentials
+
+import syncbot.adapters.sheets as sheets_module
+from syncbot.a1 import col_letters
+from syncbot.adapters.sheets import SheetsError, SheetSetupError, Workbook
+from syncbot.config import SheetsConfig
+from syncbot.core.rules import parse_rules
+from syncbot.errors import InvalidInputError
+from syncbot.leads_tab import leads_columns, plan_leads
+from syncbot.sandbox import Faults, Sandbox
+from syncbot.sandbox.sheets import Formula
+from syncbot.spreadsheet import (
+    append_run,
+    init_spreadsheet,
+    load_templates,
+    read_spreadsheet,
+    runs_header,
+    write_leads,
+)
+from tests.conftest import SCOPES, SHEET_ID, FakeClock
+
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
+CONFIG = SheetsConfig(spreadsheet_id=SHEET_ID)
+COLUMNS = leads_columns(["FNAME", "COMPANY"], 90)
+
+
+class World:
+    def __init__(self, locale: str = "en_US", faults: Faults | None = None) -> None:
+        self.clock = FakeClock()
+        self.box = Sandbox(sheets_clock=self.clock, sleep=lambda s: None, sheets_faults=faults)
+        self.account = self.box.google.service_account()
+        self.box.sheets.create(SHEET_ID, locale=locale, editors=(self.account["client_email"],))
+        self.slept: list[float] = []
+        self.book = self.workbook()
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.clock.advance(seconds)
+
+    def workbook(self, info=None) -> Workbook:
+        creds = Credentials.from_service_account_info(info or self.account, scopes=SCOPES)
+        return Workbook(SHEET_ID, creds, adapter=self.box.session().get_adapter("https://"),
+                        sleep=self.sleep, clock=self.clock)
+
+    def values(self, tab: str):
+        return self.box.sheets.values(SHEET_ID, tab)
+
+    def sheet(self, tab: str):
+        return self.box.sheets.spreadsheets[SHEET_ID].sheet(tab)
+
+    def sync_leads(self, leads, when=NOW):
+        data = read_spreadsheet(self.book, CONFIG)
+        tab = data.tabs["Leads"]
+        update = plan_leads(tab.title, data.leads, leads, COLUMNS, grid_rows=tab.rows,
+                            grid_columns=tab.columns, synced_at=when)
+        writes = write_leads(self.book, data, update)
+        return update, writes
+
+
+def lead(i: int, **values):
+    row = {"email": f"Lead{i}@Example.com", "status": "subscribed", "FNAME": f"Name{i}",
+           "COMPANY": "Acme", "clicks_30d": i % 4, "score": float(i), "tags": "lead:cold",
+           "last_open_at": NOW - timedelta(days=i % 9), "vip": i % 2 == 0}
+    row.update(values)
+    return row
+
+
+@pytest.fixture
+def world() -> World:
+    w = World()
+    init_spreadsheet(w.book, CONFIG)
+    return w
+
+
+def test_init_creates_every_tab_formatted_in_three_requests():
+    w = World()
+    created = init_spreadsheet(w.book, CONFIG)
+    assert created == ["Leads", "Weights", "Segments", "Interests", "Runs"]
+    assert w.book.requests == 3  # metadata, one batchUpdate, one values write
+    weights = w.sheet("Weights")
+    assert weights.frozen_rows == 1 and weights.formats[0]["textFormat"] == {"bold": True}
+    ops = weights.validations[0]["rule"]["condition"]["values"]
+    assert [v["userEnteredValue"] for v in ops][:3] == ["per", "=", "!="]
+    assert {v["range"]["startColumnIndex"] for v in weights.validations} == {1, 5}
+    segments = w.sheet("Segments")
+    assert "per" not in [v["userEnteredValue"] for v in
+                         segments.validations[0]["rule"]["condition"]["values"]]
+    leads = w.sheet("Leads")
+    assert leads.notes[(0, 0)].startswith("The contact's address")
+    assert len(leads.conditional_formats) == 3
+    assert w.values("Leads") == [leads_columns([], 90)]
+    assert w.values("Segments")[1][:5] == ["lead:hot", "score", ">=", 60, "tier"]
+    data = read_spreadsheet(w.book, CONFIG)  # the default rules are valid as they come
+    rules = parse_rules(weights=data.weights, segments=data.segments, interests=data.interests,
+                        lookback_days=90)
+    assert rules.managed_tags == ("lead:hot", "lead:warm", "lead:cold", "lead:sunset")
+
+
+def test_init_twice_changes_nothing_and_keeps_existing_tabs(world):
+    world.book.write([{"range": "'Weights'!A2", "values": [["clicks_7d", ">", 0, 99]]}])
+    before = {tab: world.values(tab) for tab in ("Leads", "Weights", "Segments")}
+    requests = world.book.requests
+    assert init_spreadsheet(world.book, CONFIG) == []
+    assert world.book.requests == requests + 1  # one metadata read, no write
+    assert {tab: world.values(tab) for tab in before} == before
+
+
+def test_init_only_adds_what_is_missing():
+    w = World()
+    w.box.sheets.spreadsheets[SHEET_ID].sheets[0].title = "weights"  # the team's own, any case
+    assert init_spreadsheet(w.book, CONFIG) == ["Leads", "Segments", "Interests", "Runs"]
+
+
+def test_missing_tabs_are_all_named_with_the_fix():
+    w = World()
+    with pytest.raises(SheetSetupError) as failed:
+        read_spreadsheet(w.book, CONFIG)
+    assert failed.value.exit_code == 2 and len(failed.value.problems) == 5
+    assert failed.value.problems[0] == ('The spreadsheet has no tab named "Leads": run `syncbot '
+                                        'init` to create the missing tabs, or set the right name '
+                                        'in [sheets] leads_tab.')
+
+
+def test_everything_is_read_in_one_request_with_numbers_as_numbers(world):
+    world.book.write([{"range": "'Weights'!D2", "values": [[2.5]]}])
+    before = world.book.requests
+    data = read_spreadsheet(world.book, CONFIG)
+    assert world.book.requests == before + 2  # metadata + one batchGet
+    assert world.box.sheets_host.count("GET", "values:batchGet") == 1
+    assert data.weights[1][3] == 2.5 and data.runs_rows == 1
+
+
+def test_a_spanish_sheet_reads_2_coma_5_as_two_and_a_half():
+    w = World(locale="es_ES")
+    init_spreadsheet(w.book, CONFIG)
+    # what a person types in a Spanish sheet (USER_ENTERED), and text pasted as-is (RAW)
+    w.box.sheets._write(w.box.sheets.spreadsheets[SHEET_ID], "'Weights'!A2",
+                        [["clicks_7d", ">", "0", "2,5", ""]], "USER_ENTERED")
+    w.book.write([{"range": "'Weights'!A3", "values": [["opens_7d", ">", 0, "1,5", ""]]}])
+    assert w.box.sheets.values(SHEET_ID, "Weights", "FORMATTED_VALUE")[1][3] == "2,5"
+    data = read_spreadsheet(w.book, CONFIG)
+    rules = parse_rules(weights=data.weights[:3], segments=data.segments,
+                        interests=data.interests, lookback_days=90)
+    assert [r.points for r in rules.weights] == [2.5, 1.5]
+
+
+def test_first_write_appends_leads_with_real_numbers_dates_and_literal_text(world):
+    leads = [lead(1, FNAME='=HYPERLINK("http://evil.example","x")'), lead(2, FNAME="+34 600"),
+             lead(3, FNAME="007")]
+    update, writes = world.sync_leads(leads)
+    assert (update.new_leads, update.changed_leads, writes) == (3, 0, 2)  # header + rows
+    rows = world.values("Leads")
+    header = rows[0]
+    assert header[:4] == ["email", "status", "opens_7d", "clicks_7d"]
+    assert header[-2:] == ["FNAME", "COMPANY"]  # missing syncbot columns go at the right
+    first = dict(zip(header, rows[1], strict=False))
+    assert first["FNAME"] == '=HYPERLINK("http://evil.example","x")'
+    assert not any(isinstance(v, Formula) for row in world.sheet("Leads").rows for v in row)
+    assert dict(zip(header, rows[3], strict=False))["FNAME"] == "007"
+    assert first["score"] == 1.0 and first["vip"] is False
+    assert first["last_open_at"] == pytest.approx((NOW - timedelta(days=1) - datetime(
+        1899, 12, 30, tzinfo=UTC)) / timedelta(days=1))
+    formatted = world.box.sheets.values(SHEET_ID, "Leads", "FORMATTED_VALUE")
+    assert dict(zip(header, formatted[1], strict=False))["last_open_at"] == "2026-11-21 12:00:00"
+
+
+def test_a_second_identical_write_sends_nothing(world):
+    leads = [lead(i) for i in range(20)]
+    world.sync_leads(leads)
+    update, writes = world.sync_leads(leads, when=NOW + timedelta(hours=6))
+    assert (update.new_leads, update.changed_leads, writes, update.data) == (0, 0, 0, [])
+
+
+def test_team_columns_sorting_and_notes_stay_with_their_leads(world):
+    world.sync_leads([lead(i) for i in range(1, 6)])
+    sheet_id = world.sheet("Leads").sheet_id
+    world.book.change_structure([{"insertDimension": {"range": {  # team inserts 2 columns at C
+        "sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": 2, "endIndex": 4}}}])
+    rows = world.values("Leads")
+    team = {"lead3@example.com": "call Friday", "lead5@example.com": "VIP client"}
+    notes = [["Owner", "Notes"]] + [["Ana", team.get(r[0].lower(), "")] for r in rows[1:]]
+    world.book.write([{"range": "'Leads'!C1", "values": notes}])
+    sheet = world.sheet("Leads")  # the team sorts the rows, newest first
+    sheet.rows[1:] = list(reversed(sheet.rows[1:len(rows)]))
+    changed = [lead(i, score=50.0 if i == 3 else float(i)) for i in range(1, 7)]
+    update, _ = world.sync_leads(changed, when=NOW + timedelta(days=1))
+    assert (update.new_leads, update.changed_leads) == (1, 1)
+    after = world.values("Leads")
+    header = after[0]
+    by_email = {r[0].lower(): dict(zip(header, r, strict=False)) for r in after[1:]}
+    assert by_email["lead3@example.com"]["Notes"] == "call Friday"
+    assert by_email["lead5@example.com"]["Notes"] == "VIP client"
+    assert by_email["lead3@example.com"]["score"] == 50.0
+    assert by_email["lead3@example.com"]["Owner"] == "Ana"
+    assert [r[0] for r in after[1:6]] == [r[0] for r in world.values("Leads")[1:6]]
+    assert after[6][0] == "Lead6@Example.com"  # the new lead is appended, nothing moved
+    untouched = by_email["lead4@example.com"]["synced_at"]
+    assert by_email["lead3@example.com"]["synced_at"] > untouched
+
+
+def test_renaming_a_column_back_and_forth(world):
+    world.sync_leads([lead(1)])
+    header = world.values("Leads")[0]
+    why = header.index("why")
+    world.book.write([{"range": f"'Leads'!{col_letters(why)}1", "values": [["Por qué"]]}])
+    update, _ = world.sync_leads([lead(1, why="clicks")])
+    assert update.new_columns == ["why"]  # the renamed column is the team's now
+    world.book.write([{"range": f"'Leads'!{col_letters(why)}1", "values": [["WHY"]]}])
+    with pytest.raises(InvalidInputError) as twice:
+        world.sync_leads([lead(1)])
+    assert twice.value.problems[0].startswith('Leads!') and '"why" is also the header of' in \
+        twice.value.problems[0]
+
+
+def test_a_tab_with_rows_but_no_email_column_is_refused(world):
+    world.book.write([{"range": "'Leads'!A1", "values": [["Name"], ["Ana"]]}])
+    with pytest.raises(InvalidInputError, match='no "email" column'):
+        world.sync_leads([lead(1)])
+
+
+def test_duplicate_emails_keep_the_first_row_and_are_reported(world):
+    world.sync_leads([lead(1), lead(2)])
+    world.book.write([{"range": "'Leads'!A4", "values": [["LEAD1@example.com"]]}])
+    update, _ = world.sync_leads([lead(1, score=9.0), lead(2)])
+    assert update.duplicates == ["lead1@example.com"]
+    rows = world.values("Leads")
+    score = rows[0].index("score")
+    assert rows[1][score] == 9.0 and len(rows[3]) == 1  # the duplicate row is left alone
+
+
+def test_more_than_1000_leads_grow_the_grid_first(world):
+    update, writes = world.sync_leads([lead(i) for i in range(1500)])
+    assert update.rows_needed == 1501 and world.sheet("Leads").row_count == 1501
+    assert len(world.values("Leads")) == 1501
+    assert world.box.sheets_host.count("POST", ":batchUpdate") >= 2
+
+
+def test_big_writes_are_chunked(world, monkeypatch):
+    monkeypatch.setattr(sheets_module, "CHUNK_BYTES", 20_000)
+    monkeypatch.setattr("syncbot.leads_tab.BLOCK_ROWS", 50)
+    update, writes = world.sync_leads([lead(i) for i in range(400)])
+    assert writes >= 5 and len(world.values("Leads")) == 401
+    posts = world.box.sheets_host.count("POST", "values:batchUpdate")
+    layout_changes = 1  # the grid grew first
+    assert posts == (writes - layout_changes) + 1  # this run's value writes plus init's one
+
+
+def test_request_counts_of_a_full_and_an_incremental_write_stay_under_the_quota(world):
+    start = world.book.requests
+    world.sync_leads([lead(i) for i in range(3000)])
+    full = world.book.requests - start
+    start = world.book.requests
+    world.sync_leads([lead(i, score=99.0 if i % 100 == 0 else float(i)) for i in range(3000)])
+    incremental = world.book.requests - start
+    assert full <= 5 and incremental == 3  # metadata, read, one write of 30 changed rows
+    assert world.box.sheets.quota_hits == 0
+
+
+def test_pacing_keeps_a_busy_run_under_60_requests_a_minute(world):
+    for _ in range(130):
+        world.book.read(["'Weights'!A1"])
+    assert world.box.sheets.quota_hits == 0
+    assert sum(world.slept) >= 60  # it waited instead of being refused
+
+
+@pytest.mark.parametrize("kind", ["429", "500", "503", "timeout", "reset"])
+def test_transient_sheets_failures_are_retried(kind):
+    w = World()
+    init_spreadsheet(w.book, CONFIG)
+    before = w.book.requests
+    w.box.sheets_host.faults.queue(kind)
+    read_spreadsheet(w.book, CONFIG)
+    assert w.book.requests == before + 3  # metadata (failed once), metadata, batchGet
+
+
+def test_errors_say_what_to_do(world):
+    other = World()
+    other.box.sheets.spreadsheets[SHEET_ID].editors.clear()
+    with pytest.raises(SheetsError) as unshared:
+        other.book.tabs()
+    email = other.account["client_email"]
+    assert f"not shared with the service account {email}" in str(unshared.value)
+    missing = Workbook("1NoSuchSheet0000", Credentials.from_service_account_info(
+        world.account, scopes=SCOPES), adapter=world.box.session().get_adapter("https://"))
+    with pytest.raises(SheetsError, match='no spreadsheet with id "1NoSuchSheet0000"'):
+        missing.tabs()
+    forged = dict(world.account, client_email="nobody@x.iam.gserviceaccount.com")
+    with pytest.raises(SheetsError, match="Google rejected the service account key"):
+        world.workbook(forged).tabs()
+    world.box.sheets_host.faults.queue(*["503"] * 10)
+    with pytest.raises(SheetsError, match="after 7 attempts"):
+        world.book.tabs()
+
+
+def test_the_cell_limit_is_checked_before_growing(world, monkeypatch):
+    monkeypatch.setattr("syncbot.spreadsheet.CELL_LIMIT", 40_000)
+    with pytest.raises(SheetsError) as full:
+        world.sync_leads([lead(i) for i in range(2000)])
+    assert "about" in str(full.value) and "leads fit" in str(full.value)
+    assert world.values("Leads") == [leads_columns([], 90)]  # nothing half-written
+
+
+def test_runs_rows_are_appended_at_explicit_rows(world):
+    for i in range(3):
+        data = read_spreadsheet(world.book, CONFIG)
+        append_run(world.book, data, runs_header(), [f"2026-11-2{i}", "", "full", "ok"])
+    rows = world.values("Runs")
+    assert rows[0][:4] == ["started_at", "finished_at", "mode", "status"]
+    assert [r[0] for r in rows[1:]] == ["2026-11-20", "2026-11-21", "2026-11-22"]
+    assert world.box.sheets_host.count("POST", ":append") == 0
+
+
+def test_templates_are_plain_files_with_leads_notes_for_every_column():
+    templates = load_templates()
+    assert templates["Leads"].rows[0] == leads_columns([], 90)
+    assert set(templates["Leads"].notes) == set(leads_columns([], 90))
+
+
+def test_duplicates_are_summarised_for_the_runs_tab():
+    from syncbot.leads_tab import duplicates_message
+
+    assert duplicates_message("Leads", []) == ""
+    assert duplicates_message("Leads", ["a@x.com", "b@x.com", "c@x.com", "d@x.com"]) == (
+        "4 e-mail addresses appear more than once in Leads (first: a@x.com, b@x.com, c@x.com); "
+        "syncbot updates the first row of each and leaves the others alone.")
