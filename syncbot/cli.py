@@ -7,11 +7,14 @@ error (``SyncbotError``) prints its message and no traceback, ``-v`` adds it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +22,9 @@ from syncbot import __version__
 from syncbot.config import Config, load_config, resolve_path
 from syncbot.errors import EXIT_FAILURE, SyncbotError
 from syncbot.text import t
+
+if TYPE_CHECKING:
+    from syncbot.pipeline import RunReport
 
 log = logging.getLogger("syncbot")
 
@@ -82,6 +88,158 @@ def init(ctx: Context, config_path: str | None, verbose: int) -> None:
         click.echo(t("cli.init_created", tabs=", ".join(created)))
     else:
         click.echo(t("cli.init_nothing"))
+
+
+def _progress(verbose: int) -> Callable[[str], None]:
+    """Stage lines on stderr, so stdout keeps just the report."""
+    return lambda message: click.echo(message, err=True)
+
+
+def print_report(report: RunReport, *, dry_run: bool) -> None:
+    if dry_run:
+        click.echo(t("report.dry_run"))
+    click.echo(t("report.summary", mode=report.mode.capitalize(), members=f"{report.members:,}",
+                 new=f"{report.new_leads:,}", changed=f"{report.changed_leads:,}"))
+    click.echo(t("report.tags_heading"))
+    for tag, (adds, removes) in report.per_tag.items():
+        click.echo(t("report.tag_line", tag=tag, size=f"{report.tag_sizes.get(tag, 0):,}",
+                     adds=f"{adds:,}", removes=f"{removes:,}"))
+    for problem in report.safety or []:
+        click.echo(t("report.safety_stop", problem=problem))
+    if not report.safety:
+        click.echo(t("report.safety_ok"))
+    if dry_run:
+        click.echo(t("report.sample_heading"))
+        for lead in report.sample:
+            click.echo(t("report.sample_line", email=lead.email,
+                         before=lead.before or t("report.none"), after=lead.after or t("report.none"),
+                         score=lead.score, why=lead.why))
+    for warning in report.warnings:
+        click.echo(t("report.warning", message=warning))
+    click.echo(t("report.requests", mailchimp=report.mailchimp_calls, sheets=report.sheets_calls))
+
+
+def _sync(ctx: Context, *, dry_run: bool, full: bool, force: bool) -> None:
+    from syncbot import wiring
+    from syncbot.lock import lock_for
+    from syncbot.pipeline import run_once
+
+    config = ctx.config()
+    with contextlib.ExitStack() as stack:
+        if not dry_run:
+            stack.enter_context(lock_for(config.state.path))
+        audience = wiring.audience(config)
+        stack.callback(audience.close)
+        report = run_once(config, audience, wiring.workbook(config), datetime.now(UTC),
+                          dry_run=dry_run, force=force, full=full,
+                          progress=_progress(ctx.verbose))
+    print_report(report, dry_run=dry_run)
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Read everything and print the plan; write nothing.")
+@click.option("--full", is_flag=True, help="Ignore the local cache and pull the whole audience.")
+@click.option("--force", is_flag=True,
+              help="Write even when the safety check would stop the run (exit code 3).")
+@common_options
+@click.pass_obj
+def sync(ctx: Context, dry_run: bool, full: bool, force: bool, config_path: str | None,
+         verbose: int) -> None:
+    """One run: pull from Mailchimp, score, write the Leads tab and the tags, log to Runs."""
+    _sync(ctx.with_overrides(config_path, verbose), dry_run=dry_run, full=full, force=force)
+
+
+@cli.command()
+@common_options
+@click.pass_obj
+def plan(ctx: Context, config_path: str | None, verbose: int) -> None:
+    """What a sync would do (same as `sync --dry-run`): new and changed leads, tag adds and
+    removes, the safety verdict, and a sample of leads whose tags change with their why."""
+    _sync(ctx.with_overrides(config_path, verbose), dry_run=True, full=False, force=False)
+
+
+@cli.command()
+@common_options
+@click.pass_obj
+def check(ctx: Context, config_path: str | None, verbose: int) -> None:
+    """Read-only: the config, both APIs with the credentials, the audience, the spreadsheet's
+    tabs and every rule. Lists every problem found."""
+    from syncbot.checks import run_checks
+
+    ctx = ctx.with_overrides(config_path, verbose)
+    code = run_checks(ctx.config_path, echo=click.echo)
+    if code:
+        sys.exit(code)
+
+
+@cli.command()
+@common_options
+@click.pass_obj
+def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
+    """Run syncs on the [schedule]: never two at once, one catch-up run after downtime, a clean
+    stop on Ctrl-C or SIGTERM (a sync in progress finishes first)."""
+    from syncbot import wiring
+    from syncbot.cache import AudienceCache
+    from syncbot.lock import lock_for
+    from syncbot.pipeline import run_once
+    from syncbot.serve import build_scheduler, install_stop_signals
+
+    ctx = ctx.with_overrides(config_path, verbose)
+    config = ctx.config()
+    logging.getLogger("syncbot").setLevel(logging.INFO)
+
+    def job() -> None:
+        try:
+            with lock_for(config.state.path):
+                audience = wiring.audience(config)
+                try:
+                    report = run_once(config, audience, wiring.workbook(config), datetime.now(UTC))
+                finally:
+                    audience.close()
+            log.info("%s", t("report.summary", mode=report.mode.capitalize(),
+                               members=report.members, new=report.new_leads,
+                               changed=report.changed_leads))
+        except SyncbotError as exc:
+            log.error("%s", t("serve.job_failed", error=exc))
+
+    last = None
+    if config.state.path.exists():
+        cache, reason = AudienceCache.open(config.state.path, list_id=config.mailchimp.list_id,
+                                           lookback_days=config.mailchimp.lookback_days)
+        last = cache.cursor() if reason is None else None
+        cache.close()
+    scheduler, first = build_scheduler(config.schedule, job, last_success=last,
+                                       now=datetime.now(UTC))
+    install_stop_signals(scheduler)
+    click.echo(t("serve.starting", when=first.strftime("%Y-%m-%d %H:%M")), err=True)
+    scheduler.start()
+
+
+@cli.command()
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("syncbot-demo.xlsx"), show_default=True,
+              help="Where to write the resulting spreadsheet (.xlsx).")
+@click.option("--members", type=click.IntRange(10, 100_000), default=3000, show_default=True,
+              help="Size of the generated audience.")
+@common_options
+@click.pass_obj
+def demo(ctx: Context, output: Path, members: int, config_path: str | None, verbose: int) -> None:
+    """The whole pipeline against the built-in sandbox: no credentials, no network. Prints a
+    summary and writes the resulting tabs to a workbook you can open."""
+    from syncbot.demo import run_demo
+
+    result = run_demo(output, members=members, progress=_progress(verbose))
+    click.echo(t("report.demo_first"))
+    print_report(result.first, dry_run=False)
+    click.echo(t("report.top_heading"))
+    for lead in result.first.top:
+        click.echo(t("report.top_line", email=lead.email, score=lead.score, tags=lead.after,
+                     why=lead.why))
+    click.echo("")
+    click.echo(t("report.demo_second"))
+    print_report(result.second, dry_run=False)
+    click.echo("")
+    click.echo(t("report.demo_saved", path=output))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -219,6 +219,13 @@ class MailchimpAudience:
                           fields=["lists.id", "lists.name", "total_items"])
         return list(page.get("lists") or [])
 
+    def merge_tags(self) -> list[str]:
+        """The merge tags in use, from one small page of members (for `syncbot check`)."""
+        page = self._call("audience members", self.client.lists.get_list_members_info,
+                          self.list_id, count=50, fields=["members.merge_fields"])
+        return list(dict.fromkeys(tag for m in page.get("members") or []
+                                  for tag in (m.get("merge_fields") or {})))
+
     def members(self, *, fields: Sequence[str] = MEMBER_FIELDS,
                 since_last_changed: datetime | None = None) -> list[dict[str, Any]]:
         def fetch(count: int, offset: int) -> dict[str, Any]:
@@ -293,13 +300,17 @@ class MailchimpAudience:
         for name in names:
             sid = existing.get(name) or folded.get(name.casefold())
             if sid is None and create:
-                made = self._call("create tag", self.client.lists.create_segment, self.list_id,
-                                  {"name": name, "static_segment": []})
-                sid = int(made["id"])
+                sid = self.create_tag(name)
                 created.append(name)
             if sid is not None:
                 ids[name] = sid
         return ids, created
+
+    def create_tag(self, name: str) -> int:
+        """A new, empty tag (a static segment); returns its segment id."""
+        made = self._call("create tag", self.client.lists.create_segment, self.list_id,
+                          {"name": name, "static_segment": []})
+        return int(made["id"])
 
     def write_tags(self, segment_ids: Mapping[str, int], adds: Mapping[str, Iterable[str]],
                    removes: Mapping[str, Iterable[str]]) -> WriteReport:

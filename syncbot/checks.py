@@ -1,0 +1,72 @@
+"""`syncbot check`: every problem with the setup, found without writing anything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from syncbot import wiring
+from syncbot.adapters.mailchimp import MailchimpError
+from syncbot.adapters.sheets import SheetsError
+from syncbot.config import load_config
+from syncbot.core.rules import parse_rules
+from syncbot.errors import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, InvalidInputError
+from syncbot.spreadsheet import read_spreadsheet
+from syncbot.text import t
+
+
+def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
+    """Print a line per check; return the exit code (2 setup problems, 1 unreachable, 0 ready)."""
+    try:
+        config = load_config(config_path)
+    except InvalidInputError as exc:
+        echo(t("check.problem", what=t("check.config", path=config_path)))
+        for problem in exc.problems:
+            echo(f"  - {problem}")
+        return EXIT_INVALID
+    echo(t("check.ok", what=t("check.config", path=config_path)))
+    code = EXIT_OK
+    merge_tags: list[str] = []
+    audience = wiring.audience(config)
+    try:
+        found = audience.audience()
+        merge_tags = audience.merge_tags()
+        echo(t("check.ok", what=t("check.mailchimp", name=found.get("name", ""),
+                                  list_id=config.mailchimp.list_id,
+                                  members=(found.get("stats") or {}).get("member_count", "?"))))
+    except MailchimpError as exc:
+        echo(t("check.problem", what=str(exc)))
+        code = EXIT_FAILURE
+        try:
+            names = [f"{a.get('id')} ({a.get('name')})" for a in audience.audiences()]
+            if names:
+                echo("  " + t("check.audiences", audiences=", ".join(names)))
+        except MailchimpError:
+            pass
+    finally:
+        audience.close()
+    try:
+        data = read_spreadsheet(wiring.workbook(config), config.sheets)
+        echo(t("check.ok", what=t("check.sheets", id=config.sheets.spreadsheet_id)))
+    except InvalidInputError as exc:
+        for problem in exc.problems:
+            echo(t("check.problem", what=problem))
+        return EXIT_INVALID
+    except SheetsError as exc:
+        echo(t("check.problem", what=str(exc)))
+        return EXIT_FAILURE
+    try:
+        rules = parse_rules(weights=data.weights, segments=data.segments,
+                            interests=data.interests, lookback_days=config.mailchimp.lookback_days,
+                            merge_tags=merge_tags, tabs=(config.sheets.weights_tab,
+                                                         config.sheets.segments_tab,
+                                                         config.sheets.interests_tab))
+        echo(t("check.ok", what=t("check.rules", weights=len(rules.weights),
+                                  segments=len(rules.segments), interests=len(rules.interests))))
+    except InvalidInputError as exc:
+        for problem in exc.problems:
+            echo(t("check.problem", what=problem))
+        return EXIT_INVALID
+    if code == EXIT_OK:
+        echo(t("check.all_good"))
+    return code

@@ -1,0 +1,121 @@
+"""`syncbot demo`: the whole pipeline against the built-in sandbox, then a workbook to open.
+
+No credentials, no network: a generated audience and an empty emulated
+spreadsheet are served to the same client code a real sync uses (the
+official Mailchimp client and gspread, through ``run_once``). Two syncs run:
+a full one, then — after some new opens and clicks — an incremental one.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from syncbot.adapters.mailchimp import MailchimpAudience
+from syncbot.adapters.sheets import Workbook
+from syncbot.config import Config, parse_config
+from syncbot.leads_tab import DATE_COLUMNS
+from syncbot.pipeline import Progress, RunReport, run_once
+from syncbot.sandbox import Sandbox
+from syncbot.sandbox.generator import URLS, generate_audience
+from syncbot.sandbox.sheets import from_serial
+from syncbot.spreadsheet import init_spreadsheet, tab_names
+
+SPREADSHEET_ID = "1SyncbotDemoSpreadsheet"
+LIST_ID = "demo0list1"
+
+
+@dataclass
+class DemoResult:
+    first: RunReport
+    second: RunReport
+    output: Path
+    members: int
+
+
+def _config(folder: Path, box: Sandbox) -> Config:
+    account = box.google.service_account()
+    key_file = folder / "service-account.json"
+    key_file.write_text(json.dumps(account), "utf-8")
+    box.sheets.create(SPREADSHEET_ID, title="syncbot demo", editors=(account["client_email"],))
+    raw = {"mailchimp": {"list_id": LIST_ID}, "sheets": {"spreadsheet_id": SPREADSHEET_ID},
+           "state": {"path": str(folder / "state.db")}}
+    return parse_config(raw, source=folder / "syncbot.toml", require_secrets=True, environ={
+        "MAILCHIMP_API_KEY": box.mailchimp.api_key,
+        "GOOGLE_APPLICATION_CREDENTIALS": str(key_file)})
+
+
+def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int = 7,
+             progress: Progress = lambda message: None) -> DemoResult:
+    now = datetime.now(UTC).replace(microsecond=0)
+    box = Sandbox()
+    box.mailchimp.clock = lambda: now - timedelta(days=1)
+    audience_data = generate_audience(box.mailchimp, list_id=LIST_ID, members=members,
+                                      campaigns=campaigns, now=now, seed=seed)
+    with tempfile.TemporaryDirectory(prefix="syncbot-demo-") as tmp:
+        config = _config(Path(tmp), box)
+        assert config.secrets is not None
+        adapter = box.session().get_adapter("https://")
+        workbook = Workbook.from_key_file(SPREADSHEET_ID, config.secrets.google_credentials_path,
+                                          adapter=adapter)
+        audience = MailchimpAudience(config.secrets.mailchimp_api_key, LIST_ID,
+                                     session=box.session())
+        init_spreadsheet(workbook, config.sheets)
+        names = tab_names(config.sheets)
+        # the sandbox audience has a JOBTITLE merge field: switch on the template's example rule
+        workbook.write([{"range": f"'{names['Weights']}'!A9", "values": [["JOBTITLE"]]},
+                        {"range": f"'{names['Interests']}'!A2:A3",
+                         "values": [["Pricing"], ["Webinars"]]}])
+        first = run_once(config, audience, workbook, now, progress=progress)
+
+        later = now + timedelta(hours=6)
+        box.mailchimp.clock = lambda: later
+        rng = random.Random(seed)
+        newest = audience_data.campaign_ids[0]
+        for email in rng.sample(audience_data.emails, max(1, members // 50)):
+            box.mailchimp.add_event(newest, email, "open", later - timedelta(minutes=30))
+            box.mailchimp.add_event(newest, email, "click", later - timedelta(minutes=20),
+                                    rng.choice(URLS))
+        second = run_once(config, audience, workbook, later, progress=progress)
+        audience.close()
+    export_xlsx(box, SPREADSHEET_ID, output)
+    return DemoResult(first, second, output, members)
+
+
+def _cell(value: Any, column: str) -> Any:
+    if column in DATE_COLUMNS and isinstance(value, int | float) and not isinstance(value, bool):
+        return from_serial(float(value))
+    return value
+
+
+def export_xlsx(box: Sandbox, spreadsheet_id: str, output: Path) -> None:
+    """Every tab of the emulated spreadsheet as a sheet of an .xlsx workbook."""
+    from openpyxl import Workbook as XlsxWorkbook
+    from openpyxl.styles import Font
+
+    book = XlsxWorkbook()
+    book.remove(book.active)
+    spreadsheet = box.sheets.spreadsheets[spreadsheet_id]
+    for tab in sorted(spreadsheet.sheets, key=lambda s: s.index):
+        values = box.sheets.values(spreadsheet_id, tab.title)
+        sheet = book.create_sheet(tab.title[:31])
+        header = [str(h) for h in values[0]] if values else []
+        for row in values:
+            sheet.append([_cell(v, header[i] if i < len(header) else "")
+                          for i, v in enumerate(row)])
+        for cell in sheet[1] if values else []:
+            cell.font = Font(bold=True)
+        sheet.freeze_panes = "A2"
+        for i, name in enumerate(header, start=1):
+            if name in DATE_COLUMNS:
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
+                    cell.number_format = "yyyy-mm-dd hh:mm"
+    if not book.sheetnames:
+        book.create_sheet("empty")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    book.save(output)

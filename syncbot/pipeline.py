@@ -1,0 +1,250 @@
+"""One sync, used by every command: read → pull → score → plan → check → write → log.
+
+``run_once`` reads the rules (and stops with exit 2, before pulling, on any
+invalid row), pulls the audience, computes features, scores and tags, plans
+the tag changes, applies the safety stop, then writes the Leads tab, then the
+tags, then the Runs row, and only then advances the cache cursor. Every
+write is a reconciliation (the difference between what is there and what
+should be), so a run that dies half way is repaired by the next one, and a
+second run in a row changes nothing. A dry run reads everything and writes
+nothing anywhere: not the sheet, not Mailchimp, not the cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from syncbot.adapters.mailchimp import MailchimpAudience
+from syncbot.adapters.sheets import Workbook
+from syncbot.cache import AudienceCache, full_pull_warning
+from syncbot.config import Config
+from syncbot.core.fields import compute_features
+from syncbot.core.rules import Ruleset, parse_rules
+from syncbot.core.scoring import Scorer
+from syncbot.core.segments import assign_tags
+from syncbot.core.tagplan import TagPlan, plan_tags, safety_problems
+from syncbot.core.values import as_text
+from syncbot.errors import RulesError, SafetyStop, SyncbotError
+from syncbot.leads_tab import duplicates_message, leads_columns, plan_leads
+from syncbot.pull import pull
+from syncbot.spreadsheet import SheetData, append_run, read_spreadsheet, runs_header, write_leads
+from syncbot.text import t
+
+Progress = Callable[[str], None]
+SAMPLE_SIZE = 5
+_MERGE_TAG = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+@dataclass
+class SampleLead:
+    email: str
+    before: str
+    after: str
+    score: float
+    why: str
+
+
+@dataclass
+class RunReport:
+    started_at: datetime
+    finished_at: datetime | None = None
+    mode: str = "incremental"
+    status: str = "ok"  # ok | failed | invalid-rules | safety-stop | dry-run
+    members: int = 0
+    new_leads: int = 0
+    changed_leads: int = 0
+    tags_added: int = 0
+    tags_removed: int = 0
+    mailchimp_calls: int = 0
+    sheets_calls: int = 0
+    message: str = ""
+    per_tag: dict[str, tuple[int, int]] = field(default_factory=dict)  # tag → (adds, removes)
+    tag_sizes: dict[str, int] = field(default_factory=dict)  # tag → leads that should have it
+    safety: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    sample: list[SampleLead] = field(default_factory=list)
+    top: list[SampleLead] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+    def runs_row(self) -> list[Any]:
+        return [self.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                (self.finished_at or self.started_at).strftime("%Y-%m-%d %H:%M:%S"),
+                self.mode, self.status, self.members, self.new_leads, self.changed_leads,
+                self.tags_added, self.tags_removed, self.mailchimp_calls, self.sheets_calls,
+                self.message[:5000]]
+
+
+def _rules(data: SheetData, config: Config, merge_tags: list[str]) -> Ruleset:
+    tabs = (config.sheets.weights_tab, config.sheets.segments_tab, config.sheets.interests_tab)
+    return parse_rules(weights=data.weights, segments=data.segments, interests=data.interests,
+                       lookback_days=config.mailchimp.lookback_days, merge_tags=merge_tags,
+                       tabs=tabs)
+
+
+def _provisional_merge_tags(data: SheetData) -> list[str]:
+    """Before the pull, any UPPER_CASE field may be a merge tag; the real check follows the pull."""
+    cells = (as_text(c) for rows in (data.weights, data.segments) for row in rows[1:] for c in row)
+    return sorted({c for c in cells if _MERGE_TAG.match(c)})
+
+
+def _open_cache(config: Config, dry_run: bool, scratch: Path | None
+                ) -> tuple[AudienceCache, str | None]:
+    path = config.state.path
+    if dry_run and scratch is not None:  # a dry run works on a copy: the real cache stays as it is
+        copy = scratch / "state.db"
+        if path.exists():
+            shutil.copyfile(path, copy)
+        path = copy
+    return AudienceCache.open(path, list_id=config.mailchimp.list_id,
+                              lookback_days=config.mailchimp.lookback_days)
+
+
+def run_once(config: Config, audience: MailchimpAudience, workbook: Workbook, now: datetime, *,
+             dry_run: bool = False, force: bool = False, full: bool = False,
+             progress: Progress = lambda message: None) -> RunReport:
+    """One sync. Raises RulesError (exit 2), SafetyStop (exit 3) or another SyncbotError (exit 1)
+    after logging the run in the Runs tab (not for dry runs)."""
+    report = RunReport(started_at=now, mode="full" if full else "incremental")
+    calls_before = (audience.requests, workbook.requests)
+    data: SheetData | None = None
+
+    def finish(status: str, message: str = "") -> RunReport:
+        report.status, report.message = status, message
+        report.finished_at = datetime.now(UTC) if not dry_run else report.started_at
+        report.mailchimp_calls = audience.requests - calls_before[0]
+        report.sheets_calls = workbook.requests - calls_before[1]
+        if not dry_run and data is not None:
+            report.sheets_calls += 1  # the Runs write itself
+            append_run(workbook, data, runs_header(), report.runs_row())
+        return report
+
+    progress(t("progress.reading_sheet"))
+    data = read_spreadsheet(workbook, config.sheets)
+    try:
+        _rules(data, config, _provisional_merge_tags(data))
+        with tempfile.TemporaryDirectory() as scratch:
+            cache, reason = _open_cache(config, dry_run, Path(scratch))
+            try:
+                if reason and not full:
+                    report.warnings.append(full_pull_warning(reason, config.state.path))
+                progress(t("progress.pulling"))
+                pulled = pull(audience, cache, now=now,
+                              lookback_days=config.mailchimp.lookback_days, full=full)
+                report.mode, report.members = pulled.mode, len(pulled.members)
+                merge_tags = list(dict.fromkeys(
+                    tag for member in pulled.members for tag in member.merge_fields))
+                rules = _rules(data, config, merge_tags)
+                _decide_and_write(config, audience, workbook, data, pulled, rules, merge_tags,
+                                  report, now, dry_run=dry_run, force=force, progress=progress)
+                if not dry_run:
+                    cache.commit_run(now)
+            finally:
+                cache.close()
+    except RulesError as exc:
+        finish("invalid-rules", "; ".join(exc.problems))
+        raise
+    except SafetyStop as exc:
+        finish("safety-stop", str(exc))
+        raise
+    except SyncbotError as exc:
+        _log_failure(finish, str(exc))
+        raise
+    return finish("dry-run" if dry_run else "ok", report.message)
+
+
+def _log_failure(finish: Callable[[str, str], RunReport], message: str) -> None:
+    """Record a failed run in the Runs tab if the sheet still answers; never hide the real error."""
+    with contextlib.suppress(SyncbotError):
+        finish("failed", message)
+
+
+def _decide_and_write(config: Config, audience: MailchimpAudience, workbook: Workbook,
+                      data: SheetData, pulled: Any, rules: Ruleset, merge_tags: list[str],
+                      report: RunReport, now: datetime, *, dry_run: bool, force: bool,
+                      progress: Progress) -> None:
+    scorer = Scorer(rules.weights)
+    eligible_statuses = set(config.mailchimp.tag_statuses)
+    columns = leads_columns(merge_tags, config.mailchimp.lookback_days)
+    leads: list[dict[str, Any]] = []
+    desired: dict[str, list[str]] = {}
+    statuses: dict[str, str] = {}
+    for member in pulled.members:
+        features = compute_features(member, pulled.events.get(member.key, []), now=now,
+                                    lookback_days=config.mailchimp.lookback_days,
+                                    half_life_days=config.scoring.half_life_days,
+                                    timezone=config.scoring.timezone, interests=rules.interests)
+        score = scorer.score(features)
+        features.update(engagement_score=score.engagement, fit_score=score.fit, score=score.total)
+        tags = assign_tags(features, rules.segments) if member.status in eligible_statuses else []
+        desired[member.key] = tags
+        statuses[member.key] = member.status
+        features.update(tags=", ".join(tags), why=score.why)
+        leads.append(features)
+
+    ids, _ = audience.resolve_tags(rules.managed_tags, create=False)
+    current = audience.tag_members(ids)
+    plan = plan_tags(managed=rules.managed_tags, current=current, desired=desired,
+                     statuses=statuses, tag_statuses=eligible_statuses)
+    tab = data.tabs["Leads"]
+    update = plan_leads(tab.title, data.leads, leads, columns, grid_rows=tab.rows,
+                        grid_columns=tab.columns, synced_at=now)
+    _summarise(report, plan, update, leads, data, desired)
+    existing_leads = sum(1 for row in data.leads[1:] if row and as_text(row[0]))
+    report.safety = safety_problems(plan, max_removal_fraction=config.safety.max_removal_fraction,
+                                    pulled_members=len(pulled.members),
+                                    leads_in_sheet=existing_leads)
+    if report.safety and not force and not dry_run:
+        raise SafetyStop(" ".join(report.safety))
+    if dry_run:
+        return
+    progress(t("progress.writing_leads", count=update.new_leads + update.changed_leads))
+    write_leads(workbook, data, update)
+    progress(t("progress.writing_tags", adds=plan.total_adds, removes=plan.total_removes))
+    if not plan.is_empty:
+        for tag in rules.managed_tags:
+            if tag not in ids:  # a managed tag Mailchimp does not have yet
+                ids[tag] = audience.create_tag(tag)
+        addresses = {m.key: m.email for m in pulled.members}
+        written = audience.write_tags(
+            ids, {tag: [addresses[k] for k in keys] for tag, keys in plan.adds.items()},
+            {tag: [addresses[k] for k in keys] for tag, keys in plan.removes.items()})
+        report.tags_added, report.tags_removed = written.added, written.removed
+        report.rejected = written.errors
+    messages = [duplicates_message(tab.title, update.duplicates)]
+    if report.rejected:
+        messages.append(t("run.rejected", count=len(report.rejected),
+                          examples=", ".join(a for a, _ in report.rejected[:3])))
+    report.message = " ".join(m for m in messages + report.warnings if m)
+
+
+def _summarise(report: RunReport, plan: TagPlan, update: Any, leads: list[dict[str, Any]],
+               data: SheetData, desired: dict[str, list[str]]) -> None:
+    report.new_leads, report.changed_leads = update.new_leads, update.changed_leads
+    report.per_tag = {tag: (len(plan.adds.get(tag, ())), len(plan.removes.get(tag, ())))
+                      for tag in plan.adds}
+    report.tags_added, report.tags_removed = plan.total_adds, plan.total_removes
+    report.tag_sizes = {tag: sum(1 for tags in desired.values() if tag in tags)
+                        for tag in plan.adds}
+    header = [as_text(c).casefold() for c in (data.leads[0] if data.leads else [])]
+    before: dict[str, str] = {}
+    if "email" in header and "tags" in header:
+        e, g = header.index("email"), header.index("tags")
+        for row in data.leads[1:]:
+            if e < len(row):
+                before.setdefault(as_text(row[e]).lower(), as_text(row[g]) if g < len(row) else "")
+    ranked = sorted(leads, key=lambda lead: -lead["score"])
+    report.top = [SampleLead(lead["email"], "", lead["tags"], lead["score"], lead["why"])
+                  for lead in ranked if lead["tags"]][:SAMPLE_SIZE]
+    changed = [lead for lead in ranked
+               if before.get(lead["email"].lower(), "") != lead["tags"]]
+    report.sample = [SampleLead(lead["email"], before.get(lead["email"].lower(), ""),
+                                lead["tags"], lead["score"], lead["why"])
+                     for lead in changed[:SAMPLE_SIZE]]
