@@ -12,7 +12,6 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -130,9 +129,9 @@ def _sync(ctx: Context, *, dry_run: bool, full: bool, force: bool) -> None:
             stack.enter_context(lock_for(config.state.path))
         audience = wiring.audience(config)
         stack.callback(audience.close)
-        report = run_once(config, audience, wiring.workbook(config), datetime.now(UTC),
+        report = run_once(config, audience, wiring.workbook(config), wiring.now(),
                           dry_run=dry_run, force=force, full=full,
-                          progress=_progress(ctx.verbose))
+                          progress=_progress(ctx.verbose), clock=wiring.now)
     print_report(report, dry_run=dry_run)
 
 
@@ -193,7 +192,8 @@ def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
             with lock_for(config.state.path):
                 audience = wiring.audience(config)
                 try:
-                    report = run_once(config, audience, wiring.workbook(config), datetime.now(UTC))
+                    report = run_once(config, audience, wiring.workbook(config), wiring.now(),
+                                      clock=wiring.now)
                 finally:
                     audience.close()
             log.info("%s", t("report.summary", mode=report.mode.capitalize(),
@@ -208,8 +208,7 @@ def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
                                            lookback_days=config.mailchimp.lookback_days)
         last = cache.cursor() if reason is None else None
         cache.close()
-    scheduler, first = build_scheduler(config.schedule, job, last_success=last,
-                                       now=datetime.now(UTC))
+    scheduler, first = build_scheduler(config.schedule, job, last_success=last, now=wiring.now())
     install_stop_signals(scheduler)
     click.echo(t("serve.starting", when=first.strftime("%Y-%m-%d %H:%M")), err=True)
     scheduler.start()

@@ -87,10 +87,12 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
     return DemoResult(first, second, output, members)
 
 
+SHOWN_AS_DATES = (*DATE_COLUMNS, "started_at", "finished_at")
+
+
 def _cell(value: Any, column: str) -> Any:
-    if column in DATE_COLUMNS and isinstance(value, int | float) and not isinstance(value, bool):
-        return from_serial(float(value))
-    return value
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return from_serial(float(value)) if column in SHOWN_AS_DATES and is_number else value
 
 
 def export_xlsx(box: Sandbox, spreadsheet_id: str, output: Path) -> None:
@@ -112,7 +114,7 @@ def export_xlsx(box: Sandbox, spreadsheet_id: str, output: Path) -> None:
             cell.font = Font(bold=True)
         sheet.freeze_panes = "A2"
         for i, name in enumerate(header, start=1):
-            if name in DATE_COLUMNS:
+            if name in SHOWN_AS_DATES:
                 for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
                     cell.number_format = "yyyy-mm-dd hh:mm"
     if not book.sheetnames:

@@ -33,7 +33,7 @@ from syncbot.core.segments import assign_tags
 from syncbot.core.tagplan import TagPlan, plan_tags, safety_problems
 from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
-from syncbot.leads_tab import duplicates_message, leads_columns, plan_leads
+from syncbot.leads_tab import duplicates_message, leads_columns, plan_leads, to_cell
 from syncbot.pull import pull
 from syncbot.spreadsheet import SheetData, append_run, read_spreadsheet, runs_header, write_leads
 from syncbot.text import t
@@ -75,8 +75,7 @@ class RunReport:
     rejected: list[tuple[str, str]] = field(default_factory=list)
 
     def runs_row(self) -> list[Any]:
-        return [self.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-                (self.finished_at or self.started_at).strftime("%Y-%m-%d %H:%M:%S"),
+        return [to_cell(self.started_at), to_cell(self.finished_at or self.started_at),
                 self.mode, self.status, self.members, self.new_leads, self.changed_leads,
                 self.tags_added, self.tags_removed, self.mailchimp_calls, self.sheets_calls,
                 self.message[:5000]]
@@ -109,7 +108,8 @@ def _open_cache(config: Config, dry_run: bool, scratch: Path | None
 
 def run_once(config: Config, audience: MailchimpAudience, workbook: Workbook, now: datetime, *,
              dry_run: bool = False, force: bool = False, full: bool = False,
-             progress: Progress = lambda message: None) -> RunReport:
+             progress: Progress = lambda message: None,
+             clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> RunReport:
     """One sync. Raises RulesError (exit 2), SafetyStop (exit 3) or another SyncbotError (exit 1)
     after logging the run in the Runs tab (not for dry runs)."""
     report = RunReport(started_at=now, mode="full" if full else "incremental")
@@ -118,7 +118,7 @@ def run_once(config: Config, audience: MailchimpAudience, workbook: Workbook, no
 
     def finish(status: str, message: str = "") -> RunReport:
         report.status, report.message = status, message
-        report.finished_at = datetime.now(UTC) if not dry_run else report.started_at
+        report.finished_at = max(report.started_at, clock())
         report.mailchimp_calls = audience.requests - calls_before[0]
         report.sheets_calls = workbook.requests - calls_before[1]
         if not dry_run and data is not None:

@@ -1,13 +1,15 @@
 """Building the real API objects from the configuration (the CLI's and the scheduler's job).
 
-``transport()`` is the one seam where another transport can be put under both
-clients: ``None`` means the real network; the demo and the end-to-end tests
-set it to the sandbox's adapter.
+The seams, all real by default: ``transport()`` puts another transport under
+both clients (``None`` means the real network; the end-to-end tests use the
+sandbox's adapter), ``sleep`` is how retries wait, ``now()`` is the clock.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from requests.adapters import BaseAdapter
 
@@ -16,12 +18,15 @@ from syncbot.adapters.sheets import Workbook
 from syncbot.config import Config
 
 transport: Callable[[], BaseAdapter | None] = lambda: None  # noqa: E731
+sleep: Callable[[float], None] = time.sleep
+now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 
 
 def workbook(config: Config) -> Workbook:
     assert config.secrets is not None, "loaded with require_secrets"
     return Workbook.from_key_file(config.sheets.spreadsheet_id,
-                                  config.secrets.google_credentials_path, adapter=transport())
+                                  config.secrets.google_credentials_path, adapter=transport(),
+                                  sleep=lambda s: sleep(s))
 
 
 def audience(config: Config) -> MailchimpAudience:
@@ -35,4 +40,5 @@ def audience(config: Config) -> MailchimpAudience:
         session.mount("https://", adapter)
         session.mount("http://", adapter)
     return MailchimpAudience(config.secrets.mailchimp_api_key, config.mailchimp.list_id,
-                             max_connections=config.mailchimp.max_connections, session=session)
+                             max_connections=config.mailchimp.max_connections, session=session,
+                             sleep=lambda s: sleep(s))

@@ -63,7 +63,7 @@ def change_everything(world: World) -> None:
     quiet = mc.audiences[LIST_ID].members[subscriber_hash(emails[5])]
     quiet["member_rating"] = 5  # stats move without last_changed moving
     quiet["stats"]["ecommerce_data"]["number_of_orders"] = 9
-    del mc.audiences[LIST_ID].members[subscriber_hash(emails[6])]  # deleted from the audience
+    mc.delete_member(LIST_ID, emails[6])  # deleted from the audience
     subscribed = [e for e in emails if mc.audiences[LIST_ID].members.get(subscriber_hash(e), {})
                   .get("status") == "subscribed"]
     old = next(iter(world.audience.campaign_ids))

@@ -216,6 +216,17 @@ class MailchimpEmulator(Emulator):
                     member[key] = value
             member["last_changed"] = iso(self.clock())
 
+    def delete_member(self, list_id: str, email: str) -> None:
+        """Remove a member for good, as a permanent delete does: out of every tag too."""
+        with self._lock:
+            audience = self.audiences[list_id]
+            key = subscriber_hash(email)
+            audience.members.pop(key, None)
+            for sid in audience.tags_of.pop(key, []):
+                audience.segments[sid].members.discard(key)
+            for segment in audience.segments.values():
+                segment.members.discard(key)
+
     def create_segment(self, list_id: str, name: str, *, type: str = "static",
                        emails: Iterable[str] = (), options: dict[str, Any] | None = None
                        ) -> Segment:
