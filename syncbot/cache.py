@@ -97,9 +97,8 @@ class AudienceCache:
     def member_keys(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT key FROM members")}
 
-    def replace_members(self, raws: Iterable[Mapping[str, Any]]) -> None:
+    def clear_members(self) -> None:
         self.db.execute("DELETE FROM members")
-        self.upsert_members(raws)
 
     def upsert_members(self, raws: Iterable[Mapping[str, Any]]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?)",
@@ -135,17 +134,20 @@ class AudienceCache:
         self.db.executemany("INSERT OR REPLACE INTO campaigns VALUES (?, ?)", current.items())
         self.db.commit()
 
-    def replace_events(self, campaign_id: str, since: datetime | None,
-                       events: Iterable[tuple[str, Event]]) -> None:
-        """Put a campaign's fetched events in place of what the cache had after ``since``
-        (everything when ``since`` is None), so an overlap is replaced exactly, not merged."""
+    def clear_events(self, campaign_id: str, since: datetime | None) -> None:
+        """Forget a campaign's events after ``since`` (all of them when None) before its fresh
+        events are added, so an overlap is replaced exactly, not merged."""
         if since is None:
             self.db.execute("DELETE FROM events WHERE campaign_id = ?", (campaign_id,))
         else:
             self.db.execute("DELETE FROM events WHERE campaign_id = ? AND at > ?",
                             (campaign_id, _stamp(since)))
+
+    def add_events(self, campaign_id: str, events: Iterable[tuple[str, Event]]) -> None:
         self.db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)",
                             ((campaign_id, key, e.kind, _stamp(e.at), e.url) for key, e in events))
+
+    def save(self) -> None:
         self.db.commit()
 
     def drop_events_before(self, oldest: datetime) -> None:

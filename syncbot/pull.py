@@ -47,7 +47,9 @@ def pull(api: MailchimpAudience, cache: AudienceCache, *, now: datetime, lookbac
     before = api.requests
 
     if since is None:
-        cache.replace_members(api.members())
+        cache.clear_members()
+        for page in api.member_pages():  # stored page by page: never all in memory at once
+            cache.upsert_members(page)
     else:
         cache.upsert_members(api.members(since_last_changed=since))
         everyone = api.members(fields=STATS_FIELDS)
@@ -62,11 +64,14 @@ def pull(api: MailchimpAudience, cache: AudienceCache, *, now: datetime, lookbac
     current = {c["id"]: c["send_time"] for c in api.campaigns(oldest)}
     cache.keep_campaigns(current)
     windows = {cid: (since if since is not None and cid in known else None) for cid in current}
-    for cid, entries in api.activity(windows).items():
-        cache.replace_events(cid, windows[cid], (
-            (entry["email_address"].lower(), event)
-            for entry in entries for event in to_events(entry.get("activity") or [])))
+    for cid, first, entries in api.activity_pages(windows):
+        if first:
+            cache.clear_events(cid, windows[cid])
+        cache.add_events(cid, ((entry["email_address"].lower(), event)
+                               for entry in entries
+                               for event in to_events(entry.get("activity") or [])))
     cache.drop_events_before(oldest)
+    cache.save()
 
     return Pulled(members=[to_member(raw) for raw in cache.members()], events=cache.events(),
                   mode="full" if since is None else "incremental",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -193,16 +193,28 @@ class MailchimpAudience:
             return [fn(item) for item in items]
         return list(self._workers.map(fn, items))
 
-    def _pages(self, fetchers: Sequence[Callable[[int, int], dict[str, Any]]], key: str
-               ) -> list[list[dict[str, Any]]]:
-        """All items of several paged lists: first pages in parallel, then every other page."""
+    def _stream(self, fetchers: Sequence[Callable[[int, int], dict[str, Any]]], key: str
+                ) -> Iterator[tuple[int, int, list[dict[str, Any]]]]:
+        """(list index, offset, items) of every page of several paged lists, as they arrive:
+        first pages in parallel, then every other page, so a caller can store pages as it goes
+        instead of holding them all."""
         firsts = self._parallel(lambda fetch: fetch(PAGE_SIZE, 0), fetchers)
-        results = [list(first.get(key) or []) for first in firsts]
         rest = [(i, offset) for i, first in enumerate(firsts)
                 for offset in range(PAGE_SIZE, int(first.get("total_items") or 0), PAGE_SIZE)]
-        pages = self._parallel(lambda job: fetchers[job[0]](PAGE_SIZE, job[1]), rest)
-        for (i, _), page in zip(rest, pages, strict=True):
-            results[i].extend(page.get(key) or [])
+        for i, first in enumerate(firsts):
+            yield i, 0, list(first.get(key) or [])
+        del firsts
+        pages = (self._workers.map(lambda job: fetchers[job[0]](PAGE_SIZE, job[1]), rest)
+                 if len(rest) > 1 else (fetchers[i](PAGE_SIZE, o) for i, o in rest))
+        for (i, offset), page in zip(rest, pages, strict=True):
+            yield i, offset, list(page.get(key) or [])
+
+    def _pages(self, fetchers: Sequence[Callable[[int, int], dict[str, Any]]], key: str
+               ) -> list[list[dict[str, Any]]]:
+        """All items of several paged lists."""
+        results: list[list[dict[str, Any]]] = [[] for _ in fetchers]
+        for i, _, items in self._stream(fetchers, key):
+            results[i].extend(items)
         return results
 
     # ---- reads ----------------------------------------------------------------------------
@@ -226,15 +238,24 @@ class MailchimpAudience:
         return list(dict.fromkeys(tag for m in page.get("members") or []
                                   for tag in (m.get("merge_fields") or {})))
 
-    def members(self, *, fields: Sequence[str] = MEMBER_FIELDS,
-                since_last_changed: datetime | None = None) -> list[dict[str, Any]]:
+    def member_pages(self, *, fields: Sequence[str] = MEMBER_FIELDS,
+                     since_last_changed: datetime | None = None
+                     ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of members as they arrive."""
         def fetch(count: int, offset: int) -> dict[str, Any]:
             extra = {"since_last_changed": since_last_changed.isoformat()} \
                 if since_last_changed else {}
             return self._call("audience members", self.client.lists.get_list_members_info,
                               self.list_id, count=count, offset=offset, fields=list(fields),
                               **extra)
-        return self._pages([fetch], "members")[0]
+        for _, _, items in self._stream([fetch], "members"):
+            yield items
+
+    def members(self, *, fields: Sequence[str] = MEMBER_FIELDS,
+                since_last_changed: datetime | None = None) -> list[dict[str, Any]]:
+        return [m for page in self.member_pages(fields=fields,
+                                                since_last_changed=since_last_changed)
+                for m in page]
 
     def members_by_hash(self, hashes: Sequence[str]) -> list[dict[str, Any]]:
         """Full records of a few members, one request each (in parallel)."""
@@ -251,21 +272,33 @@ class MailchimpAudience:
                               fields=["campaigns.id", "campaigns.send_time", "total_items"])
         return self._pages([fetch], "campaigns")[0]
 
+    def activity_pages(self, since: Mapping[str, datetime | None]
+                       ) -> Iterator[tuple[str, bool, list[dict[str, Any]]]]:
+        """(campaign id, is its first page, email-activity entries) as pages arrive, each
+        campaign since its own time (None: all of it)."""
+        ids = list(since)
+        for i, offset, items in self._stream([self._activity_fetcher(cid, since[cid])
+                                               for cid in ids], "emails"):
+            yield ids[i], offset == 0, items
+
+    def _activity_fetcher(self, cid: str, since: datetime | None
+                          ) -> Callable[[int, int], dict[str, Any]]:
+        extra = {"since": since.isoformat()} if since else {}
+
+        def fetch(count: int, offset: int) -> dict[str, Any]:
+            return self._call("campaign activity",
+                              self.client.reports.get_email_activity_for_campaign, cid,
+                              count=count, offset=offset,
+                              fields=["emails.email_address", "emails.activity", "total_items"],
+                              **extra)
+        return fetch
+
     def activity(self, since: Mapping[str, datetime | None]) -> dict[str, list[dict[str, Any]]]:
         """Email activity per campaign id, each since its own time (None: all of it)."""
-        ids = list(since)
-
-        def fetcher(cid: str) -> Callable[[int, int], dict[str, Any]]:
-            extra = {"since": since[cid].isoformat()} if since[cid] else {}  # type: ignore[union-attr]
-
-            def fetch(count: int, offset: int) -> dict[str, Any]:
-                return self._call("campaign activity", self.client.reports
-                                  .get_email_activity_for_campaign, cid, count=count,
-                                  offset=offset, fields=["emails.email_address",
-                                                         "emails.activity", "total_items"],
-                                  **extra)
-            return fetch
-        return dict(zip(ids, self._pages([fetcher(cid) for cid in ids], "emails"), strict=True))
+        found: dict[str, list[dict[str, Any]]] = {cid: [] for cid in since}
+        for cid, _, items in self.activity_pages(since):
+            found[cid].extend(items)
+        return found
 
     def tags(self) -> dict[str, int]:
         """Every tag (static segment) of the audience: name → segment id."""

@@ -146,6 +146,7 @@ class MailchimpEmulator(Emulator):
         self._segment_ids = itertools.count(10001)
         self._errors = itertools.count(1)
         self._lock = threading.RLock()
+        self._memo: dict[tuple[Any, ...], list[Any]] = {}  # filtered lists, until state changes
         self.router = Router("/3.0")
         self._routes()
 
@@ -171,6 +172,7 @@ class MailchimpEmulator(Emulator):
                    language: str = "", source: str = "API - Generic", vip: bool = False,
                    timestamp_opt: datetime | None = None) -> dict[str, Any]:
         with self._lock:
+            self._memo.clear()
             audience = self.audiences[list_id]
             key = subscriber_hash(email)
             opted = timestamp_opt or self.clock()
@@ -206,6 +208,7 @@ class MailchimpEmulator(Emulator):
     def update_member(self, list_id: str, email: str, **changes: Any) -> None:
         """Change profile data the way a form or an import would (``last_changed`` moves)."""
         with self._lock:
+            self._memo.clear()
             member = self.audiences[list_id].members[subscriber_hash(email)]
             for key, value in changes.items():
                 if key == "merge_fields":
@@ -219,6 +222,7 @@ class MailchimpEmulator(Emulator):
     def delete_member(self, list_id: str, email: str) -> None:
         """Remove a member for good, as a permanent delete does: out of every tag too."""
         with self._lock:
+            self._memo.clear()
             audience = self.audiences[list_id]
             key = subscriber_hash(email)
             audience.members.pop(key, None)
@@ -231,6 +235,7 @@ class MailchimpEmulator(Emulator):
                        emails: Iterable[str] = (), options: dict[str, Any] | None = None
                        ) -> Segment:
         with self._lock:
+            self._memo.clear()
             audience = self.audiences[list_id]
             now = iso(self.clock())
             segment = Segment(next(self._segment_ids), name, type, now, now,
@@ -243,6 +248,7 @@ class MailchimpEmulator(Emulator):
     def add_campaign(self, list_id: str, send_time: datetime, title: str = "",
                      recipients: Iterable[str] = (), status: str = "sent") -> Campaign:
         with self._lock:
+            self._memo.clear()
             cid = f"c{next(self._ids):09x}"
             campaign = Campaign(cid, list_id, iso(send_time), title or cid, status=status,
                                 recipients=[subscriber_hash(e) for e in recipients])
@@ -252,6 +258,7 @@ class MailchimpEmulator(Emulator):
     def add_event(self, campaign_id: str, email: str, action: str, when: datetime,
                   url: str | None = None) -> None:
         with self._lock:
+            self._memo.clear()
             event: dict[str, Any] = {"action": action, "timestamp": iso(when), "ip": "203.0.113.9"}
             if action == "click":
                 event["url"] = url or ""
@@ -303,7 +310,16 @@ class MailchimpEmulator(Emulator):
     def handle(self, request: Request) -> Response:
         self._authenticate(request)
         with self._lock:
+            if request.method != "GET":
+                self._memo.clear()
             return self.router.dispatch(request, self._not_found)
+
+    def _filtered(self, key: tuple[Any, ...], build: Callable[[], list[Any]]) -> list[Any]:
+        """A filtered list for paging, built once per state (pages would rebuild it each time)."""
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = build()
+        return found
 
     def _not_found(self, request: Request) -> Response:
         return self._error(404, "Resource Not Found",
@@ -364,6 +380,7 @@ class MailchimpEmulator(Emulator):
               self.get_member)
         r.add("GET", "/lists/{list_id}/members/{subscriber_hash}/tags",
               ("fields", "exclude_fields", "count", "offset"), self.get_member_tags)
+        r.add("POST", "/lists/{list_id}/members/{subscriber_hash}/tags", (), self.post_member_tags)
         r.add("GET", "/lists/{list_id}/segments",
               ("fields", "exclude_fields", "count", "offset", "type"), self.get_segments)
         r.add("POST", "/lists/{list_id}/segments", (), self.post_segment)
@@ -406,9 +423,10 @@ class MailchimpEmulator(Emulator):
         status = request.arg("status")
         since = request.arg("since_last_changed")
         since_at = parse_iso(since) if since else None
-        keys = [k for k, m in audience.members.items()
-                if (not status or m["status"] == status)
-                and (since_at is None or parse_iso(m["last_changed"]) > since_at)]
+        keys = self._filtered(("members", list_id, status, since), lambda: [
+            k for k, m in audience.members.items()
+            if (not status or m["status"] == status)
+            and (since_at is None or parse_iso(m["last_changed"]) > since_at)])
         page = [self._render_member(audience, k) for k in keys[offset:offset + count]]
         return self._reply(request, {"members": page, "list_id": list_id,
                                      "total_items": len(keys)})
@@ -431,6 +449,23 @@ class MailchimpEmulator(Emulator):
                  "date_added": audience.segments[sid].created_at} for sid in ids]
         return self._reply(request, {"tags": tags[offset:offset + count],
                                      "total_items": len(tags)})
+
+    def post_member_tags(self, request: Request, list_id: str, subscriber_hash: str) -> Response:
+        """One member's tags, one request: what per-contact automations call (204, no body)."""
+        audience = self._audience(list_id)
+        key = subscriber_hash.lower()
+        if key not in audience.members:
+            raise self._error(404, "Resource Not Found",
+                              "The requested resource could not be found.")
+        for item in (request.json() or {}).get("tags") or []:
+            segment = next((s for s in audience.segments.values()
+                            if s.type == "static" and s.name == item.get("name")), None)
+            if item.get("status") == "active":
+                segment = segment or self.create_segment(list_id, str(item.get("name")))
+                self._tag(audience, segment, key)
+            elif segment is not None:
+                self._untag(audience, segment, key)
+        return Response(204, {"Content-Type": "application/json; charset=utf-8"}, b"")
 
     def _segment_object(self, audience: Audience, segment: Segment) -> dict[str, Any]:
         active = sum(1 for k in segment.members
@@ -511,8 +546,9 @@ class MailchimpEmulator(Emulator):
                               "The requested resource could not be found.")
         shown = {s for s in HIDDEN_BY_DEFAULT
                  if (request.arg(f"include_{s}") or "").lower() != "true"}
-        keys = [k for k in audience.members
-                if k in segment.members and audience.members[k]["status"] not in shown]
+        keys = self._filtered(("segment", list_id, segment.id, tuple(sorted(shown))), lambda: [
+            k for k in audience.members
+            if k in segment.members and audience.members[k]["status"] not in shown])
         page = [self._render_member(audience, k) for k in keys[offset:offset + count]]
         return self._reply(request, {"members": page, "total_items": len(keys)})
 
@@ -549,17 +585,30 @@ class MailchimpEmulator(Emulator):
         since = request.arg("since")
         since_at = parse_iso(since) if since else None
         audience = self.audiences.get(campaign.list_id)
-        emails = []
-        for key in campaign.recipients:
-            events = campaign.activity.get(key, [])
-            if since_at is not None:
-                events = [e for e in events if parse_iso(e["timestamp"]) > since_at]
-                if not events:
-                    continue
+
+        def recent() -> list[tuple[str, list[dict[str, Any]]]]:
+            assert since_at is not None
+            found = []
+            for key in campaign.recipients:
+                events = [e for e in campaign.activity.get(key, [])
+                          if parse_iso(e["timestamp"]) > since_at]
+                if events:
+                    found.append((key, events))
+            return found
+
+        if since_at is None:
+            total = len(campaign.recipients)
+            chosen = [(k, campaign.activity.get(k, []))
+                      for k in campaign.recipients[offset:offset + count]]
+        else:
+            matching = self._filtered(("activity", campaign_id, since), recent)
+            total, chosen = len(matching), matching[offset:offset + count]
+        page = []
+        for key, events in chosen:
             member = audience.members.get(key) if audience else None
-            emails.append((key, member["email_address"] if member else "", events))
-        page = [{"campaign_id": campaign.id, "list_id": campaign.list_id, "list_is_active": True,
-                 "email_id": key, "email_address": address, "activity": events}
-                for key, address, events in emails[offset:offset + count]]
+            page.append({"campaign_id": campaign.id, "list_id": campaign.list_id,
+                         "list_is_active": True, "email_id": key,
+                         "email_address": member["email_address"] if member else "",
+                         "activity": events})
         return self._reply(request, {"emails": page, "campaign_id": campaign.id,
-                                     "total_items": len(emails)})
+                                     "total_items": total})

@@ -52,6 +52,7 @@ class LoopbackAdapter(HTTPAdapter):
 def make_handler(sandbox: Sandbox, hold: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # else each small reply waits ~40 ms for a delayed ACK
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
@@ -62,6 +63,12 @@ def make_handler(sandbox: Sandbox, hold: float) -> type[BaseHTTPRequestHandler]:
             if self.path.startswith("/_sandbox/stats"):
                 self._send(200, {"Content-Type": "application/json"}, json.dumps(stats(sandbox))
                            .encode())
+                return
+            if self.path.startswith("/_sandbox/activity"):
+                fraction = float(json.loads(body or b"{}").get("fraction", 0.01))
+                added = add_activity(sandbox, fraction)
+                self._send(200, {"Content-Type": "application/json"},
+                           json.dumps({"members": added}).encode())
                 return
             _, hostname, rest = self.path.split("/", 2) if self.path.count("/") >= 2 \
                 else ("", "", "")
@@ -97,11 +104,41 @@ def make_handler(sandbox: Sandbox, hold: float) -> type[BaseHTTPRequestHandler]:
 
 
 def stats(sandbox: Sandbox) -> dict[str, Any]:
-    return {name: {"requests": host.requests, "peak_in_flight": host.peak_in_flight,
-                   "rejected_for_connections": host.rejected_for_connections}
-            for name, host in (("mailchimp", sandbox.mailchimp_host),
-                               ("sheets", sandbox.sheets_host), ("google", sandbox.google_host))} | {
-        "sheets_quota_hits": sandbox.sheets.quota_hits}
+    """Request counts, and what a benchmark needs to compute its lower bound."""
+    mc = sandbox.mailchimp
+    hosts = {name: {"requests": host.requests, "peak_in_flight": host.peak_in_flight,
+                    "rejected_for_connections": host.rejected_for_connections}
+             for name, host in (("mailchimp", sandbox.mailchimp_host),
+                                ("sheets", sandbox.sheets_host), ("google", sandbox.google_host))}
+    with mc._lock:
+        campaigns = {c.id: {"recipients": len(c.recipients), "send_time": c.send_time,
+                            "last_event": max((e["timestamp"] for ev in c.activity.values()
+                                               for e in ev), default="")}
+                     for c in mc.campaigns.values()}
+        segments = {s.name: len(s.members) for a in mc.audiences.values()
+                    for s in a.segments.values() if s.type == "static"}
+        members = sum(len(a.members) for a in mc.audiences.values())
+    return hosts | {"sheets_quota_hits": sandbox.sheets.quota_hits, "campaigns": campaigns,
+                    "tags": segments, "members": members}
+
+
+def add_activity(sandbox: Sandbox, fraction: float, seed: int = 99) -> int:
+    """New opens and clicks now, on the newest campaign, for ``fraction`` of its recipients."""
+    import random
+
+    mc = sandbox.mailchimp
+    now = datetime.now(UTC)
+    with mc._lock:
+        newest = max(mc.campaigns.values(), key=lambda c: c.send_time)
+        audience = mc.audiences[newest.list_id]
+        rng = random.Random(seed)
+        chosen = rng.sample(newest.recipients, max(1, int(len(newest.recipients) * fraction)))
+        for key in chosen:
+            email = audience.members[key]["email_address"] if key in audience.members else None
+            if email:
+                mc.add_event(newest.id, email, "open", now)
+                mc.add_event(newest.id, email, "click", now, "https://shop.example.com/pricing")
+    return len(chosen)
 
 
 def serve(sandbox: Sandbox, port: int = 0, hold: float = 5.0) -> ThreadingHTTPServer:
@@ -125,12 +162,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hold", type=float, default=5.0)
     parser.add_argument("--spreadsheet-id", default="1SandboxSpreadsheet0001")
     parser.add_argument("--key-file", default="sandbox-service-account.json")
+    parser.add_argument("--quota", type=int, default=60,
+                        help="Sheets requests per minute per user before 429 (Google's is 60).")
     args = parser.parse_args(argv)
 
     sandbox = Sandbox(mailchimp_latency=args.mailchimp_latency,
                       sheets_latency=args.sheets_latency,
                       mailchimp_faults=Faults(rate=args.fault_rate, seed=args.seed),
                       sheets_faults=Faults(rate=args.fault_rate, seed=args.seed + 1))
+    sandbox.sheets.quota_per_minute = args.quota
     audience = generate_audience(sandbox.mailchimp, members=args.members,
                                  campaigns=args.campaigns, now=datetime.now(UTC), seed=args.seed)
     account = sandbox.google.service_account()

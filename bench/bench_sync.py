@@ -1,0 +1,252 @@
+"""Full and incremental syncs against the sandbox over loopback HTTP, beside a naive baseline.
+
+Run: ``python -m bench.bench_sync --members 10000 [--members 100000] [--naive]``
+
+The sandbox runs in its own process (``syncbot.sandbox.server``) with a
+per-request latency (default 100 ms Mailchimp, 300 ms Sheets) and Google's
+quota of 60 Sheets requests a minute. Each measured scenario runs in a fresh
+child process, so wall time, CPU time and peak RSS are syncbot's alone:
+1. full sync (after ``init``, which is not measured);
+2. incremental sync after 1 % of the members got new activity.
+The naive baseline is the per-row recipe of a Zapier-style flow: the same
+pull, then one row write per lead and one tag request per member per changed
+tag. It is executed against a second sandbox with no latency and no quota
+(executing it at 300 ms a request would take hours), and its latency-bound
+time is computed from its request count.
+
+Lower bound (what any correct sync must send): Mailchimp: member pages of
+1000, one campaigns page, activity pages of 1000 recipients per campaign (at
+least one per campaign), one tag listing, one page per 1000 current holders
+of each existing managed tag, one creation per missing tag, one batch per
+500 changes per tag. Sheets: metadata, one batchGet, one write per ~2 MB,
+a grid resize when the tab grows, the Runs row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+MAX_CONNECTIONS = 5
+
+
+def start_server(folder: Path, members: int, campaigns: int, mc_latency: float,
+                 sheets_latency: float, quota: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    key_file = folder / "sa.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syncbot.sandbox.server", "--members", str(members),
+         "--campaigns", str(campaigns), "--mailchimp-latency", str(mc_latency),
+         "--sheets-latency", str(sheets_latency), "--quota", str(quota),
+         "--key-file", str(key_file)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    info = json.loads(proc.stdout.readline())
+    return proc, info
+
+
+def server_stats(port: int) -> dict[str, Any]:
+    return requests.get(f"http://127.0.0.1:{port}/_sandbox/stats", timeout=60).json()
+
+
+def child(args: argparse.Namespace) -> None:
+    """One measured scenario, in its own process; prints one JSON line."""
+    from syncbot.adapters.mailchimp import MailchimpAudience
+    from syncbot.adapters.sheets import Workbook
+    from syncbot.config import parse_config
+    from syncbot.pipeline import run_once
+    from syncbot.sandbox.server import LoopbackAdapter
+    from syncbot.spreadsheet import init_spreadsheet
+
+    info = json.loads(args.child)
+    config = parse_config({"mailchimp": {"list_id": info["list_id"],
+                                         "max_connections": MAX_CONNECTIONS},
+                           "sheets": {"spreadsheet_id": info["spreadsheet_id"]},
+                           "state": {"path": info["state"]}},
+                          require_secrets=True, environ={
+                              "MAILCHIMP_API_KEY": info["api_key"],
+                              "GOOGLE_APPLICATION_CREDENTIALS": info["key_file"]})
+    assert config.secrets is not None
+    adapter = LoopbackAdapter(info["port"], pool_connections=2, pool_maxsize=MAX_CONNECTIONS * 2)
+    per_minute = 10**6 if info["mode"] == "naive" else 55
+    workbook = Workbook.from_key_file(info["spreadsheet_id"],
+                                      config.secrets.google_credentials_path, adapter=adapter,
+                                      per_minute=per_minute)
+    session = requests.Session()
+    session.mount("https://", adapter)
+    audience = MailchimpAudience(config.secrets.mailchimp_api_key, info["list_id"],
+                                 max_connections=MAX_CONNECTIONS, session=session)
+    if info["mode"] in ("full", "naive"):
+        init_spreadsheet(workbook, config.sheets)
+    before = server_stats(info["port"])
+    mc0, sh0, bytes0 = audience.requests, workbook.requests, workbook.bytes_written
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    report = run_once(config, audience, workbook, datetime.now(UTC),
+                      full=info["mode"] != "incremental", dry_run=info["mode"] == "naive")
+    if info["mode"] == "naive":
+        naive_recipe(audience, workbook, config, report)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    after = server_stats(info["port"])
+    audience.close()
+    print(json.dumps({
+        "mode": info["mode"], "members": report.members, "wall_s": wall, "cpu_s": cpu,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "mailchimp_requests": audience.requests - mc0,
+        "sheets_requests": workbook.requests - sh0,
+        "sheets_429": after["sheets_quota_hits"] - before["sheets_quota_hits"],
+        "peak_in_flight": after["mailchimp"]["peak_in_flight"],
+        "bytes_written": workbook.bytes_written - bytes0,
+        "per_tag": report.per_tag, "new_leads": report.new_leads,
+        "changed_leads": report.changed_leads, "before": before,
+        "leads_tab_grew": report.new_leads > 0}))
+
+
+def naive_recipe(audience: Any, workbook: Any, config: Any, report: Any) -> None:
+    """One row write per lead, one tag request per member per changed tag (after growing the
+    grid once). The adapters count every request."""
+    from syncbot.sandbox.mailchimp import subscriber_hash
+    from syncbot.spreadsheet import read_spreadsheet
+
+    data = read_spreadsheet(workbook, config.sheets)
+    leads = data.tabs["Leads"]
+    if report.members + 1 > leads.rows:
+        workbook.change_structure([{"appendDimension": {
+            "sheetId": leads.sheet_id, "dimension": "ROWS", "length": report.members + 1 - leads.rows}}])
+    for index in range(report.members):
+        workbook.write([{"range": f"'{leads.title}'!A{index + 2}", "values": [[f"lead-{index}"]]}])
+    for tag, (adds, removes) in report.per_tag.items():
+        for index in range(adds + removes):
+            with contextlib.suppress(Exception):  # unknown members answer 404; still a call
+                audience.client.lists.update_list_member_tags(
+                    audience.list_id, subscriber_hash(f"naive-{index}@example.com"),
+                    {"tags": [{"name": tag, "status": "active"}], "is_syncing": True})
+
+
+def lower_bound(result: dict[str, Any], new_activity: int) -> dict[str, int]:
+    before = result["before"]
+    members = result["members"]
+    campaigns = before["campaigns"]
+    mc = math.ceil(members / 1000) + 1 + 1
+    if result["mode"] == "incremental":
+        newest = max(campaigns.values(), key=lambda c: c["send_time"])
+        mc += sum(max(1, math.ceil(new_activity / 1000)) if c is newest else 1
+                  for c in campaigns.values())
+    else:
+        mc += sum(max(1, math.ceil(c["recipients"] / 1000)) for c in campaigns.values())
+    managed = result["per_tag"]
+    mc += sum(max(1, math.ceil(before["tags"][tag] / 1000)) for tag in managed
+              if tag in before["tags"])
+    mc += sum(1 for tag in managed if tag not in before["tags"])
+    mc += sum(math.ceil(max(a, r) / 500) for a, r in managed.values())
+    sheets = 2 + math.ceil(result["bytes_written"] / 2_000_000) + 1 + int(result["leads_tab_grew"])
+    return {"mailchimp": mc, "sheets": sheets}
+
+
+def run_size(members: int, campaigns: int, mc_latency: float, sheets_latency: float,
+             naive: bool) -> list[dict[str, Any]]:
+    results = []
+    with tempfile.TemporaryDirectory(prefix="syncbot-bench-") as tmp:
+        folder = Path(tmp)
+        proc, info = start_server(folder, members, campaigns, mc_latency, sheets_latency, 60)
+        try:
+            base = info | {"state": str(folder / "state.db"), "key_file": str(folder / "sa.json")}
+            new_activity = 0
+            for mode in ("full", "incremental"):
+                if mode == "incremental":
+                    new_activity = requests.post(
+                        f"http://127.0.0.1:{info['port']}/_sandbox/activity",
+                        json={"fraction": 0.01}, timeout=60).json()["members"]
+                results.append(_measure(base | {"mode": mode}, new_activity, mc_latency,
+                                        sheets_latency))
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        if naive:
+            (folder / "naive").mkdir()
+            proc, info = start_server(folder / "naive", members, campaigns, 0, 0, 10**6)
+            try:
+                base = info | {"state": str(folder / "naive" / "state.db"),
+                               "key_file": str(folder / "naive" / "sa.json")}
+                results.append(_measure(base | {"mode": "naive"}, 0, mc_latency, sheets_latency))
+            finally:
+                proc.terminate()
+                proc.wait(30)
+    return results
+
+
+def _measure(info: dict[str, Any], new_activity: int, mc_latency: float,
+             sheets_latency: float) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "bench.bench_sync", "--child", json.dumps(info)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{info['mode']} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    bound = lower_bound(result, new_activity)
+    result["lower_bound"] = bound
+    result["ideal_s"] = (bound["mailchimp"] * mc_latency / MAX_CONNECTIONS
+                         + bound["sheets"] * sheets_latency)
+    result["latency_bound_s"] = (result["mailchimp_requests"] * mc_latency / MAX_CONNECTIONS
+                                 + result["sheets_requests"] * sheets_latency)
+    if info["mode"] == "naive":  # a per-row flow runs its steps one after another
+        result["latency_bound_s"] = (result["mailchimp_requests"] * mc_latency
+                                     + result["sheets_requests"] * sheets_latency)
+        result["quota_bound_s"] = result["sheets_requests"] / 60 * 60
+    result.pop("before")
+    return result
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| members | scenario | Mailchimp req (bound) | Sheets req (bound) | MB written | "
+             "ideal s | wall s | CPU s | peak RSS MB | Sheets 429s |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        wall = f"{r['wall_s']:.1f}" if r["mode"] != "naive" else \
+            f"({r['latency_bound_s']:.0f} at the latencies)"
+        lines.append(
+            f"| {r['members']:,} | {r['mode']} | {r['mailchimp_requests']:,} "
+            f"({r['lower_bound']['mailchimp']:,}) | {r['sheets_requests']:,} "
+            f"({r['lower_bound']['sheets']:,}) | {r['bytes_written'] / 1e6:.1f} | "
+            f"{r['ideal_s']:.1f} | {wall} | {r['cpu_s']:.1f} | {r['peak_rss_mb']:.0f} | "
+            f"{r['sheets_429']} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, action="append")
+    parser.add_argument("--campaigns", type=int, default=12)
+    parser.add_argument("--mailchimp-latency", type=float, default=0.1)
+    parser.add_argument("--sheets-latency", type=float, default=0.3)
+    parser.add_argument("--naive", action="store_true", help="Also run the naive baseline.")
+    parser.add_argument("--json", type=Path, help="Also save the raw results here.")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    rows: list[dict[str, Any]] = []
+    for members in args.members or [10_000]:
+        rows += run_size(members, args.campaigns, args.mailchimp_latency, args.sheets_latency,
+                         args.naive)
+    print(f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Python "
+          f"{platform.python_version()}; latency Mailchimp {args.mailchimp_latency}s, "
+          f"Sheets {args.sheets_latency}s; {MAX_CONNECTIONS} Mailchimp connections")
+    print(table(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
