@@ -93,8 +93,17 @@ def child(args: argparse.Namespace) -> None:
     before = server_stats(info["port"])
     mc0, sh0, bytes0 = audience.requests, workbook.requests, workbook.bytes_written
     wall0, cpu0 = time.perf_counter(), time.process_time()
+    profiler = None
+    if info.get("profile") and info["mode"] == "incremental":
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     report = run_once(config, audience, workbook, datetime.now(UTC),
                       full=info["mode"] != "incremental", dry_run=info["mode"] == "naive")
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(info["profile"])
     if info["mode"] == "naive":
         naive_recipe(audience, workbook, config, report)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
@@ -155,13 +164,14 @@ def lower_bound(result: dict[str, Any], new_activity: int) -> dict[str, int]:
 
 
 def run_size(members: int, campaigns: int, mc_latency: float, sheets_latency: float,
-             naive: bool) -> list[dict[str, Any]]:
+             naive: bool, profile: Path | None = None) -> list[dict[str, Any]]:
     results = []
     with tempfile.TemporaryDirectory(prefix="syncbot-bench-") as tmp:
         folder = Path(tmp)
         proc, info = start_server(folder, members, campaigns, mc_latency, sheets_latency, 60)
         try:
-            base = info | {"state": str(folder / "state.db"), "key_file": str(folder / "sa.json")}
+            base = info | {"state": str(folder / "state.db"), "key_file": str(folder / "sa.json"),
+                           "profile": str(profile) if profile else ""}
             new_activity = 0
             for mode in ("full", "incremental"):
                 if mode == "incremental":
@@ -231,6 +241,8 @@ def main() -> None:
     parser.add_argument("--sheets-latency", type=float, default=0.3)
     parser.add_argument("--naive", action="store_true", help="Also run the naive baseline.")
     parser.add_argument("--json", type=Path, help="Also save the raw results here.")
+    parser.add_argument("--profile", type=Path,
+                        help="cProfile the incremental sync into this file (pstats format).")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -239,7 +251,7 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     for members in args.members or [10_000]:
         rows += run_size(members, args.campaigns, args.mailchimp_latency, args.sheets_latency,
-                         args.naive)
+                         args.naive, args.profile)
     print(f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Python "
           f"{platform.python_version()}; latency Mailchimp {args.mailchimp_latency}s, "
           f"Sheets {args.sheets_latency}s; {MAX_CONNECTIONS} Mailchimp connections")
