@@ -21,6 +21,11 @@ def col_index(letters: str) -> int:
     return value - 1
 
 
+def quote_title(title: str) -> str:
+    """A tab's title as it goes into a range: always quoted, inner quotes doubled."""
+    return "'" + title.replace("'", "''") + "'"
+
+
 def cell(tab: str, column: int, row: int) -> str:
     """``Weights!A7`` for 0-based ``column`` and 1-based ``row``."""
     return f"{tab}!{col_letters(column)}{row}"

@@ -89,9 +89,9 @@ def init(ctx: Context, config_path: str | None, verbose: int) -> None:
         click.echo(t("cli.init_nothing"))
 
 
-def _progress(verbose: int) -> Callable[[str], None]:
-    """Stage lines on stderr, so stdout keeps just the report."""
-    return lambda message: click.echo(message, err=True)
+def _progress(message: str) -> None:
+    """Stage lines go to stderr, so stdout keeps just the report."""
+    click.echo(message, err=True)
 
 
 def print_report(report: RunReport, *, dry_run: bool) -> None:
@@ -131,7 +131,7 @@ def _sync(ctx: Context, *, dry_run: bool, full: bool, force: bool) -> None:
         stack.callback(audience.close)
         report = run_once(config, audience, wiring.workbook(config), wiring.now(),
                           dry_run=dry_run, force=force, full=full,
-                          progress=_progress(ctx.verbose), clock=wiring.now)
+                          progress=_progress, clock=wiring.now)
     print_report(report, dry_run=dry_run)
 
 
@@ -227,7 +227,7 @@ def demo(ctx: Context, output: Path, members: int, config_path: str | None, verb
     summary and writes the resulting tabs to a workbook you can open."""
     from syncbot.demo import run_demo
 
-    result = run_demo(output, members=members, progress=_progress(verbose))
+    result = run_demo(output, members=members, progress=_progress)
     click.echo(t("report.demo_first"))
     print_report(result.first, dry_run=False)
     click.echo(t("report.top_heading"))

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from syncbot.a1 import cell as cell_name
-from syncbot.a1 import col_letters
+from syncbot.a1 import col_letters, quote_title
 from syncbot.core.fields import field_kinds
 from syncbot.core.values import as_text, is_blank, to_serial
 from syncbot.errors import InvalidInputError
@@ -143,17 +143,13 @@ def plan_leads(tab: str, current: Sequence[Sequence[Any]], leads: Sequence[Mappi
 
     if update.new_columns:
         first = min(index[name] for name in update.new_columns)
-        update.data.append({"range": f"{_quoted(tab)}!{col_letters(first)}1",
+        update.data.append({"range": f"{quote_title(tab)}!{col_letters(first)}1",
                             "values": [[name for name in
                                         sorted(update.new_columns, key=index.__getitem__)]]})
     update.data.extend(_blocks(tab, changes))
     update.rows_needed = max(grid_rows, next_row - 1, 1)
     update.columns_needed = max(grid_columns, width)
     return update
-
-
-def _quoted(tab: str) -> str:
-    return "'" + tab.replace("'", "''") + "'"
 
 
 def _blocks(tab: str, changes: Mapping[int, Mapping[int, Any]]) -> list[dict[str, Any]]:
@@ -170,7 +166,7 @@ def _blocks(tab: str, changes: Mapping[int, Mapping[int, Any]]) -> list[dict[str
         first_col = min(c for r in block for c in changes[r])
         last_col = max(c for r in block for c in changes[r])
         values = [[changes[r].get(c) for c in range(first_col, last_col + 1)] for r in block]
-        ranges.append({"range": f"{_quoted(tab)}!{col_letters(first_col)}{block[0]}:"
+        ranges.append({"range": f"{quote_title(tab)}!{col_letters(first_col)}{block[0]}:"
                                 f"{col_letters(last_col)}{block[-1]}",
                        "majorDimension": "ROWS", "values": values})
         start = end + 1

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from syncbot.a1 import col_letters
-from syncbot.adapters.sheets import CELL_LIMIT, SheetsError, SheetSetupError, Tab, Workbook, quote_title
+from syncbot.a1 import col_letters, quote_title
+from syncbot.adapters.sheets import CELL_LIMIT, SheetsError, SheetSetupError, Tab, Workbook
 from syncbot.config import SheetsConfig
 from syncbot.core.rules import DIMENSIONS, OPERATORS
-from syncbot.leads_tab import LeadsUpdate
+from syncbot.leads_tab import DATE_COLUMNS, LeadsUpdate
 from syncbot.text import t
 
 TABS = (("leads_tab", "Leads"), ("weights_tab", "Weights"), ("segments_tab", "Segments"),
@@ -172,8 +172,7 @@ def read_spreadsheet(workbook: Workbook, config: SheetsConfig) -> SheetData:
 
 
 def write_leads(workbook: Workbook, data: SheetData, update: LeadsUpdate,
-                date_columns: Sequence[str] = ("last_open_at", "last_click_at", "subscribed_at",
-                                               "synced_at")) -> int:
+                date_columns: Sequence[str] = DATE_COLUMNS) -> int:
     """Grow the Leads grid if needed, then write; returns the number of write requests."""
     tab = data.tabs["Leads"]
     others = sum(t_.rows * t_.columns for kind, t_ in data.tabs.items() if kind != "Leads")

@@ -221,10 +221,6 @@ class Workbook:
         return sent
 
 
-def quote_title(title: str) -> str:
-    return "'" + title.replace("'", "''") + "'"
-
-
 def chunk_by_size(items: Sequence[Mapping[str, Any]], limit: int) -> list[list[Mapping[str, Any]]]:
     """Group items so each group's JSON stays under ``limit`` bytes (an oversized item stands alone)."""
     chunks: list[list[Mapping[str, Any]]] = []
