@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One open or click of a campaign e-mail; ``url`` only for clicks."""
 
@@ -16,7 +16,7 @@ class Event:
     url: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     """An audience member with the profile data the fields need."""
 
