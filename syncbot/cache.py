@@ -3,8 +3,8 @@
 It is only a cache: deleting it costs one full pull. It is versioned and
 tied to one audience and lookback; anything else (missing, corrupt, another
 audience, another schema) means "start empty", and the caller says why.
-The cursor (the start of the last successful run) moves only through
-``commit_run``.
+Changes are made durable by ``save`` (once per pull); the cursor (the start of
+the last successful run) moves only through ``commit_run``.
 """
 
 from __future__ import annotations
@@ -103,7 +103,6 @@ class AudienceCache:
     def upsert_members(self, raws: Iterable[Mapping[str, Any]]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?)",
                             ((r["email_address"].lower(), json.dumps(r)) for r in raws))
-        self.db.commit()
 
     def refresh_members(self, partial: Iterable[Mapping[str, Any]]) -> None:
         """Overlay fresh values (status, rating, stats) on cached members; drop members Mailchimp
@@ -116,7 +115,6 @@ class AudienceCache:
         gone = self.member_keys() - set(fresh)
         self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?)", updated)
         self.db.executemany("DELETE FROM members WHERE key = ?", ((k,) for k in gone))
-        self.db.commit()
 
     def members(self) -> list[dict[str, Any]]:
         return [json.loads(raw) for (raw,) in self.db.execute("SELECT raw FROM members ORDER BY rowid")]
@@ -132,7 +130,6 @@ class AudienceCache:
         self.db.executemany("DELETE FROM events WHERE campaign_id = ?", ((c,) for c in stale))
         self.db.executemany("DELETE FROM campaigns WHERE id = ?", ((c,) for c in stale))
         self.db.executemany("INSERT OR REPLACE INTO campaigns VALUES (?, ?)", current.items())
-        self.db.commit()
 
     def clear_events(self, campaign_id: str, since: datetime | None) -> None:
         """Forget a campaign's events after ``since`` (all of them when None) before its fresh
@@ -147,11 +144,12 @@ class AudienceCache:
         self.db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)",
                             ((campaign_id, key, e.kind, _stamp(e.at), e.url) for key, e in events))
 
-    def save(self) -> None:
-        self.db.commit()
-
     def drop_events_before(self, oldest: datetime) -> None:
         self.db.execute("DELETE FROM events WHERE at < ?", (_stamp(oldest),))
+
+    def save(self) -> None:
+        """Make a pull's changes durable: one commit for the whole pull, so a pull that fails
+        half way leaves the cache as the last complete pull left it."""
         self.db.commit()
 
     def events(self) -> dict[str, list[Event]]:
