@@ -125,7 +125,7 @@ def child(args: argparse.Namespace) -> None:
 def naive_recipe(audience: Any, workbook: Any, config: Any, report: Any) -> None:
     """One row write per lead, one tag request per member per changed tag (after growing the
     grid once). The adapters count every request."""
-    from syncbot.sandbox.mailchimp import subscriber_hash
+    from syncbot.adapters.mailchimp import subscriber_hash
     from syncbot.spreadsheet import read_spreadsheet
 
     data = read_spreadsheet(workbook, config.sheets)

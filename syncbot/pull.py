@@ -15,13 +15,13 @@ result is the same members and events a full pull gives; the tests prove it.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from syncbot.adapters.mailchimp import (
     STATS_FIELDS,
     MailchimpAudience,
+    subscriber_hash,
     to_events,
     to_member,
 )
@@ -55,8 +55,7 @@ def pull(api: MailchimpAudience, cache: AudienceCache, *, now: datetime, lookbac
         everyone = api.members(fields=STATS_FIELDS)
         unknown = {m["email_address"].lower() for m in everyone} - cache.member_keys()
         if unknown:  # not seen by any earlier pull: fetch their whole record
-            cache.upsert_members(api.members_by_hash(
-                [hashlib.md5(key.encode("utf-8")).hexdigest() for key in sorted(unknown)]))
+            cache.upsert_members(api.members_by_hash([subscriber_hash(k) for k in sorted(unknown)]))
         cache.refresh_members(everyone)
 
     oldest = now - timedelta(days=lookback_days)

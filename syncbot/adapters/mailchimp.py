@@ -14,6 +14,7 @@ empty ``str()``; an empty body comes back as a raw ``Response``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -53,6 +54,11 @@ T = TypeVar("T")
 
 class MailchimpError(SyncbotError):
     """Mailchimp could not be used for this run (exit code 1)."""
+
+
+def subscriber_hash(email: str) -> str:
+    """Mailchimp's id for a member: the MD5 of the lower-cased address (SPEC §4)."""
+    return hashlib.md5(email.lower().encode("utf-8")).hexdigest()
 
 
 def parse_time(text: str | None) -> datetime | None:
