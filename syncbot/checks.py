@@ -9,8 +9,8 @@ from syncbot import wiring
 from syncbot.adapters.mailchimp import MailchimpError
 from syncbot.adapters.sheets import SheetsError
 from syncbot.config import load_config
-from syncbot.core.rules import parse_rules
 from syncbot.errors import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, InvalidInputError
+from syncbot.pipeline import sheet_rules
 from syncbot.spreadsheet import read_spreadsheet
 from syncbot.text import t
 
@@ -56,11 +56,7 @@ def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
         echo(t("check.problem", what=str(exc)))
         return EXIT_FAILURE
     try:
-        rules = parse_rules(weights=data.weights, segments=data.segments,
-                            interests=data.interests, lookback_days=config.mailchimp.lookback_days,
-                            merge_tags=merge_tags, tabs=(config.sheets.weights_tab,
-                                                         config.sheets.segments_tab,
-                                                         config.sheets.interests_tab))
+        rules = sheet_rules(data, config, merge_tags)
         echo(t("check.ok", what=t("check.rules", weights=len(rules.weights),
                                   segments=len(rules.segments), interests=len(rules.interests))))
     except InvalidInputError as exc:

@@ -81,7 +81,8 @@ class RunReport:
                 self.message[:5000]]
 
 
-def _rules(data: SheetData, config: Config, merge_tags: list[str]) -> Ruleset:
+def sheet_rules(data: SheetData, config: Config, merge_tags: list[str]) -> Ruleset:
+    """The rules in the spreadsheet's tabs, or RulesError (used by `sync` and by `check`)."""
     tabs = (config.sheets.weights_tab, config.sheets.segments_tab, config.sheets.interests_tab)
     return parse_rules(weights=data.weights, segments=data.segments, interests=data.interests,
                        lookback_days=config.mailchimp.lookback_days, merge_tags=merge_tags,
@@ -129,7 +130,7 @@ def run_once(config: Config, audience: MailchimpAudience, workbook: Workbook, no
     progress(t("progress.reading_sheet"))
     data = read_spreadsheet(workbook, config.sheets)
     try:
-        _rules(data, config, _provisional_merge_tags(data))
+        sheet_rules(data, config, _provisional_merge_tags(data))
         with tempfile.TemporaryDirectory() as scratch:
             cache, reason = _open_cache(config, dry_run, Path(scratch))
             try:
@@ -141,7 +142,7 @@ def run_once(config: Config, audience: MailchimpAudience, workbook: Workbook, no
                 report.mode, report.members = pulled.mode, len(pulled.members)
                 merge_tags = list(dict.fromkeys(
                     tag for member in pulled.members for tag in member.merge_fields))
-                rules = _rules(data, config, merge_tags)
+                rules = sheet_rules(data, config, merge_tags)
                 _decide_and_write(config, audience, workbook, data, pulled, rules, merge_tags,
                                   report, now, dry_run=dry_run, force=force, progress=progress)
                 if not dry_run:
