@@ -7,7 +7,6 @@ error (``SyncbotError``) prints its message and no traceback, ``-v`` adds it.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 import traceback
@@ -120,18 +119,9 @@ def print_report(report: RunReport, *, dry_run: bool) -> None:
 
 def _sync(ctx: Context, *, dry_run: bool, full: bool, force: bool) -> None:
     from syncbot import wiring
-    from syncbot.lock import lock_for
-    from syncbot.pipeline import run_once
 
-    config = ctx.config()
-    with contextlib.ExitStack() as stack:
-        if not dry_run:
-            stack.enter_context(lock_for(config.state.path))
-        audience = wiring.audience(config)
-        stack.callback(audience.close)
-        report = run_once(config, audience, wiring.workbook(config), wiring.now(),
-                          dry_run=dry_run, force=force, full=full,
-                          progress=_progress, clock=wiring.now)
+    report = wiring.sync(ctx.config(), dry_run=dry_run, full=full, force=force,
+                         progress=_progress)
     print_report(report, dry_run=dry_run)
 
 
@@ -179,8 +169,6 @@ def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
     stop on Ctrl-C or SIGTERM (a sync in progress finishes first)."""
     from syncbot import wiring
     from syncbot.cache import AudienceCache
-    from syncbot.lock import lock_for
-    from syncbot.pipeline import run_once
     from syncbot.serve import build_scheduler, install_stop_signals
 
     ctx = ctx.with_overrides(config_path, verbose)
@@ -189,13 +177,7 @@ def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
 
     def job() -> None:
         try:
-            with lock_for(config.state.path):
-                audience = wiring.audience(config)
-                try:
-                    report = run_once(config, audience, wiring.workbook(config), wiring.now(),
-                                      clock=wiring.now)
-                finally:
-                    audience.close()
+            report = wiring.sync(config)
             log.info("%s", t("report.summary", mode=report.mode.capitalize(),
                                members=report.members, new=report.new_leads,
                                changed=report.changed_leads))

@@ -7,6 +7,7 @@ sandbox's adapter), ``sleep`` is how retries wait, ``now()`` is the clock.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,10 +17,27 @@ from requests.adapters import BaseAdapter
 from syncbot.adapters.mailchimp import MailchimpAudience
 from syncbot.adapters.sheets import Workbook
 from syncbot.config import Config
+from syncbot.pipeline import RunReport
 
 transport: Callable[[], BaseAdapter | None] = lambda: None  # noqa: E731
 sleep: Callable[[float], None] = time.sleep
 now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+
+
+def sync(config: Config, *, dry_run: bool = False, full: bool = False, force: bool = False,
+         progress: Callable[[str], None] = lambda message: None) -> RunReport:
+    """One ``run_once`` with the real clients, under the run lock (a dry run writes nothing, so
+    it takes no lock); used by `sync`, `plan` and every scheduled run of `serve`."""
+    from syncbot.lock import lock_for
+    from syncbot.pipeline import run_once
+
+    with contextlib.ExitStack() as stack:
+        if not dry_run:
+            stack.enter_context(lock_for(config.state.path))
+        mailchimp = audience(config)
+        stack.callback(mailchimp.close)
+        return run_once(config, mailchimp, workbook(config), now(), dry_run=dry_run,
+                        force=force, full=full, progress=progress, clock=now)
 
 
 def workbook(config: Config) -> Workbook:
