@@ -15,6 +15,7 @@ import io
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -211,6 +212,8 @@ def append_run(workbook: Workbook, data: SheetData, header: Sequence[str],
                      "values": [list(r) for r in rows]}])
 
 
-def runs_header() -> list[str]:
-    return [str(c) for c in load_templates()["Runs"].rows[0]]
+@cache
+def runs_header() -> tuple[str, ...]:
+    """The Runs tab's columns (from its template; read once per process)."""
+    return tuple(str(c) for c in load_templates()["Runs"].rows[0])
 
