@@ -194,7 +194,7 @@ class MailchimpEmulator(Emulator):
                 "ip_signup": "", "timestamp_signup": "",
                 "ip_opt": "198.51.100.7", "timestamp_opt": iso(opted),
                 "member_rating": member_rating,
-                "last_changed": iso(self.clock()),
+                "last_changed": iso(opted),  # untouched since opting in
                 "language": language, "vip": vip, "email_client": "",
                 "location": {"latitude": 0, "longitude": 0, "gmtoff": 0, "dstoff": 0,
                              "country_code": country_code, "timezone": "", "region": ""},
