@@ -5,14 +5,18 @@ tied to one audience and lookback; anything else (missing, corrupt, another
 audience, another schema) means "start empty", and the caller says why.
 Changes are made durable by ``save`` (once per pull); the cursor (the start of
 the last successful run) moves only through ``commit_run``.
+
+It also keeps the **Leads ledger**: the values syncbot last wrote in each
+lead's row, with that row's ``synced_at``. A run compares its new values with
+the ledger instead of reading the whole Leads tab back; the tab's
+``synced_at`` column tells which rows still hold what the ledger says.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +33,7 @@ def full_pull_warning(reason: str, path: Path) -> str:
     """What to tell the user when the cache could not be used."""
     return t(FULL_PULL_REASONS[reason], path=path)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE members (key TEXT PRIMARY KEY, raw TEXT NOT NULL);
@@ -37,7 +41,10 @@ CREATE TABLE campaigns (id TEXT PRIMARY KEY, send_time TEXT NOT NULL);
 CREATE TABLE events (campaign_id TEXT NOT NULL, member_key TEXT NOT NULL, kind TEXT NOT NULL,
                      at TEXT NOT NULL, url TEXT);
 CREATE INDEX events_by_campaign ON events (campaign_id, at);
+CREATE INDEX events_by_member ON events (member_key, at);
+CREATE TABLE leads (key TEXT PRIMARY KEY, cells TEXT NOT NULL, synced_at TEXT NOT NULL);
 """
+LEDGER_LAYOUT = "leads_layout"
 
 
 class AudienceCache:
@@ -116,8 +123,64 @@ class AudienceCache:
         self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?)", updated)
         self.db.executemany("DELETE FROM members WHERE key = ?", ((k,) for k in gone))
 
-    def members(self) -> list[dict[str, Any]]:
-        return [json.loads(raw) for (raw,) in self.db.execute("SELECT raw FROM members ORDER BY rowid")]
+    def member_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM members").fetchone()[0])
+
+    def merge_tags(self) -> list[str]:
+        """Every merge tag the members have, in order of first appearance."""
+        return [tag for (tag,) in self.db.execute(
+            "SELECT j.key FROM members AS m, json_each(m.raw, '$.merge_fields') AS j "
+            "GROUP BY j.key ORDER BY MIN(m.rowid * 1000000 + j.id)")]
+
+    def audience(self, chunk: int) -> Iterator[list[tuple[dict[str, Any], list[Event]]]]:
+        """Every member with its events (oldest first), ``chunk`` members at a time, by key:
+        never the whole audience in memory at once."""
+        members = self.db.execute("SELECT key, raw FROM members ORDER BY key")
+        events = self.db.execute("SELECT member_key, kind, at, url FROM events "
+                                 "ORDER BY member_key, at")
+        upcoming = events.fetchone()
+        batch: list[tuple[dict[str, Any], list[Event]]] = []
+        for key, raw in members:
+            while upcoming is not None and upcoming[0] < key:  # events of a member who left
+                upcoming = events.fetchone()
+            own = []
+            while upcoming is not None and upcoming[0] == key:
+                own.append(Event(upcoming[1], datetime.fromisoformat(upcoming[2]), upcoming[3]))
+                upcoming = events.fetchone()
+            batch.append((json.loads(raw), own))
+            if len(batch) >= chunk:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    # ---- the Leads ledger -------------------------------------------------------------------
+
+    def ledger_layout(self) -> Any:
+        """What the ledger describes (spreadsheet, tab, columns), as ``record_leads`` stored it."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (LEDGER_LAYOUT,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def ledger(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """key → (cells as JSON, synced_at as JSON) for those of ``keys`` the ledger holds."""
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(keys), 900):  # under SQLite's limit of bound parameters
+            part = keys[start:start + 900]
+            found.update((key, (cells, stamp)) for key, cells, stamp in self.db.execute(
+                f"SELECT key, cells, synced_at FROM leads WHERE key IN ({','.join('?' * len(part))})",
+                part))
+        return found
+
+    def record_leads(self, entries: Iterable[tuple[str, str, str]], layout: Any, *,
+                     replace: bool) -> None:
+        """Remember what the Leads tab now holds (after a successful write), durably.
+        ``replace`` forgets the rest first (the ledger described another layout)."""
+        if replace:
+            self.db.execute("DELETE FROM leads")
+        self.db.executemany("INSERT OR REPLACE INTO leads VALUES (?, ?, ?)", entries)
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                        (LEDGER_LAYOUT, json.dumps(layout)))
+        self.db.commit()
 
     # ---- campaigns and events ---------------------------------------------------------------
 
@@ -151,13 +214,6 @@ class AudienceCache:
         """Make a pull's changes durable: one commit for the whole pull, so a pull that fails
         half way leaves the cache as the last complete pull left it."""
         self.db.commit()
-
-    def events(self) -> dict[str, list[Event]]:
-        by_member: dict[str, list[Event]] = defaultdict(list)
-        for key, kind, at, url in self.db.execute(
-                "SELECT member_key, kind, at, url FROM events ORDER BY at"):
-            by_member[key].append(Event(kind, datetime.fromisoformat(at), url))
-        return dict(by_member)
 
 
 def _stamp(moment: datetime) -> str:

@@ -1,18 +1,26 @@
 """Merging the leads into the Leads tab without disturbing the team's data (SPEC §3).
 
-Pure: from the tab's current values and the leads' new values, decide which
-cells to write. Rows are matched by e-mail (case-insensitive), never by
-position, so a team that sorted the rows or inserted columns loses nothing;
-only syncbot's own columns are written (a ``null`` in a range leaves a cell
-as it is); new leads are appended; no row is deleted or moved; missing
-syncbot columns are added at the right; a row whose values did not change is
-not written at all.
+Pure: decides which cells to write, from the tab's header and e-mail column,
+what syncbot last wrote there (the ledger kept in the cache) and the leads'
+new values. Rows are matched by e-mail (case-insensitive), never by position,
+so a team that sorted the rows or inserted columns loses nothing; only
+syncbot's own columns are written (a ``null`` in a range leaves a cell as it
+is); new leads are appended; no row is deleted or moved; missing syncbot
+columns are added at the right; a row whose values did not change is not
+written at all.
+
+A row is compared with the ledger only while its ``synced_at`` cell still
+shows the stamp the ledger recorded for it; any other row (no ledger, a row
+the team restored, pasted or re-typed, ``--full``) is compared with what the
+sheet holds, read back for those rows alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+import heapq
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -58,16 +66,12 @@ def same(old: Any, new: Any) -> bool:
     return old == new
 
 
-@dataclass
-class LeadsUpdate:
-    data: list[dict[str, Any]] = field(default_factory=list)  # ValueRanges to write RAW
-    rows_needed: int = 0
-    columns_needed: int = 0
-    new_columns: list[str] = field(default_factory=list)
-    column_index: dict[str, int] = field(default_factory=dict)
-    new_leads: int = 0
-    changed_leads: int = 0
-    duplicates: list[str] = field(default_factory=list)
+Ledger = dict[str, tuple[str, str]]  # key → (cells as JSON, synced_at as JSON)
+ALL = None  # "every value column" (a new row)
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _header_index(tab: str, header: Sequence[Any], columns: Sequence[str]) -> dict[str, int]:
@@ -88,89 +92,234 @@ def _header_index(tab: str, header: Sequence[Any], columns: Sequence[str]) -> di
     return found
 
 
-def plan_leads(tab: str, current: Sequence[Sequence[Any]], leads: Sequence[Mapping[str, Any]],
-               columns: Sequence[str], *, grid_rows: int, grid_columns: int,
-               synced_at: datetime) -> LeadsUpdate:
-    """The writes that bring the tab in line with ``leads`` (each a column → value mapping)."""
-    header = list(current[0]) if current else []
-    body = [list(row) for row in current[1:]]
+@dataclass(frozen=True)
+class Layout:
+    """Where each syncbot column is (found by header, or added at the right)."""
+
+    tab: str
+    columns: tuple[str, ...]  # syncbot's columns, ``synced_at`` last
+    index: dict[str, int]
+    new_columns: tuple[str, ...]
+    width: int  # columns in use once the new ones are added
+
+    @property
+    def value_columns(self) -> tuple[str, ...]:
+        return self.columns[:-1]
+
+    @property
+    def read_width(self) -> int:
+        """Columns to read back to see every existing syncbot cell."""
+        return max((i for n, i in self.index.items() if n not in self.new_columns), default=0) + 1
+
+
+def plan_layout(tab: str, header: Sequence[Any], columns: Sequence[str], *, width: int) -> Layout:
+    """``width``: columns the tab already uses (its header may be shorter than its rows)."""
+    if columns[-1] != "synced_at":
+        raise ValueError("synced_at must be the last column")
     index = _header_index(tab, header, columns)
-    if "email" not in index and any(any(not is_blank(v) for v in row) for row in body):
-        raise InvalidInputError([t("sheets.leads_no_email", tab=tab)])
-    width = max([len(header)] + [len(row) for row in body])
-    update = LeadsUpdate()
+    width = max(width, len(header))
+    new = []
     for name in columns:
         if name not in index:
             index[name] = width
             width += 1
-            update.new_columns.append(name)
-    update.column_index = dict(index)
+            new.append(name)
+    return Layout(tab, tuple(columns), index, tuple(new), width)
 
-    rows_of: dict[str, int] = {}
-    duplicates: dict[str, None] = {}
-    email_col = index["email"]
-    for offset, row in enumerate(body):
-        key = as_text(row[email_col] if email_col < len(row) else "").lower()
-        if not key:
-            continue
-        if key in rows_of:
-            duplicates.setdefault(key)
-        else:
-            rows_of[key] = offset + 2  # sheet row number
-    update.duplicates = list(duplicates)
 
-    stamp = to_serial(synced_at)
-    changes: dict[int, dict[int, Any]] = {}  # sheet row → column → value
-    next_row = len(body) + 2
-    for lead in leads:
-        key = as_text(lead.get("email")).lower()
-        values = {name: to_cell(lead.get(name)) for name in columns if name != "synced_at"}
-        row_number = rows_of.get(key)
-        if row_number is None:
-            values["synced_at"] = stamp
-            changes[next_row] = {index[name]: value for name, value in values.items()}
-            rows_of[key] = next_row
-            next_row += 1
-            update.new_leads += 1
-            continue
-        row = body[row_number - 2]
-        changed = {index[name]: value for name, value in values.items()
-                   if not same(row[index[name]] if index[name] < len(row) else None, value)}
+@dataclass
+class SampleRow:
+    email: str
+    before: str
+    after: str
+    score: float
+    why: str
+
+
+class LeadsDiff:
+    """The Leads writes of one run, built lead by lead while the leads are computed.
+
+    ``emails`` and ``stamps`` are the tab's e-mail and ``synced_at`` cells (rows 2…); ``ledger``
+    is consulted through ``add`` (None: the ledger is not trusted, every row is verified against
+    the sheet). Rows that need the sheet's values are listed by ``unverified_rows`` and settled
+    with ``settle``; then ``ranges`` gives the writes and ``ledger_entries`` what to remember.
+    """
+
+    def __init__(self, layout: Layout, emails: Sequence[Any], stamps: Sequence[Any], *,
+                 trust_ledger: bool, sample_size: int = 5) -> None:
+        self.layout = layout
+        self.trust_ledger = trust_ledger
+        self.sample_size = sample_size
+        columns = layout.value_columns
+        self._positions = [layout.index[name] for name in columns]
+        self._blank = {i for i, name in enumerate(columns) if name in layout.new_columns}
+        self._at = {name: i for i, name in enumerate(columns)}
+        self.rows_of: dict[str, int] = {}
+        duplicates: dict[str, None] = {}
+        for offset, value in enumerate(emails):
+            key = as_text(value).lower()
+            if not key:
+                continue
+            if key in self.rows_of:
+                duplicates.setdefault(key)
+            else:
+                self.rows_of[key] = offset + 2  # sheet row number
+        self.duplicates = list(duplicates)
+        self.leads_in_sheet = len(self.rows_of)
+        self._stamps = stamps
+        self.next_row = len(emails) + 2
+        self.pending: dict[int, tuple[str, str, tuple[int, ...] | None]] = {}  # row → key, cells, which
+        self.unverified: dict[int, tuple[str, str]] = {}  # row → key, cells
+        self.adopted: list[tuple[str, str, str]] = []  # unchanged rows the ledger did not vouch for
+        self.new_leads = 0
+        self.changed_leads = 0
+        self.samples: list[tuple[float, int, SampleRow]] = []
+        self._seq = 0
+
+    # ---- lead by lead ---------------------------------------------------------------------
+
+    def cells(self, lead: Mapping[str, Any]) -> list[Any]:
+        """``to_cell`` of each value column (numbers and short text pass straight through)."""
+        out = []
+        value: Any
+        for value in map(lead.get, self.layout.value_columns):
+            kind = value.__class__
+            if kind is float or kind is int or (kind is str and len(value) <= MAX_CELL_CHARS):
+                out.append(value)
+            else:
+                out.append(to_cell(value))
+        return out
+
+    def add(self, key: str, lead: Mapping[str, Any], known: tuple[str, str] | None) -> None:
+        """One lead's new values; ``known`` is its ledger entry, if any."""
+        cells = self.cells(lead)
+        text = to_json(cells)
+        row = self.rows_of.get(key)
+        if row is None:
+            self.rows_of[key] = row = self.next_row
+            self.next_row += 1
+            self.new_leads += 1
+            self.pending[row] = (key, text, ALL)
+            self._sample(None, cells)
+            return
+        stamp = self._stamps[row - 2] if row - 2 < len(self._stamps) else None
+        if not (self.trust_ledger and known is not None and _vouches(known[1], stamp)):
+            self.unverified[row] = (key, text)
+            return
+        if known[0] == text and not self._blank:
+            return
+        old = json.loads(known[0])
+        for i in self._blank:
+            old[i] = None
+        self._compare(row, key, text, old, cells, stamp)
+
+    def _compare(self, row: int, key: str, text: str, old: Sequence[Any], cells: Sequence[Any],
+                 stamp: Any) -> None:
+        changed = tuple(i for i, value in enumerate(cells)
+                        if not _identical(old[i] if i < len(old) else None, value))
         if changed:
-            changed[index["synced_at"]] = stamp
-            changes[row_number] = changed
-            update.changed_leads += 1
+            self.pending[row] = (key, text, changed)
+            self.changed_leads += 1
+            self._sample(old, cells)
+        else:
+            self.adopted.append((key, text, to_json(stamp)))
 
-    if update.new_columns:
-        first = min(index[name] for name in update.new_columns)
-        update.data.append({"range": f"{quote_title(tab)}!{col_letters(first)}1",
-                            "values": [[name for name in
-                                        sorted(update.new_columns, key=index.__getitem__)]]})
-    update.data.extend(_blocks(tab, changes))
-    update.rows_needed = max(grid_rows, next_row - 1, 1)
-    update.columns_needed = max(grid_columns, width)
-    return update
+    def _sample(self, old: Sequence[Any] | None, cells: Sequence[Any]) -> None:
+        """Keep the highest-scoring leads whose tags change, for the plan's sample."""
+        tags = self._at.get("tags")
+        if tags is None:
+            return
+        before = as_text(old[tags]) if old is not None and tags < len(old) else ""
+        if before == cells[tags]:
+            return
+        score = cells[self._at["score"]]
+        self._seq += 1
+        entry = (score if isinstance(score, int | float) else 0.0, -self._seq,
+                 SampleRow(cells[self._at["email"]], before, cells[tags], score,
+                           cells[self._at["why"]]))
+        if len(self.samples) < self.sample_size:
+            heapq.heappush(self.samples, entry)
+        else:
+            heapq.heappushpop(self.samples, entry)
+
+    # ---- rows the ledger does not vouch for -----------------------------------------------
+
+    def unverified_rows(self) -> list[int]:
+        return sorted(self.unverified)
+
+    def settle(self, rows: Mapping[int, Sequence[Any]]) -> None:
+        """Compare unverified rows with their current cells (row number → the row's cells,
+        read from column A)."""
+        stamp_at = self.layout.index["synced_at"]
+        for row, current in rows.items():
+            key, text = self.unverified.pop(row)
+            old = [current[p] if p < len(current) else None for p in self._positions]
+            stamp = current[stamp_at] if stamp_at < len(current) else None
+            self._compare(row, key, text, old, json.loads(text), stamp)
+
+    # ---- results --------------------------------------------------------------------------
+
+    @property
+    def rows_needed(self) -> int:
+        return self.next_row - 1
+
+    def sample(self) -> list[SampleRow]:
+        return [entry[2] for entry in sorted(self.samples, key=lambda e: (-e[0], -e[1]))]
+
+    def ranges(self, synced_at: datetime) -> Iterator[dict[str, Any]]:
+        """The ValueRanges to write RAW: new column headers, then the changed rows in blocks."""
+        layout = self.layout
+        if layout.new_columns:
+            first = min(layout.index[name] for name in layout.new_columns)
+            yield {"range": f"{quote_title(layout.tab)}!{col_letters(first)}1",
+                   "values": [sorted(layout.new_columns, key=layout.index.__getitem__)]}
+        stamp = to_serial(synced_at)
+        stamp_at = layout.index["synced_at"]
+        rows = sorted(self.pending)
+        start = 0
+        while start < len(rows):
+            end = start
+            while (end + 1 < len(rows) and rows[end + 1] == rows[end] + 1
+                   and end + 1 - start < BLOCK_ROWS):
+                end += 1
+            changes = {}
+            for row in rows[start:end + 1]:
+                _, text, which = self.pending[row]
+                cells = json.loads(text)
+                picked = range(len(cells)) if which is ALL else which
+                changes[row] = {self._positions[i]: cells[i] for i in picked}
+                changes[row][stamp_at] = stamp
+            yield _block(layout.tab, changes)
+            start = end + 1
+
+    def ledger_entries(self, synced_at: datetime) -> Iterator[tuple[str, str, str]]:
+        """What the tab holds after ``ranges`` were written: (key, cells, synced_at) per lead."""
+        stamp = to_json(to_serial(synced_at))
+        for key, text, _ in self.pending.values():
+            yield key, text, stamp
+        yield from self.adopted
 
 
-def _blocks(tab: str, changes: Mapping[int, Mapping[int, Any]]) -> list[dict[str, Any]]:
-    """Consecutive changed rows as one range each (at most BLOCK_ROWS rows), nulls elsewhere."""
-    ranges: list[dict[str, Any]] = []
+def _identical(old: Any, new: Any) -> bool:
+    return (old == new and old.__class__ is new.__class__) or same(old, new)
+
+
+def _vouches(recorded: str, stamp: Any) -> bool:
+    """Whether a row's ``synced_at`` cell shows the stamp the ledger recorded for it. A blank
+    stamp proves nothing (a row typed in by hand has one), so it never vouches."""
+    value = json.loads(recorded)
+    return isinstance(value, int | float) and same(stamp, value)
+
+
+def _block(tab: str, changes: Mapping[int, Mapping[int, Any]]) -> dict[str, Any]:
+    """Consecutive rows as one range, nulls where a cell stays as it is."""
     rows = sorted(changes)
-    start = 0
-    while start < len(rows):
-        end = start
-        while (end + 1 < len(rows) and rows[end + 1] == rows[end] + 1
-               and end + 1 - start < BLOCK_ROWS):
-            end += 1
-        block = rows[start:end + 1]
-        first_col = min(c for r in block for c in changes[r])
-        last_col = max(c for r in block for c in changes[r])
-        values = [[changes[r].get(c) for c in range(first_col, last_col + 1)] for r in block]
-        ranges.append({"range": f"{quote_title(tab)}!{col_letters(first_col)}{block[0]}:"
-                                f"{col_letters(last_col)}{block[-1]}",
-                       "majorDimension": "ROWS", "values": values})
-        start = end + 1
-    return ranges
+    first_col = min(c for r in rows for c in changes[r])
+    last_col = max(c for r in rows for c in changes[r])
+    values = [[changes[r].get(c) for c in range(first_col, last_col + 1)] for r in rows]
+    return {"range": f"{quote_title(tab)}!{col_letters(first_col)}{rows[0]}:"
+                     f"{col_letters(last_col)}{rows[-1]}",
+            "majorDimension": "ROWS", "values": values}
 
 
 def duplicates_message(tab: str, duplicates: Sequence[str], shown: int = 3) -> str:

@@ -13,10 +13,13 @@ nothing anywhere: not the sheet, not Mailchimp, not the cache.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import re
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,9 +36,18 @@ from syncbot.core.segments import assign_tags
 from syncbot.core.tagplan import TagPlan, plan_tags, safety_problems
 from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
-from syncbot.leads_tab import duplicates_message, leads_columns, plan_leads, to_cell
+from syncbot.leads_tab import LeadsDiff, duplicates_message, leads_columns, to_cell
+from syncbot.pull import audience as audience_chunks
 from syncbot.pull import pull
-from syncbot.spreadsheet import SheetData, append_run, read_spreadsheet, runs_header, write_leads
+from syncbot.spreadsheet import (
+    SheetData,
+    append_run,
+    prepare_leads,
+    read_spreadsheet,
+    runs_header,
+    settle_leads,
+    write_leads,
+)
 from syncbot.text import t
 
 Progress = Callable[[str], None]
@@ -139,12 +151,12 @@ def run_once(config: Config, audience: MailchimpAudience, workbook: Workbook, no
                 progress(t("progress.pulling"))
                 pulled = pull(audience, cache, now=now,
                               lookback_days=config.mailchimp.lookback_days, full=full)
-                report.mode, report.members = pulled.mode, len(pulled.members)
-                merge_tags = list(dict.fromkeys(
-                    tag for member in pulled.members for tag in member.merge_fields))
+                report.mode, report.members = pulled.mode, pulled.members
+                merge_tags = cache.merge_tags()
                 rules = sheet_rules(data, config, merge_tags)
-                _decide_and_write(config, audience, workbook, data, pulled, rules, merge_tags,
-                                  report, now, dry_run=dry_run, force=force, progress=progress)
+                _decide_and_write(config, audience, workbook, data, cache, rules, merge_tags,
+                                  report, now, dry_run=dry_run, force=force, full=full,
+                                  progress=progress)
                 if not dry_run:
                     cache.commit_run(now)
             finally:
@@ -167,85 +179,108 @@ def _log_failure(finish: Callable[[str, str], RunReport], message: str) -> None:
         finish("failed", message)
 
 
+CHUNK = 2000  # leads computed at a time: memory stays flat whatever the audience size
+
+
+def _ledger_layout(config: Config, data: SheetData, columns: list[str]) -> list[Any]:
+    """What the ledger must describe to be trusted: this spreadsheet's Leads tab, these columns."""
+    return [config.sheets.spreadsheet_id, data.tabs["Leads"].sheet_id, columns]
+
+
 def _decide_and_write(config: Config, audience: MailchimpAudience, workbook: Workbook,
-                      data: SheetData, pulled: Any, rules: Ruleset, merge_tags: list[str],
-                      report: RunReport, now: datetime, *, dry_run: bool, force: bool,
-                      progress: Progress) -> None:
-    scorer = Scorer(rules.weights)
+                      data: SheetData, cache: AudienceCache, rules: Ruleset,
+                      merge_tags: list[str], report: RunReport, now: datetime, *, dry_run: bool,
+                      force: bool, full: bool, progress: Progress) -> None:
     eligible_statuses = set(config.mailchimp.tag_statuses)
     columns = leads_columns(merge_tags, config.mailchimp.lookback_days)
-    leads: list[dict[str, Any]] = []
+    layout_key = _ledger_layout(config, data, columns)
+    trusted = not full and cache.ledger_layout() == layout_key
+    diff = prepare_leads(workbook, data, columns, trust_ledger=trusted)
     desired: dict[str, list[str]] = {}
     statuses: dict[str, str] = {}
-    for member in pulled.members:
-        features = compute_features(member, pulled.events.get(member.key, []), now=now,
-                                    lookback_days=config.mailchimp.lookback_days,
-                                    half_life_days=config.scoring.half_life_days,
-                                    timezone=config.scoring.timezone, interests=rules.interests)
-        score = scorer.score(features)
-        features.update(engagement_score=score.engagement, fit_score=score.fit, score=score.total)
-        tags = assign_tags(features, rules.segments) if member.status in eligible_statuses else []
-        desired[member.key] = tags
-        statuses[member.key] = member.status
-        features.update(tags=", ".join(tags), why=score.why)
-        leads.append(features)
-
+    addresses: dict[str, str] = {}  # key → address as Mailchimp spells it, where they differ
     ids, _ = audience.resolve_tags(rules.managed_tags, create=False)
-    current = audience.tag_members(ids)
+    with ThreadPoolExecutor(1) as background:  # Mailchimp answers while the leads are scored
+        holders = background.submit(audience.tag_members, ids)
+        progress(t("progress.scoring", count=report.members))
+        top = _score_leads(config, cache, rules, diff, now, trusted=trusted, desired=desired,
+                           statuses=statuses, addresses=addresses)
+        settle_leads(workbook, data, diff)
+        current = holders.result()
     plan = plan_tags(managed=rules.managed_tags, current=current, desired=desired,
                      statuses=statuses, tag_statuses=eligible_statuses)
-    tab = data.tabs["Leads"]
-    update = plan_leads(tab.title, data.leads, leads, columns, grid_rows=tab.rows,
-                        grid_columns=tab.columns, synced_at=now)
-    _summarise(report, plan, update, leads, data, desired)
-    existing_leads = sum(1 for row in data.leads[1:] if row and as_text(row[0]))
+    _summarise(report, plan, diff, desired)
+    report.top = top
     report.safety = safety_problems(plan, max_removal_fraction=config.safety.max_removal_fraction,
-                                    pulled_members=len(pulled.members),
-                                    leads_in_sheet=existing_leads)
+                                    pulled_members=report.members,
+                                    leads_in_sheet=diff.leads_in_sheet)
     if report.safety and not force and not dry_run:
         raise SafetyStop(" ".join(report.safety))
     if dry_run:
         return
-    progress(t("progress.writing_leads", count=update.new_leads + update.changed_leads))
-    write_leads(workbook, data, update)
+    progress(t("progress.writing_leads", count=diff.new_leads + diff.changed_leads))
+    write_leads(workbook, data, diff, now)
+    cache.record_leads(diff.ledger_entries(now), layout_key, replace=not trusted)
     progress(t("progress.writing_tags", adds=plan.total_adds, removes=plan.total_removes))
     if not plan.is_empty:
         for tag in rules.managed_tags:
             if tag not in ids:  # a managed tag Mailchimp does not have yet
                 ids[tag] = audience.create_tag(tag)
-        addresses = {m.key: m.email for m in pulled.members}
         written = audience.write_tags(
-            ids, {tag: [addresses[k] for k in keys] for tag, keys in plan.adds.items()},
-            {tag: [addresses[k] for k in keys] for tag, keys in plan.removes.items()})
+            ids, {tag: [addresses.get(k, k) for k in keys] for tag, keys in plan.adds.items()},
+            {tag: [addresses.get(k, k) for k in keys] for tag, keys in plan.removes.items()})
         report.tags_added, report.tags_removed = written.added, written.removed
         report.rejected = written.errors
-    messages = [duplicates_message(tab.title, update.duplicates)]
+    messages = [duplicates_message(data.tabs["Leads"].title, diff.duplicates)]
     if report.rejected:
         messages.append(t("run.rejected", count=len(report.rejected),
                           examples=", ".join(a for a, _ in report.rejected[:3])))
     report.message = " ".join(m for m in messages + report.warnings if m)
 
 
-def _summarise(report: RunReport, plan: TagPlan, update: Any, leads: list[dict[str, Any]],
-               data: SheetData, desired: dict[str, list[str]]) -> None:
-    report.new_leads, report.changed_leads = update.new_leads, update.changed_leads
+def _score_leads(config: Config, cache: AudienceCache, rules: Ruleset, diff: LeadsDiff,
+                 now: datetime, *, trusted: bool, desired: dict[str, list[str]],
+                 statuses: dict[str, str], addresses: dict[str, str]) -> list[SampleLead]:
+    """Features, score and tags of every lead, chunk by chunk, into ``diff`` and the tag maps;
+    returns the highest-scoring tagged leads."""
+    scorer = Scorer(rules.weights)
+    eligible_statuses = set(config.mailchimp.tag_statuses)
+    shared: dict[tuple[str, ...], list[str]] = {}  # one list per distinct tag combination
+    top: list[tuple[float, int, SampleLead]] = []
+    seq = 0
+    for chunk in audience_chunks(cache, CHUNK):
+        known = cache.ledger([member.key for member, _ in chunk]) if trusted else {}
+        for member, events in chunk:
+            features = compute_features(member, events, now=now,
+                                        lookback_days=config.mailchimp.lookback_days,
+                                        half_life_days=config.scoring.half_life_days,
+                                        timezone=config.scoring.timezone,
+                                        interests=rules.interests)
+            score = scorer.score(features)
+            features.update(engagement_score=score.engagement, fit_score=score.fit,
+                            score=score.total)
+            tags = assign_tags(features, rules.segments) if member.status in eligible_statuses else []
+            desired[member.key] = shared.setdefault(tuple(tags), tags)
+            statuses[member.key] = member.status
+            if member.email != member.key:
+                addresses[member.key] = member.email
+            features.update(tags=", ".join(tags), why=score.why)
+            diff.add(member.key, features, known.get(member.key))
+            if tags:
+                seq += 1
+                entry = (score.total, -seq, SampleLead(member.email, "", features["tags"],
+                                                       score.total, score.why))
+                (heapq.heappush if len(top) < SAMPLE_SIZE else heapq.heappushpop)(top, entry)
+    return [entry[2] for entry in sorted(top, key=lambda e: (-e[0], -e[1]))]
+
+
+def _summarise(report: RunReport, plan: TagPlan, diff: LeadsDiff,
+               desired: dict[str, list[str]]) -> None:
+    report.new_leads, report.changed_leads = diff.new_leads, diff.changed_leads
     report.per_tag = {tag: (len(plan.adds.get(tag, ())), len(plan.removes.get(tag, ())))
                       for tag in plan.adds}
     report.tags_added, report.tags_removed = plan.total_adds, plan.total_removes
-    report.tag_sizes = {tag: sum(1 for tags in desired.values() if tag in tags)
-                        for tag in plan.adds}
-    header = [as_text(c).casefold() for c in (data.leads[0] if data.leads else [])]
-    before: dict[str, str] = {}
-    if "email" in header and "tags" in header:
-        e, g = header.index("email"), header.index("tags")
-        for row in data.leads[1:]:
-            if e < len(row):
-                before.setdefault(as_text(row[e]).lower(), as_text(row[g]) if g < len(row) else "")
-    ranked = sorted(leads, key=lambda lead: -lead["score"])
-    report.top = [SampleLead(lead["email"], "", lead["tags"], lead["score"], lead["why"])
-                  for lead in ranked if lead["tags"]][:SAMPLE_SIZE]
-    changed = [lead for lead in ranked
-               if before.get(lead["email"].lower(), "") != lead["tags"]]
-    report.sample = [SampleLead(lead["email"], before.get(lead["email"].lower(), ""),
-                                lead["tags"], lead["score"], lead["why"])
-                     for lead in changed[:SAMPLE_SIZE]]
+    sizes = Counter(tag for tags in desired.values() for tag in tags)
+    report.tag_sizes = {tag: sizes[tag] for tag in plan.adds}
+    report.sample = [SampleLead(row.email, row.before, row.after, row.score, row.why)
+                     for row in diff.sample()]

@@ -15,6 +15,7 @@ result is the same members and events a full pull gives; the tests prove it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,15 +34,21 @@ OVERLAP = timedelta(minutes=10)
 
 @dataclass(frozen=True)
 class Pulled:
-    members: list[Member]
-    events: dict[str, list[Event]]  # member key → its opens and clicks
+    members: int
     mode: str  # "full" | "incremental"
     mailchimp_requests: int
 
 
+def audience(cache: AudienceCache, chunk: int = 2000) -> Iterator[list[tuple[Member, list[Event]]]]:
+    """What the last pull left in the cache: members with their opens and clicks, by key, in
+    chunks (the core works on one chunk at a time, so memory stays flat with audience size)."""
+    for batch in cache.audience(chunk):
+        yield [(to_member(raw), events) for raw, events in batch]
+
+
 def pull(api: MailchimpAudience, cache: AudienceCache, *, now: datetime, lookback_days: int,
          full: bool = False) -> Pulled:
-    """Bring the cache up to date with Mailchimp and return what it now holds."""
+    """Bring the cache up to date with Mailchimp (read it back with ``audience``)."""
     cursor = None if full else cache.cursor()
     since = cursor - OVERLAP if cursor is not None else None
     before = api.requests
@@ -72,6 +79,5 @@ def pull(api: MailchimpAudience, cache: AudienceCache, *, now: datetime, lookbac
     cache.drop_events_before(oldest)
     cache.save()
 
-    return Pulled(members=[to_member(raw) for raw in cache.members()], events=cache.events(),
-                  mode="full" if since is None else "incremental",
+    return Pulled(members=cache.member_count(), mode="full" if since is None else "incremental",
                   mailchimp_requests=api.requests - before)

@@ -2,10 +2,13 @@
 
 Built on ``adapters.sheets.Workbook``. ``init_spreadsheet`` creates only the
 missing tabs (formatting in one ``batchUpdate``, contents in one values write)
-and never changes an existing tab. ``read_spreadsheet`` reads every tab
-syncbot needs in one ``batchGet``. ``write_leads`` grows the grid before
-writing past it and checks the 10-million-cell limit first; ``append_run``
-writes one Runs row at an explicit row (safe to retry, unlike ``append``).
+and never changes an existing tab. ``read_spreadsheet`` reads the rules tabs
+and the Leads header in one ``batchGet``; ``prepare_leads`` reads the Leads
+e-mail and ``synced_at`` columns (one more), and ``settle_leads`` only the
+rows the ledger cannot vouch for, in blocks. ``write_leads`` grows the grid
+before writing past it, checks the 10-million-cell limit first, and streams
+the rows in ~2 MB requests; ``append_run`` writes one Runs row at an explicit
+row (safe to retry, unlike ``append``).
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from __future__ import annotations
 import csv
 import io
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -23,7 +27,9 @@ from syncbot.a1 import col_letters, quote_title
 from syncbot.adapters.sheets import CELL_LIMIT, SheetsError, SheetSetupError, Tab, Workbook
 from syncbot.config import SheetsConfig
 from syncbot.core.rules import DIMENSIONS, OPERATORS
-from syncbot.leads_tab import DATE_COLUMNS, LeadsUpdate
+from syncbot.core.values import is_blank
+from syncbot.errors import InvalidInputError
+from syncbot.leads_tab import DATE_COLUMNS, LeadsDiff, plan_layout
 from syncbot.text import t
 
 TABS = (("leads_tab", "Leads"), ("weights_tab", "Weights"), ("segments_tab", "Segments"),
@@ -31,6 +37,7 @@ TABS = (("leads_tab", "Leads"), ("weights_tab", "Weights"), ("segments_tab", "Se
 DROPDOWNS = {"weights_operators": list(OPERATORS), "segment_operators": list(OPERATORS[1:]),
              "dimensions": list(DIMENSIONS)}
 DATE_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
+READ_ROWS = 5000  # Leads rows per read request (~2 MB at 40 columns)
 
 
 @dataclass(frozen=True)
@@ -153,12 +160,12 @@ class SheetData:
     weights: list[list[Any]]
     segments: list[list[Any]]
     interests: list[list[Any]]
-    leads: list[list[Any]]
+    leads_header: list[Any]
     runs_rows: int  # rows in use in the Runs tab, header included
 
 
 def read_spreadsheet(workbook: Workbook, config: SheetsConfig) -> SheetData:
-    """Every tab syncbot needs, in one metadata read and one values read."""
+    """The rules tabs, the Leads header and the Runs length: one metadata read, one values read."""
     names = tab_names(config)
     found = workbook.tabs()
     folded = {title.casefold(): tab for title, tab in found.items()}
@@ -166,35 +173,98 @@ def read_spreadsheet(workbook: Workbook, config: SheetsConfig) -> SheetData:
     if missing:
         raise SheetSetupError([t("sheets.missing_tab", tab=title, key=key) for key, title in missing])
     tabs = {kind: folded[title.casefold()] for kind, title in names.items()}
-    ranges = [quote_title(tabs[kind].title) for kind in ("Weights", "Segments", "Interests", "Leads")]
-    ranges.append(f"{quote_title(tabs['Runs'].title)}!A:A")
+    ranges = [quote_title(tabs[kind].title) for kind in ("Weights", "Segments", "Interests")]
+    ranges += [f"{quote_title(tabs['Leads'].title)}!1:1", f"{quote_title(tabs['Runs'].title)}!A:A"]
     weights, segments, interests, leads, runs = workbook.read(ranges)
-    return SheetData(tabs, weights, segments, interests, leads, len(runs))
+    return SheetData(tabs, weights, segments, interests, leads[0] if leads else [], len(runs))
 
 
-def write_leads(workbook: Workbook, data: SheetData, update: LeadsUpdate,
+def _blocks(rows: Sequence[int], size: int) -> Iterator[list[tuple[int, int]]]:
+    """Sorted row numbers as runs of consecutive rows, grouped ``size`` rows to a request."""
+    group: list[tuple[int, int]] = []
+    count = 0
+    for row in rows:
+        if group and group[-1][1] == row - 1 and count < size:
+            group[-1] = (group[-1][0], row)
+        else:
+            if count >= size:
+                yield group
+                group, count = [], 0
+            group.append((row, row))
+        count += 1
+    if group:
+        yield group
+
+
+def _read_rows(workbook: Workbook, tab: Tab, rows: Sequence[int], last_column: int | None
+               ) -> Iterator[dict[int, list[Any]]]:
+    """The cells of ``rows`` (from column A; all columns when ``last_column`` is None), one
+    block of READ_ROWS rows per request; a row the API leaves out (empty) comes back as []."""
+    for group in _blocks(rows, READ_ROWS):
+        ranges = [f"{quote_title(tab.title)}!{first}:{last}" if last_column is None else
+                  f"{quote_title(tab.title)}!A{first}:{col_letters(last_column)}{last}"
+                  for first, last in group]
+        found: dict[int, list[Any]] = {}
+        for (first, last), values in zip(group, workbook.read(ranges), strict=True):
+            for row in range(first, last + 1):
+                found[row] = list(values[row - first]) if row - first < len(values) else []
+        yield found
+
+
+def prepare_leads(workbook: Workbook, data: SheetData, columns: Sequence[str], *,
+                  trust_ledger: bool) -> LeadsDiff:
+    """Where syncbot's columns are and which lead is on which row (the e-mail and ``synced_at``
+    columns, one request); rows are read in full only when a column must be added, to find
+    the first column nobody uses."""
+    tab = data.tabs["Leads"]
+    header = data.leads_header
+    layout = plan_layout(tab.title, header, columns, width=len(header))
+    if layout.new_columns:
+        widths = [len(r) for block in _read_rows(workbook, tab, range(2, tab.rows + 1), None)
+                  for r in block.values() if any(not is_blank(v) for v in r)]
+        if widths and "email" in layout.new_columns:
+            raise InvalidInputError([t("sheets.leads_no_email", tab=tab.title)])
+        layout = plan_layout(tab.title, header, columns, width=max(widths, default=0))
+    wanted = [name for name in ("email", "synced_at") if name not in layout.new_columns]
+    read = dict(zip(wanted, workbook.read([
+        f"{quote_title(tab.title)}!{col_letters(layout.index[n])}2:{col_letters(layout.index[n])}"
+        for n in wanted]), strict=True)) if wanted else {}
+    emails = [row[0] if row else "" for row in read.get("email", [])]
+    stamps = [row[0] if row else None for row in read.get("synced_at", [])]
+    return LeadsDiff(layout, emails, stamps, trust_ledger=trust_ledger)
+
+
+def settle_leads(workbook: Workbook, data: SheetData, diff: LeadsDiff) -> None:
+    """Compare the rows the ledger does not vouch for with what the sheet holds."""
+    for block in _read_rows(workbook, data.tabs["Leads"], diff.unverified_rows(),
+                            diff.layout.read_width - 1):
+        diff.settle(block)
+
+
+def write_leads(workbook: Workbook, data: SheetData, diff: LeadsDiff, synced_at: datetime,
                 date_columns: Sequence[str] = DATE_COLUMNS) -> int:
     """Grow the Leads grid if needed, then write; returns the number of write requests."""
     tab = data.tabs["Leads"]
+    rows_needed = max(tab.rows, diff.rows_needed, 1)
+    columns_needed = max(tab.columns, diff.layout.width)
     others = sum(t_.rows * t_.columns for kind, t_ in data.tabs.items() if kind != "Leads")
-    if update.rows_needed * update.columns_needed + others > CELL_LIMIT:
-        fit = max(0, (CELL_LIMIT - others) // max(update.columns_needed, 1) - 1)
-        raise SheetsError(t("sheets.too_many_cells", rows=update.rows_needed,
-                            columns=update.columns_needed, fit=fit))
+    if rows_needed * columns_needed + others > CELL_LIMIT:
+        fit = max(0, (CELL_LIMIT - others) // max(columns_needed, 1) - 1)
+        raise SheetsError(t("sheets.too_many_cells", rows=rows_needed,
+                            columns=columns_needed, fit=fit))
     layout: list[dict[str, Any]] = []
-    if update.rows_needed > tab.rows:
+    if rows_needed > tab.rows:
         layout.append({"appendDimension": {"sheetId": tab.sheet_id, "dimension": "ROWS",
-                                           "length": update.rows_needed - tab.rows}})
-    if update.columns_needed > tab.columns:
+                                           "length": rows_needed - tab.rows}})
+    if columns_needed > tab.columns:
         layout.append({"appendDimension": {"sheetId": tab.sheet_id, "dimension": "COLUMNS",
-                                           "length": update.columns_needed - tab.columns}})
-    for name in update.new_columns:
+                                           "length": columns_needed - tab.columns}})
+    for name in diff.layout.new_columns:
         if name in date_columns:
-            layout.append(date_format(tab.sheet_id, update.column_index[name],
-                                      max(update.rows_needed, tab.rows)))
+            layout.append(date_format(tab.sheet_id, diff.layout.index[name], rows_needed))
     requests = 1 if layout else 0
     workbook.change_structure(layout)
-    return requests + workbook.write(update.data)
+    return requests + workbook.write(diff.ranges(synced_at))
 
 
 def append_run(workbook: Workbook, data: SheetData, header: Sequence[str],

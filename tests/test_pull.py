@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -11,7 +12,7 @@ from syncbot.adapters.mailchimp import MailchimpAudience
 from syncbot.cache import AudienceCache
 from syncbot.config import Secret
 from syncbot.core.fields import compute_features
-from syncbot.pull import pull
+from syncbot.pull import audience, pull
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import generate_audience
 from syncbot.sandbox.mailchimp import subscriber_hash
@@ -35,9 +36,15 @@ class World:
                                      session=self.box.session(), sleep=lambda s: None)
 
     def pull(self, path, full=False):
+        """Pull, then read the whole audience back the way the pipeline does (in chunks)."""
         cache, reason = AudienceCache.open(path, list_id=LIST_ID, lookback_days=LOOKBACK)
         result = pull(self.api, cache, now=self.now, lookback_days=LOOKBACK, full=full)
-        return cache, reason, result
+        loaded = [pair for chunk in audience(cache, chunk=97) for pair in chunk]
+        assert result.members == len(loaded)
+        return cache, reason, SimpleNamespace(
+            mode=result.mode, mailchimp_requests=result.mailchimp_requests,
+            members=[member for member, _ in loaded],
+            events={member.key: events for member, events in loaded if events})
 
 
 def snapshot(result, now):

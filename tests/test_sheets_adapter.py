@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,15 +14,17 @@ from syncbot.adapters.sheets import SheetsError, SheetSetupError, Workbook
 from syncbot.config import SheetsConfig
 from syncbot.core.rules import parse_rules
 from syncbot.errors import InvalidInputError
-from syncbot.leads_tab import leads_columns, plan_leads
+from syncbot.leads_tab import leads_columns
 from syncbot.sandbox import Faults, Sandbox
 from syncbot.sandbox.sheets import Formula
 from syncbot.spreadsheet import (
     append_run,
     init_spreadsheet,
     load_templates,
+    prepare_leads,
     read_spreadsheet,
     runs_header,
+    settle_leads,
     write_leads,
 )
 from tests.conftest import SCOPES, SHEET_ID, FakeClock
@@ -39,6 +42,15 @@ class World:
         self.box.sheets.create(SHEET_ID, locale=locale, editors=(self.account["client_email"],))
         self.slept: list[float] = []
         self.book = self.workbook()
+        self.ledger: dict[str, tuple[str, str]] = {}
+        self.ranges_read: list[str] = []
+        read = self.book.read
+
+        def spy(ranges):
+            self.ranges_read.extend(ranges)
+            return read(ranges)
+
+        self.book.read = spy  # type: ignore[method-assign]
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
@@ -55,13 +67,17 @@ class World:
     def sheet(self, tab: str):
         return self.box.sheets.spreadsheets[SHEET_ID].sheet(tab)
 
-    def sync_leads(self, leads, when=NOW):
+    def sync_leads(self, leads, when=NOW, *, trust_ledger=True):
+        """What a run does with the Leads tab; ``self.ledger`` stands in for the cache's."""
         data = read_spreadsheet(self.book, CONFIG)
-        tab = data.tabs["Leads"]
-        update = plan_leads(tab.title, data.leads, leads, COLUMNS, grid_rows=tab.rows,
-                            grid_columns=tab.columns, synced_at=when)
-        writes = write_leads(self.book, data, update)
-        return update, writes
+        diff = prepare_leads(self.book, data, COLUMNS, trust_ledger=trust_ledger)
+        for values in leads:
+            key = values["email"].lower()
+            diff.add(key, values, self.ledger.get(key))
+        settle_leads(self.book, data, diff)
+        writes = write_leads(self.book, data, diff, when)
+        self.ledger.update((key, (cells, stamp)) for key, cells, stamp in diff.ledger_entries(when))
+        return diff, writes
 
 
 def lead(i: int, **values):
@@ -175,7 +191,8 @@ def test_a_second_identical_write_sends_nothing(world):
     leads = [lead(i) for i in range(20)]
     world.sync_leads(leads)
     update, writes = world.sync_leads(leads, when=NOW + timedelta(hours=6))
-    assert (update.new_leads, update.changed_leads, writes, update.data) == (0, 0, 0, [])
+    assert (update.new_leads, update.changed_leads, writes) == (0, 0, 0)
+    assert list(update.ranges(NOW)) == []
 
 
 def test_team_columns_sorting_and_notes_stay_with_their_leads(world):
@@ -211,7 +228,7 @@ def test_renaming_a_column_back_and_forth(world):
     why = header.index("why")
     world.book.write([{"range": f"'Leads'!{col_letters(why)}1", "values": [["Por qué"]]}])
     update, _ = world.sync_leads([lead(1, why="clicks")])
-    assert update.new_columns == ["why"]  # the renamed column is the team's now
+    assert update.layout.new_columns == ("why",)  # the renamed column is the team's now
     world.book.write([{"range": f"'Leads'!{col_letters(why)}1", "values": [["WHY"]]}])
     with pytest.raises(InvalidInputError) as twice:
         world.sync_leads([lead(1)])
@@ -259,7 +276,11 @@ def test_request_counts_of_a_full_and_an_incremental_write_stay_under_the_quota(
     start = world.book.requests
     world.sync_leads([lead(i, score=99.0 if i % 100 == 0 else float(i)) for i in range(3000)])
     incremental = world.book.requests - start
-    assert full <= 5 and incremental == 3  # metadata, read, one write of 30 changed rows
+    # metadata, read, e-mail and synced_at columns, one write of 30 changed rows
+    assert full <= 6 and incremental == 4
+    start = world.book.requests
+    world.sync_leads([lead(i) for i in range(3000)], trust_ledger=False)  # as `sync --full`
+    assert world.book.requests - start == 4 + 1  # plus one read of the 3000 rows
     assert world.box.sheets.quota_hits == 0
 
 
@@ -330,3 +351,58 @@ def test_duplicates_are_summarised_for_the_runs_tab():
     assert duplicates_message("Leads", ["a@x.com", "b@x.com", "c@x.com", "d@x.com"]) == (
         "4 e-mail addresses appear more than once in Leads (first: a@x.com, b@x.com, c@x.com); "
         "syncbot updates the first row of each and leaves the others alone.")
+
+
+# ---- the ledger: what syncbot last wrote, vouched for by each row's synced_at ----------------
+
+def reads_of_rows(world):
+    """How many ranges of whole Leads rows were read (not single columns or the header)."""
+    return sum(1 for r in world.ranges_read if re.fullmatch(r"'Leads'!A\d+:[A-Z]+\d+", r))
+
+
+def test_with_the_ledger_no_leads_row_is_read_back(world):
+    world.sync_leads([lead(i) for i in range(50)])
+    before = reads_of_rows(world)
+    update, _ = world.sync_leads([lead(i, score=7.0 if i == 3 else float(i)) for i in range(50)],
+                                 when=NOW + timedelta(hours=1))
+    assert (update.changed_leads, reads_of_rows(world)) == (1, before)
+
+
+def test_a_row_restored_from_an_old_version_is_repaired(world):
+    world.sync_leads([lead(1), lead(2)])
+    old = [list(r) for r in world.sheet("Leads").rows[:3]]
+    world.sync_leads([lead(1, score=5.0), lead(2)], when=NOW + timedelta(hours=1))
+    world.sheet("Leads").rows[1] = old[1]  # the team restores lead 1's row from version history
+    update, _ = world.sync_leads([lead(1, score=5.0), lead(2)], when=NOW + timedelta(hours=2))
+    header, row = world.values("Leads")[0], world.values("Leads")[1]
+    assert update.changed_leads == 1 and dict(zip(header, row, strict=False))["score"] == 5.0
+
+
+def test_a_hand_edit_in_a_syncbot_cell_is_corrected_when_the_value_changes_or_by_full(world):
+    world.sync_leads([lead(1)])
+    header = world.values("Leads")[0]
+    score = f"'Leads'!{col_letters(header.index('score'))}2"
+    world.book.write([{"range": score, "values": [[100]]}])  # typed over syncbot's score
+    world.sync_leads([lead(1)], when=NOW + timedelta(hours=1))
+    assert world.book.read([score])[0] == [[100]]  # the ledger still vouches for the row
+    world.sync_leads([lead(1)], when=NOW + timedelta(hours=2), trust_ledger=False)
+    assert world.book.read([score])[0] == [[1.0]]
+
+
+def test_a_deleted_row_comes_back_and_a_deleted_column_is_refilled(world):
+    world.sync_leads([lead(i) for i in range(1, 4)])
+    sheet = world.sheet("Leads")
+    del sheet.rows[2]  # the team deletes lead 2's row …
+    why = world.values("Leads")[0].index("why")
+    world.book.change_structure([{"deleteDimension": {"range": {  # … and the "why" column
+        "sheetId": sheet.sheet_id, "dimension": "COLUMNS", "startIndex": why,
+        "endIndex": why + 1}}}])
+    update, _ = world.sync_leads([lead(i, why=f"because {i}") for i in range(1, 4)],
+                                 when=NOW + timedelta(hours=1))
+    rows = world.values("Leads")
+    assert update.layout.new_columns == ("why",) and update.new_leads == 1
+    by_email = {r[0]: dict(zip(rows[0], r, strict=False)) for r in rows[1:]}
+    assert {e: v["why"] for e, v in by_email.items()} == {
+        "Lead1@Example.com": "because 1", "Lead3@Example.com": "because 3",
+        "Lead2@Example.com": "because 2"}
+    assert rows[-1][0] == "Lead2@Example.com"  # appended at the end

@@ -17,7 +17,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -210,29 +210,30 @@ class Workbook:
         return list(answer.get("replies", []))
 
     def write(self, data: Iterable[Mapping[str, Any]]) -> int:
-        """Write ValueRanges RAW (text stays text), in requests of at most ~2 MB; returns how many."""
+        """Write ValueRanges RAW (text stays text), in requests of at most ~2 MB; returns how many.
+        ``data`` may be a generator: it is consumed one request at a time."""
         sent = 0
-        for chunk in chunk_by_size(list(data), CHUNK_BYTES):
+        for chunk, size in chunk_by_size(data, CHUNK_BYTES):
             body = {"valueInputOption": "RAW", "data": chunk}
-            self.bytes_written += len(json.dumps(body, ensure_ascii=False).encode("utf-8"))
+            self.bytes_written += size
             self._guard("write", lambda body=body: self.http.values_batch_update(  # type: ignore[misc]
                 self.spreadsheet_id, body))
             sent += 1
         return sent
 
 
-def chunk_by_size(items: Sequence[Mapping[str, Any]], limit: int) -> list[list[Mapping[str, Any]]]:
-    """Group items so each group's JSON stays under ``limit`` bytes (an oversized item stands alone)."""
-    chunks: list[list[Mapping[str, Any]]] = []
+def chunk_by_size(items: Iterable[Mapping[str, Any]], limit: int
+                  ) -> Iterator[tuple[list[Mapping[str, Any]], int]]:
+    """Group items so each group's JSON stays under ``limit`` bytes (an oversized item stands
+    alone); yields each group with its size."""
     current: list[Mapping[str, Any]] = []
     size = 0
     for item in items:
         item_size = len(json.dumps(item, ensure_ascii=False).encode("utf-8")) + 2
         if current and size + item_size > limit:
-            chunks.append(current)
+            yield current, size
             current, size = [], 0
         current.append(item)
         size += item_size
     if current:
-        chunks.append(current)
-    return chunks
+        yield current, size

@@ -10,7 +10,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -73,7 +73,7 @@ def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
                      lookback_days: int, half_life_days: float, timezone: str = "UTC",
                      interests: Sequence[Interest] = ()) -> dict[str, Any]:
     """One lead's row of fields. Events outside the lookback window (or in the future) are ignored."""
-    tz = ZoneInfo(timezone)
+    tz: tzinfo = UTC if timezone == "UTC" else ZoneInfo(timezone)
     oldest = now - timedelta(days=lookback_days)
     opens: list[tuple[datetime, float]] = []
     clicks: list[tuple[datetime, float, str]] = []
@@ -101,9 +101,12 @@ def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
     latest = max((t for t in (last_open, last_click, member.subscribed_at) if t is not None),
                  default=None)
     row["days_since_last_activity"] = _whole_days(now, latest)
-    local = [at.astimezone(tz) for at, _ in opens]
-    row["best_send_hour"] = _best(t.hour for t in local)
-    weekday = _best(t.weekday() for t in local)
+    hour = weekday = None
+    if len(opens) >= MIN_OPENS_FOR_BEST_TIME:
+        local = [at if at.tzinfo is tz else at.astimezone(tz) for at, _ in opens]
+        hour = _best(t.hour for t in local)
+        weekday = _best(t.weekday() for t in local)
+    row["best_send_hour"] = hour
     row["best_send_weekday"] = None if weekday is None else WEEKDAYS[weekday]
     urls = [url.casefold() for _, _, url in clicks]
     topics = [i.topic for i in interests
