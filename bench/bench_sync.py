@@ -61,6 +61,10 @@ def server_stats(port: int) -> dict[str, Any]:
     return requests.get(f"http://127.0.0.1:{port}/_sandbox/stats", timeout=60).json()
 
 
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(args: argparse.Namespace) -> None:
     """One measured scenario, in its own process; prints one JSON line."""
     from syncbot.adapters.mailchimp import MailchimpAudience
@@ -99,8 +103,14 @@ def child(args: argparse.Namespace) -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
-    report = run_once(config, audience, workbook, datetime.now(UTC),
+    stages: list[tuple[str, float, float]] = []  # (stage, seconds since start, peak RSS MB)
+
+    def progress(message: str) -> None:
+        stages.append((message, time.perf_counter() - wall0, peak_rss_mb()))
+
+    report = run_once(config, audience, workbook, datetime.now(UTC), progress=progress,
                       full=info["mode"] != "incremental", dry_run=info["mode"] == "naive")
+    progress("done")
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(info["profile"])
@@ -111,7 +121,7 @@ def child(args: argparse.Namespace) -> None:
     audience.close()
     print(json.dumps({
         "mode": info["mode"], "members": report.members, "wall_s": wall, "cpu_s": cpu,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(), "stages": stages,
         "mailchimp_requests": audience.requests - mc0,
         "sheets_requests": workbook.requests - sh0,
         "sheets_429": after["sheets_quota_hits"] - before["sheets_quota_hits"],
@@ -256,6 +266,10 @@ def main() -> None:
           f"{platform.python_version()}; latency Mailchimp {args.mailchimp_latency}s, "
           f"Sheets {args.sheets_latency}s; {MAX_CONNECTIONS} Mailchimp connections")
     print(table(rows))
+    for r in rows:
+        if r.get("stages"):
+            print(f"{r['members']:,} {r['mode']}: " + "; ".join(
+                f"{stage} at {at:.1f} s (peak {rss:.0f} MB)" for stage, at, rss in r["stages"]))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

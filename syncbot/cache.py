@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from syncbot.adapters.mailchimp import STATS_FIELDS
 from syncbot.core.model import Event
 from syncbot.text import t
 
@@ -36,7 +37,7 @@ def full_pull_warning(reason: str, path: Path) -> str:
 SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE members (key TEXT PRIMARY KEY, raw TEXT NOT NULL);
+CREATE TABLE members (key TEXT PRIMARY KEY, raw TEXT NOT NULL, scan TEXT NOT NULL);
 CREATE TABLE campaigns (id TEXT PRIMARY KEY, send_time TEXT NOT NULL);
 CREATE TABLE events (campaign_id TEXT NOT NULL, member_key TEXT NOT NULL, kind TEXT NOT NULL,
                      at TEXT NOT NULL, url TEXT);
@@ -45,6 +46,7 @@ CREATE INDEX events_by_member ON events (member_key, at);
 CREATE TABLE leads (key TEXT PRIMARY KEY, cells TEXT NOT NULL, synced_at TEXT NOT NULL);
 """
 LEDGER_LAYOUT = "leads_layout"
+SCAN_KEYS = tuple(f.removeprefix("members.") for f in STATS_FIELDS if f.startswith("members."))
 
 
 class AudienceCache:
@@ -108,20 +110,30 @@ class AudienceCache:
         self.db.execute("DELETE FROM members")
 
     def upsert_members(self, raws: Iterable[Mapping[str, Any]]) -> None:
-        self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?)",
-                            ((r["email_address"].lower(), json.dumps(r)) for r in raws))
+        self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?, ?)",
+                            ((r["email_address"].lower(), json.dumps(r), _scan_text(r))
+                             for r in raws))
 
-    def refresh_members(self, partial: Iterable[Mapping[str, Any]]) -> None:
-        """Overlay fresh values (status, rating, stats) on cached members; drop members Mailchimp
-        no longer lists."""
+    def refresh_members(self, partial: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Overlay fresh values (status, rating, stats: one page of the scan) on the cached
+        members whose values changed; returns the keys the cache does not know."""
         fresh = {r["email_address"].lower(): r for r in partial}
+        known = {key: scan for key, scan in self.db.execute(
+            f"SELECT key, scan FROM members WHERE key IN ({','.join('?' * len(fresh))})",
+            list(fresh))} if fresh else {}
         updated = []
-        for key, raw in self.db.execute("SELECT key, raw FROM members").fetchall():
-            if key in fresh:
-                updated.append((key, json.dumps(json.loads(raw) | dict(fresh[key]))))
-        gone = self.member_keys() - set(fresh)
-        self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?)", updated)
-        self.db.executemany("DELETE FROM members WHERE key = ?", ((k,) for k in gone))
+        for key, scan in known.items():
+            if scan != _scan_text(fresh[key]):
+                (raw,) = self.db.execute("SELECT raw FROM members WHERE key = ?", (key,)).fetchone()
+                merged = json.loads(raw) | dict(fresh[key])
+                updated.append((key, json.dumps(merged), _scan_text(merged)))
+        self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?, ?)", updated)
+        return [key for key in fresh if key not in known]
+
+    def keep_members(self, keys: set[str]) -> None:
+        """Forget the members Mailchimp no longer lists."""
+        self.db.executemany("DELETE FROM members WHERE key = ?",
+                            ((k,) for k in self.member_keys() - keys))
 
     def member_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM members").fetchone()[0])
@@ -214,6 +226,11 @@ class AudienceCache:
         """Make a pull's changes durable: one commit for the whole pull, so a pull that fails
         half way leaves the cache as the last complete pull left it."""
         self.db.commit()
+
+
+def _scan_text(raw: Mapping[str, Any]) -> str:
+    """The part of a member record the stats scan sees, as comparable text."""
+    return json.dumps({key: raw[key] for key in SCAN_KEYS if key in raw}, sort_keys=True)
 
 
 def _stamp(moment: datetime) -> str:

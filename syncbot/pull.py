@@ -59,11 +59,14 @@ def pull(api: MailchimpAudience, cache: AudienceCache, *, now: datetime, lookbac
             cache.upsert_members(page)
     else:
         cache.upsert_members(api.members(since_last_changed=since))
-        everyone = api.members(fields=STATS_FIELDS)
-        unknown = {m["email_address"].lower() for m in everyone} - cache.member_keys()
+        listed: set[str] = set()
+        unknown: list[str] = []
+        for page in api.member_pages(fields=STATS_FIELDS):  # page by page, changes only
+            unknown += cache.refresh_members(page)
+            listed.update(m["email_address"].lower() for m in page)
+        cache.keep_members(listed)
         if unknown:  # not seen by any earlier pull: fetch their whole record
             cache.upsert_members(api.members_by_hash([subscriber_hash(k) for k in sorted(unknown)]))
-        cache.refresh_members(everyone)
 
     oldest = now - timedelta(days=lookback_days)
     known = cache.campaigns()

@@ -160,6 +160,30 @@ def test_an_incremental_sync_equals_a_full_one(tmp_path, monkeypatch, capsys):
     assert incremental.tags() == full.tags()
 
 
+def test_syncbot_cells_edited_by_hand_are_put_right_by_sync_full(world, capsys):
+    world.run(capsys, "sync")
+    book = world.box.sheets.spreadsheets[SHEET_ID].sheet("Leads")
+    score = book.rows[0].index("score")
+    first = book.rows[1][0].lower()
+    right = book.rows[1][score]
+    book.rows[1][score] = 999  # typed over syncbot's own column
+    assert world.run(capsys, "sync")[0] == 0
+    assert world.leads()[first]["score"] == 999  # the ledger vouches for the row (documented)
+    code, out, _ = world.run(capsys, "sync", "--full")
+    assert code == 0 and "0 new leads, 1 changed leads" in out
+    assert world.leads()[first]["score"] == right
+
+
+def test_a_deleted_cache_costs_reads_not_rewrites(world, capsys):
+    world.run(capsys, "sync")
+    before, writes = world.leads(), world.writes()
+    (world.tmp / ".syncbot" / "state.db").unlink()
+    code, out, _ = world.run(capsys, "sync")
+    assert code == 0 and "0 new leads, 0 changed leads" in out
+    assert world.leads() == before  # synced_at included: no row was rewritten
+    assert world.writes()[0] == writes[0] + 1  # only the Runs row
+
+
 def test_dry_run_and_plan_write_nothing(world, capsys):
     world.run(capsys, "sync")
     world.now += timedelta(days=3)

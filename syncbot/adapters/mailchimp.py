@@ -369,8 +369,11 @@ class MailchimpAudience:
                 body["members_to_add"] = plus
             if minus:
                 body["members_to_remove"] = minus
-            return self._call("tag update", self.client.lists.batch_segment_members, body,
-                              self.list_id, str(sid))
+            answer = self._call("tag update", self.client.lists.batch_segment_members, body,
+                                self.list_id, str(sid))
+            # keep only the counts and errors: the answer also lists every member added or
+            # removed in full, ~1.5 MB per call, which must not pile up over hundreds of calls
+            return {key: answer.get(key) for key in ("total_added", "total_removed", "errors")}
 
         report = WriteReport()
         for result in self._parallel(send, jobs):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One open or click of a campaign e-mail; ``url`` only for clicks."""
+class Event(NamedTuple):
+    """One open or click of a campaign e-mail; ``url`` only for clicks. (A named tuple: an
+    audience has millions of them, and a tuple is the cheapest immutable record to build.)"""
 
     kind: str  # "open" | "click" (bounces never reach the core)
     at: datetime  # timezone-aware
