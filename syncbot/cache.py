@@ -43,7 +43,7 @@ CREATE TABLE events (campaign_id TEXT NOT NULL, member_key TEXT NOT NULL, kind T
                      at TEXT NOT NULL, url TEXT);
 CREATE INDEX events_by_campaign ON events (campaign_id, at);
 CREATE INDEX events_by_member ON events (member_key, at);
-CREATE TABLE leads (key TEXT PRIMARY KEY, cells TEXT NOT NULL, synced_at TEXT NOT NULL);
+CREATE TABLE leads (key TEXT PRIMARY KEY, cells TEXT NOT NULL, synced_at REAL);
 """
 LEDGER_LAYOUT = "leads_layout"
 SCAN_KEYS = tuple(f.removeprefix("members.") for f in STATS_FIELDS if f.startswith("members."))
@@ -173,9 +173,9 @@ class AudienceCache:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (LEDGER_LAYOUT,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def ledger(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
-        """key → (cells as JSON, synced_at as JSON) for those of ``keys`` the ledger holds."""
-        found: dict[str, tuple[str, str]] = {}
+    def ledger(self, keys: Sequence[str]) -> dict[str, tuple[str, float | None]]:
+        """key → (cells as JSON, synced_at serial) for those of ``keys`` the ledger holds."""
+        found: dict[str, tuple[str, float | None]] = {}
         for start in range(0, len(keys), 900):  # under SQLite's limit of bound parameters
             part = keys[start:start + 900]
             found.update((key, (cells, stamp)) for key, cells, stamp in self.db.execute(
@@ -183,7 +183,7 @@ class AudienceCache:
                 part))
         return found
 
-    def record_leads(self, entries: Iterable[tuple[str, str, str]], layout: Any, *,
+    def record_leads(self, entries: Iterable[tuple[str, str, float | None]], layout: Any, *,
                      replace: bool) -> None:
         """Remember what the Leads tab now holds (after a successful write), durably.
         ``replace`` forgets the rest first (the ledger described another layout)."""

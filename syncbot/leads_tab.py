@@ -66,7 +66,7 @@ def same(old: Any, new: Any) -> bool:
     return old == new
 
 
-Ledger = dict[str, tuple[str, str]]  # key → (cells as JSON, synced_at as JSON)
+Known = tuple[str, float | None]  # a lead's ledger entry: cells as JSON, synced_at serial
 ALL = None  # "every value column" (a new row)
 
 
@@ -170,7 +170,7 @@ class LeadsDiff:
         self.next_row = len(emails) + 2
         self.pending: dict[int, tuple[str, str, tuple[int, ...] | None]] = {}  # row → key, cells, which
         self.unverified: dict[int, tuple[str, str]] = {}  # row → key, cells
-        self.adopted: list[tuple[str, str, str]] = []  # unchanged rows the ledger did not vouch for
+        self.adopted: list[tuple[str, str, float | None]] = []  # unchanged, not vouched for before
         self.new_leads = 0
         self.changed_leads = 0
         self.samples: list[tuple[float, int, SampleRow]] = []
@@ -190,7 +190,7 @@ class LeadsDiff:
                 out.append(to_cell(value))
         return out
 
-    def add(self, key: str, lead: Mapping[str, Any], known: tuple[str, str] | None) -> None:
+    def add(self, key: str, lead: Mapping[str, Any], known: Known | None) -> None:
         """One lead's new values; ``known`` is its ledger entry, if any."""
         cells = self.cells(lead)
         text = to_json(cells)
@@ -222,7 +222,7 @@ class LeadsDiff:
             self.changed_leads += 1
             self._sample(old, cells)
         else:
-            self.adopted.append((key, text, to_json(stamp)))
+            self.adopted.append((key, text, stamp if _is_number(stamp) else None))
 
     def _sample(self, old: Sequence[Any] | None, cells: Sequence[Any]) -> None:
         """Keep the highest-scoring leads whose tags change, for the plan's sample."""
@@ -292,9 +292,9 @@ class LeadsDiff:
             yield _block(layout.tab, changes)
             start = end + 1
 
-    def ledger_entries(self, synced_at: datetime) -> Iterator[tuple[str, str, str]]:
+    def ledger_entries(self, synced_at: datetime) -> Iterator[tuple[str, str, float | None]]:
         """What the tab holds after ``ranges`` were written: (key, cells, synced_at) per lead."""
-        stamp = to_json(to_serial(synced_at))
+        stamp = to_serial(synced_at)
         for key, text, _ in self.pending.values():
             yield key, text, stamp
         yield from self.adopted
@@ -304,11 +304,14 @@ def _identical(old: Any, new: Any) -> bool:
     return (old == new and old.__class__ is new.__class__) or same(old, new)
 
 
-def _vouches(recorded: str, stamp: Any) -> bool:
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _vouches(recorded: float | None, stamp: Any) -> bool:
     """Whether a row's ``synced_at`` cell shows the stamp the ledger recorded for it. A blank
     stamp proves nothing (a row typed in by hand has one), so it never vouches."""
-    value = json.loads(recorded)
-    return isinstance(value, int | float) and same(stamp, value)
+    return recorded is not None and _is_number(stamp) and abs(stamp - recorded) <= 1e-9 * recorded
 
 
 def _block(tab: str, changes: Mapping[int, Mapping[int, Any]]) -> dict[str, Any]:

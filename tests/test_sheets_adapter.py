@@ -42,7 +42,7 @@ class World:
         self.box.sheets.create(SHEET_ID, locale=locale, editors=(self.account["client_email"],))
         self.slept: list[float] = []
         self.book = self.workbook()
-        self.ledger: dict[str, tuple[str, str]] = {}
+        self.ledger: dict[str, tuple[str, float | None]] = {}
         self.ranges_read: list[str] = []
         read = self.book.read
 
