@@ -150,3 +150,52 @@ def test_profile_and_ecommerce_fields():
     assert row["subscribed_at"] == ago(10)
     assert features()["avg_order_value"] == 0  # no orders
     assert set(row) >= set(field_kinds(90))
+
+
+# ---- stable_until: how long a lead's row stays as it is without new inputs ----------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from syncbot.core.fields import stable_until  # noqa: E402
+
+minutes = st.integers(min_value=-5 * 24 * 60, max_value=200 * 24 * 60)  # event ages, in minutes
+events_st = st.lists(st.tuples(st.sampled_from(["open", "click"]), minutes), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(events_st, st.one_of(st.none(), st.integers(0, 400 * 24 * 60)),
+       st.sampled_from([7, 30, 45, 90, 120]), st.sampled_from([7, 30, 45.5, 5000]),
+       st.floats(min_value=0, max_value=1, exclude_max=True))
+def test_nothing_changes_before_stable_until(ages, opted, lookback, half_life, fraction):
+    member = Member("ana@example.com", "subscribed",
+                    subscribed_at=None if opted is None else NOW - timedelta(minutes=opted))
+    events = [Event(kind, NOW - timedelta(minutes=age), "https://x" if kind == "click" else None)
+              for kind, age in ages]
+    options = {"lookback_days": lookback, "half_life_days": half_life}
+    until = stable_until(member, events, now=NOW, **options)
+    assert until >= NOW
+    horizon = min(until, NOW + timedelta(days=400))
+    later = max(NOW, min(NOW + (horizon - NOW) * fraction, until - timedelta(microseconds=1)))
+    assert compute_features(member, events, now=later, **options) == \
+        compute_features(member, events, now=NOW, **options)
+
+
+def test_stable_until_is_the_next_thing_that_happens():
+    member = Member("ana@example.com", "subscribed", subscribed_at=ago(days=400))
+    assert stable_until(member, [], now=NOW, lookback_days=90, half_life_days=30) == \
+        ago(days=400) + timedelta(days=401)  # days_since_last_activity ticks over
+    late = [Event("open", ago(days=89, hours=23))]  # leaves the 90-day window in an hour
+    assert stable_until(member, late, now=NOW, lookback_days=90, half_life_days=30) <= ago(hours=-1)
+    two = [Event("open", ago(days=1.5)), Event("open", ago(days=6.99))]  # 7-day edge first
+    assert stable_until(member, two, now=NOW, lookback_days=90, half_life_days=5000) == \
+        ago(days=6.99) + timedelta(days=7)
+    leaving = [Event("open", ago(days=1.5)), Event("open", ago(days=44.99))]
+    assert stable_until(member, leaving, now=NOW, lookback_days=45, half_life_days=5000) == \
+        ago(days=44.99) + timedelta(days=45)
+    fresh = [Event("open", ago(hours=1))]  # decays from 0.999: a rounding step in minutes
+    until = stable_until(member, fresh, now=NOW, lookback_days=90, half_life_days=30)
+    assert NOW < until < NOW + timedelta(hours=1)
+    row = compute_features(member, fresh, now=until + timedelta(seconds=2), lookback_days=90,
+                           half_life_days=30)
+    assert row["opens_decayed"] != features(fresh)["opens_decayed"]

@@ -20,6 +20,7 @@ WINDOWS = (7, 30, 90)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MIN_OPENS_FOR_BEST_TIME = 3
 DAY = timedelta(days=1)
+EPSILON = timedelta(seconds=1)  # margin for float rounding in stable_until
 
 NUMBER, TEXT, DATE, BOOLEAN = "number", "text", "date", "boolean"
 
@@ -127,3 +128,43 @@ def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
     for tag, value in member.merge_fields.items():
         row[tag.upper()] = value
     return row
+
+
+def stable_until(member: Member, events: Iterable[Event], *, now: datetime, lookback_days: int,
+                 half_life_days: float) -> datetime:
+    """The earliest moment after ``now`` at which ``compute_features`` could give a different
+    row for the same member and events: an event entering or leaving a window, a whole day
+    passing for a ``days_since_*`` field, or a decayed sum crossing its last rounding step.
+    Before then the lead need not be recomputed (the result is conservative: never late)."""
+    oldest = now - timedelta(days=lookback_days)
+    lookback = timedelta(days=lookback_days)
+    windows = [timedelta(days=w) for w in WINDOWS if w <= lookback_days]
+    moments: list[datetime] = []
+    sums = {"open": 0.0, "click": 0.0}
+    latest: dict[str, datetime] = {}
+    for event in events:
+        if event.at > now:
+            moments.append(event.at)  # it enters the window
+            continue
+        if event.at < oldest:
+            continue  # out for good
+        moments.append(event.at + lookback)  # it leaves the window
+        moments.extend(event.at + w for w in windows if event.at + w >= now)
+        if event.kind in sums:
+            sums[event.kind] += 0.5 ** (((now - event.at) / DAY) / half_life_days)
+            if event.kind not in latest or event.at > latest[event.kind]:
+                latest[event.kind] = event.at
+    lasts = list(latest.values())
+    if lasts:
+        lasts.append(max(lasts))
+    if member.subscribed_at is not None:
+        lasts.append(max([member.subscribed_at, *latest.values()]))
+    for then in lasts:  # days_since_*: the next whole day
+        moments.append(then + (math.floor((now - then) / DAY) + 1) * DAY)
+    for total in sums.values():  # the sum only decays: it changes when it drops a rounding step
+        shown = round(total, 3)
+        if shown > 0:
+            step = shown - 0.0005
+            moments.append(now if total <= step else max(now, now + timedelta(
+                days=half_life_days * math.log2(total / step) * (1 - 1e-6)) - EPSILON))
+    return min(moments, default=datetime.max.replace(tzinfo=now.tzinfo))
