@@ -9,7 +9,12 @@ the last successful run) moves only through ``commit_run``.
 It also keeps the **Leads ledger**: the values syncbot last wrote in each
 lead's row, with that row's ``synced_at``. A run compares its new values with
 the ledger instead of reading the whole Leads tab back; the tab's
-``synced_at`` column tells which rows still hold what the ledger says.
+``synced_at`` column tells which rows still hold what the ledger says. With
+each lead the ledger keeps until when its values hold without new inputs
+(``stable_until``), and every change a pull makes to a member or its events
+marks that member **dirty**: a run recomputes only dirty leads, leads past
+their ``stable_until`` and all leads when the rules changed; the others are
+taken from the ledger as they are.
 """
 
 from __future__ import annotations
@@ -43,9 +48,12 @@ CREATE TABLE events (campaign_id TEXT NOT NULL, member_key TEXT NOT NULL, kind T
                      at TEXT NOT NULL, url TEXT);
 CREATE INDEX events_by_campaign ON events (campaign_id, at);
 CREATE INDEX events_by_member ON events (member_key, at);
-CREATE TABLE leads (key TEXT PRIMARY KEY, cells TEXT NOT NULL, synced_at REAL);
+CREATE TABLE leads (key TEXT PRIMARY KEY, cells TEXT NOT NULL, synced_at REAL,
+                    stable_until REAL, status TEXT, email TEXT, tags TEXT, score REAL);
+CREATE TABLE dirty (key TEXT PRIMARY KEY);
 """
 LEDGER_LAYOUT = "leads_layout"
+LEDGER_RULES = "leads_rules"
 SCAN_KEYS = tuple(f.removeprefix("members.") for f in STATS_FIELDS if f.startswith("members."))
 
 
@@ -110,9 +118,17 @@ class AudienceCache:
         self.db.execute("DELETE FROM members")
 
     def upsert_members(self, raws: Iterable[Mapping[str, Any]]) -> None:
-        self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?, ?)",
-                            ((r["email_address"].lower(), json.dumps(r), _scan_text(r))
-                             for r in raws))
+        rows = [(r["email_address"].lower(), json.dumps(r), _scan_text(r)) for r in raws]
+        self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?, ?)", rows)
+        self._mark((key,) for key, _, _ in rows)
+
+    def _mark(self, keys: Iterable[tuple[str]]) -> None:
+        """These members' inputs changed: their leads must be recomputed."""
+        self.db.executemany("INSERT OR IGNORE INTO dirty VALUES (?)", keys)
+
+    def _mark_events(self, where: str, params: Sequence[Any]) -> None:
+        self.db.execute(f"INSERT OR IGNORE INTO dirty SELECT DISTINCT member_key FROM events "
+                        f"WHERE {where}", params)
 
     def refresh_members(self, partial: Sequence[Mapping[str, Any]]) -> list[str]:
         """Overlay fresh values (status, rating, stats: one page of the scan) on the cached
@@ -128,6 +144,7 @@ class AudienceCache:
                 merged = json.loads(raw) | dict(fresh[key])
                 updated.append((key, json.dumps(merged), _scan_text(merged)))
         self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?, ?)", updated)
+        self._mark((key,) for key, _, _ in updated)
         return [key for key in fresh if key not in known]
 
     def keep_members(self, keys: set[str]) -> None:
@@ -144,12 +161,15 @@ class AudienceCache:
             "SELECT j.key FROM members AS m, json_each(m.raw, '$.merge_fields') AS j "
             "GROUP BY j.key ORDER BY MIN(m.rowid * 1000000 + j.id)")]
 
-    def audience(self, chunk: int) -> Iterator[list[tuple[dict[str, Any], list[Event]]]]:
-        """Every member with its events (oldest first), ``chunk`` members at a time, by key:
-        never the whole audience in memory at once."""
-        members = self.db.execute("SELECT key, raw FROM members ORDER BY key")
-        events = self.db.execute("SELECT member_key, kind, at, url FROM events "
-                                 "ORDER BY member_key, at")
+    def audience(self, chunk: int, *, stale_only: bool = False
+                 ) -> Iterator[list[tuple[dict[str, Any], list[Event]]]]:
+        """Every member (or only those ``mark_stale`` chose) with its events (oldest first),
+        ``chunk`` members at a time, by key: never the whole audience in memory at once."""
+        only = " WHERE key IN (SELECT key FROM stale)" if stale_only else ""
+        members = self.db.execute(f"SELECT key, raw FROM members{only} ORDER BY key")
+        events = self.db.execute(
+            "SELECT member_key, kind, at, url FROM events" + only.replace("key IN", "member_key IN")
+            + " ORDER BY member_key, at")
         upcoming = events.fetchone()
         batch: list[tuple[dict[str, Any], list[Event]]] = []
         for key, raw in members:
@@ -173,6 +193,30 @@ class AudienceCache:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (LEDGER_LAYOUT,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    def mark_stale(self, now: datetime, *, everyone: bool) -> int:
+        """Choose the members whose leads a run must recompute: all of them (``everyone``), or
+        those with no ledger entry, dirty ones and those past their ``stable_until``. Returns
+        how many."""
+        self.db.execute("DROP TABLE IF EXISTS temp.stale")
+        self.db.execute("CREATE TEMP TABLE stale (key TEXT PRIMARY KEY)")
+        self.db.execute(
+            "INSERT INTO stale SELECT m.key FROM members AS m LEFT JOIN leads AS l ON l.key = m.key "
+            "WHERE ? OR l.key IS NULL OR l.stable_until IS NULL OR l.stable_until <= ? "
+            "OR m.key IN (SELECT key FROM dirty)", (everyone, now.timestamp()))
+        return int(self.db.execute("SELECT COUNT(*) FROM stale").fetchone()[0])
+
+    def settled_leads(self) -> Iterator[tuple[str, str, float | None, float, str, str, str, float]]:
+        """The ledger entries of the members ``mark_stale`` did not choose, as recorded:
+        key, cells, synced_at, stable_until, status, email, tags (JSON), score."""
+        yield from self.db.execute(
+            "SELECT l.key, l.cells, l.synced_at, l.stable_until, l.status, l.email, l.tags, "
+            "l.score FROM leads AS l JOIN members AS m ON m.key = l.key "
+            "WHERE l.key NOT IN (SELECT key FROM stale)")
+
+    def ledger_rules(self) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (LEDGER_RULES,)).fetchone()
+        return str(row[0]) if row else None
+
     def ledger(self, keys: Sequence[str]) -> dict[str, tuple[str, float | None]]:
         """key → (cells as JSON, synced_at serial) for those of ``keys`` the ledger holds."""
         found: dict[str, tuple[str, float | None]] = {}
@@ -183,15 +227,19 @@ class AudienceCache:
                 part))
         return found
 
-    def record_leads(self, entries: Iterable[tuple[str, str, float | None]], layout: Any, *,
+    def record_leads(self, entries: Iterable[Sequence[Any]], layout: Any, rules: str, *,
                      replace: bool) -> None:
-        """Remember what the Leads tab now holds (after a successful write), durably.
-        ``replace`` forgets the rest first (the ledger described another layout)."""
+        """Remember what the Leads tab now holds (after a successful write) and that every
+        lead was recomputed with ``rules``, durably. Each entry: key, cells, synced_at,
+        stable_until, status, email, tags (JSON), score. ``replace`` forgets the rest first
+        (the ledger described another layout)."""
         if replace:
             self.db.execute("DELETE FROM leads")
-        self.db.executemany("INSERT OR REPLACE INTO leads VALUES (?, ?, ?)", entries)
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                        (LEDGER_LAYOUT, json.dumps(layout)))
+        self.db.executemany("INSERT OR REPLACE INTO leads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            entries)
+        self.db.execute("DELETE FROM dirty")
+        self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                            [(LEDGER_LAYOUT, json.dumps(layout)), (LEDGER_RULES, rules)])
         self.db.commit()
 
     # ---- campaigns and events ---------------------------------------------------------------
@@ -202,6 +250,8 @@ class AudienceCache:
     def keep_campaigns(self, current: Mapping[str, str]) -> None:
         """Forget campaigns no longer in the window (and their events); record the new ones."""
         stale = set(self.campaigns()) - set(current)
+        for campaign_id in stale:
+            self._mark_events("campaign_id = ?", (campaign_id,))
         self.db.executemany("DELETE FROM events WHERE campaign_id = ?", ((c,) for c in stale))
         self.db.executemany("DELETE FROM campaigns WHERE id = ?", ((c,) for c in stale))
         self.db.executemany("INSERT OR REPLACE INTO campaigns VALUES (?, ?)", current.items())
@@ -209,17 +259,18 @@ class AudienceCache:
     def clear_events(self, campaign_id: str, since: datetime | None) -> None:
         """Forget a campaign's events after ``since`` (all of them when None) before its fresh
         events are added, so an overlap is replaced exactly, not merged."""
-        if since is None:
-            self.db.execute("DELETE FROM events WHERE campaign_id = ?", (campaign_id,))
-        else:
-            self.db.execute("DELETE FROM events WHERE campaign_id = ? AND at > ?",
-                            (campaign_id, _stamp(since)))
+        where, params = (("campaign_id = ?", (campaign_id,)) if since is None else
+                         ("campaign_id = ? AND at > ?", (campaign_id, _stamp(since))))
+        self._mark_events(where, params)
+        self.db.execute(f"DELETE FROM events WHERE {where}", params)
 
     def add_events(self, campaign_id: str, events: Iterable[tuple[str, Event]]) -> None:
-        self.db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)",
-                            ((campaign_id, key, e.kind, _stamp(e.at), e.url) for key, e in events))
+        rows = [(campaign_id, key, e.kind, _stamp(e.at), e.url) for key, e in events]
+        self.db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
+        self._mark({(row[1],) for row in rows})
 
     def drop_events_before(self, oldest: datetime) -> None:
+        self._mark_events("at < ?", (_stamp(oldest),))
         self.db.execute("DELETE FROM events WHERE at < ?", (_stamp(oldest),))
 
     def save(self) -> None:

@@ -67,6 +67,8 @@ def same(old: Any, new: Any) -> bool:
 
 
 Known = tuple[str, float | None]  # a lead's ledger entry: cells as JSON, synced_at serial
+Note = tuple[Any, ...]  # what the caller keeps in the ledger with a lead (opaque here)
+Entry = tuple[Any, ...]  # a ledger row: key, cells, synced_at, *note
 ALL = None  # "every value column" (a new row)
 
 
@@ -168,9 +170,10 @@ class LeadsDiff:
         self.leads_in_sheet = len(self.rows_of)
         self._stamps = stamps
         self.next_row = len(emails) + 2
-        self.pending: dict[int, tuple[str, str, tuple[int, ...] | None]] = {}  # row → key, cells, which
-        self.unverified: dict[int, tuple[str, str]] = {}  # row → key, cells
-        self.adopted: list[tuple[str, str, float | None]] = []  # unchanged, not vouched for before
+        # row → key, cells, which cells changed (ALL: a new row), note
+        self.pending: dict[int, tuple[str, str, tuple[int, ...] | None, Note]] = {}
+        self.unverified: dict[int, tuple[str, str, Note]] = {}  # row → key, cells, note
+        self.kept: list[Entry] = []  # unchanged rows whose ledger entry gets a new note
         self.new_leads = 0
         self.changed_leads = 0
         self.samples: list[tuple[float, int, SampleRow]] = []
@@ -190,39 +193,51 @@ class LeadsDiff:
                 out.append(to_cell(value))
         return out
 
-    def add(self, key: str, lead: Mapping[str, Any], known: Known | None) -> None:
-        """One lead's new values; ``known`` is its ledger entry, if any."""
+    def add(self, key: str, lead: Mapping[str, Any], known: Known | None, note: Note = ()
+            ) -> None:
+        """One recomputed lead's values; ``known`` is its ledger entry, if any; ``note`` is
+        stored with it in the ledger."""
         cells = self.cells(lead)
-        text = to_json(cells)
+        self._add(key, to_json(cells), cells, known, note, recomputed=True)
+
+    def reuse(self, key: str, known: Known, note: Note) -> None:
+        """A lead whose values are the ledger's (nothing it depends on changed)."""
+        self._add(key, known[0], None, known, note, recomputed=False)
+
+    def _add(self, key: str, text: str, cells: list[Any] | None, known: Known | None, note: Note,
+             *, recomputed: bool) -> None:
         row = self.rows_of.get(key)
         if row is None:
             self.rows_of[key] = row = self.next_row
             self.next_row += 1
             self.new_leads += 1
-            self.pending[row] = (key, text, ALL)
-            self._sample(None, cells)
+            self.pending[row] = (key, text, ALL, note)
+            self._sample(None, json.loads(text) if cells is None else cells)
             return
         stamp = self._stamps[row - 2] if row - 2 < len(self._stamps) else None
         if not (self.trust_ledger and known is not None and _vouches(known[1], stamp)):
-            self.unverified[row] = (key, text)
+            self.unverified[row] = (key, text, note)
             return
         if known[0] == text and not self._blank:
+            if recomputed:
+                self.kept.append((key, text, known[1], *note))
             return
         old = json.loads(known[0])
         for i in self._blank:
             old[i] = None
-        self._compare(row, key, text, old, cells, stamp)
+        self._compare(row, key, text, old, json.loads(text) if cells is None else cells, stamp,
+                      note)
 
     def _compare(self, row: int, key: str, text: str, old: Sequence[Any], cells: Sequence[Any],
-                 stamp: Any) -> None:
+                 stamp: Any, note: Note) -> None:
         changed = tuple(i for i, value in enumerate(cells)
                         if not _identical(old[i] if i < len(old) else None, value))
         if changed:
-            self.pending[row] = (key, text, changed)
+            self.pending[row] = (key, text, changed, note)
             self.changed_leads += 1
             self._sample(old, cells)
         else:
-            self.adopted.append((key, text, stamp if _is_number(stamp) else None))
+            self.kept.append((key, text, stamp if _is_number(stamp) else None, *note))
 
     def _sample(self, old: Sequence[Any] | None, cells: Sequence[Any]) -> None:
         """Keep the highest-scoring leads whose tags change, for the plan's sample."""
@@ -252,10 +267,10 @@ class LeadsDiff:
         read from column A)."""
         stamp_at = self.layout.index["synced_at"]
         for row, current in rows.items():
-            key, text = self.unverified.pop(row)
+            key, text, note = self.unverified.pop(row)
             old = [current[p] if p < len(current) else None for p in self._positions]
             stamp = current[stamp_at] if stamp_at < len(current) else None
-            self._compare(row, key, text, old, json.loads(text), stamp)
+            self._compare(row, key, text, old, json.loads(text), stamp, note)
 
     # ---- results --------------------------------------------------------------------------
 
@@ -284,7 +299,7 @@ class LeadsDiff:
                 end += 1
             changes = {}
             for row in rows[start:end + 1]:
-                _, text, which = self.pending[row]
+                _, text, which, _ = self.pending[row]
                 cells = json.loads(text)
                 picked = range(len(cells)) if which is ALL else which
                 changes[row] = {self._positions[i]: cells[i] for i in picked}
@@ -292,12 +307,13 @@ class LeadsDiff:
             yield _block(layout.tab, changes)
             start = end + 1
 
-    def ledger_entries(self, synced_at: datetime) -> Iterator[tuple[str, str, float | None]]:
-        """What the tab holds after ``ranges`` were written: (key, cells, synced_at) per lead."""
+    def ledger_entries(self, synced_at: datetime) -> Iterator[Entry]:
+        """What the ledger must learn once ``ranges`` were written: (key, cells, synced_at,
+        *note) for every row written and every recomputed row found unchanged."""
         stamp = to_serial(synced_at)
-        for key, text, _ in self.pending.values():
-            yield key, text, stamp
-        yield from self.adopted
+        for key, text, _, note in self.pending.values():
+            yield (key, text, stamp, *note)
+        yield from self.kept
 
 
 def _identical(old: Any, new: Any) -> bool:

@@ -13,7 +13,9 @@ nothing anywhere: not the sheet, not Mailchimp, not the cache.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import heapq
+import json
 import re
 import shutil
 import tempfile
@@ -29,14 +31,15 @@ from syncbot.adapters.mailchimp import MailchimpAudience
 from syncbot.adapters.sheets import Workbook
 from syncbot.cache import AudienceCache, full_pull_warning
 from syncbot.config import Config
-from syncbot.core.fields import compute_features
+from syncbot.core.fields import compute_features, stable_until
+from syncbot.core.model import Event, Member
 from syncbot.core.rules import Ruleset, parse_rules
 from syncbot.core.scoring import Scorer
 from syncbot.core.segments import assign_tags
 from syncbot.core.tagplan import TagPlan, plan_tags, safety_problems
 from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
-from syncbot.leads_tab import LeadsDiff, duplicates_message, leads_columns, to_cell
+from syncbot.leads_tab import Known, LeadsDiff, duplicates_message, leads_columns, to_cell
 from syncbot.pull import audience as audience_chunks
 from syncbot.pull import pull
 from syncbot.spreadsheet import (
@@ -196,21 +199,26 @@ def _decide_and_write(config: Config, audience: MailchimpAudience, workbook: Wor
     layout_key = _ledger_layout(config, data, columns)
     trusted = not full and cache.ledger_layout() == layout_key
     diff = prepare_leads(workbook, data, columns, trust_ledger=trusted)
-    desired: dict[str, list[str]] = {}
-    statuses: dict[str, str] = {}
-    addresses: dict[str, str] = {}  # key → address as Mailchimp spells it, where they differ
+    leads = _Leads(config, rules, diff, now)
+    fingerprint = rules_key(config, data, columns)
+    stale = cache.mark_stale(now, everyone=not trusted or cache.ledger_rules() != fingerprint)
     ids, _ = audience.resolve_tags(rules.managed_tags, create=False)
     with ThreadPoolExecutor(1) as background:  # Mailchimp answers while the leads are scored
         holders = background.submit(audience.tag_members, ids)
-        progress(t("progress.scoring", count=report.members))
-        top = _score_leads(config, cache, rules, diff, now, trusted=trusted, desired=desired,
-                           statuses=statuses, addresses=addresses)
+        progress(t("progress.scoring", count=stale, unchanged=report.members - stale))
+        for chunk in audience_chunks(cache, CHUNK, stale_only=True):
+            known = cache.ledger([member.key for member, _ in chunk]) if trusted else {}
+            for member, events in chunk:
+                leads.compute(member, events, known.get(member.key))
+        for entry in cache.settled_leads():
+            leads.reuse(*entry)
         settle_leads(workbook, data, diff)
         current = holders.result()
-    plan = plan_tags(managed=rules.managed_tags, current=current, desired=desired,
-                     statuses=statuses, tag_statuses=eligible_statuses)
-    _summarise(report, plan, diff, desired)
-    report.top = top
+    plan = plan_tags(managed=rules.managed_tags, current=current, desired=leads.desired,
+                     statuses=leads.statuses, tag_statuses=eligible_statuses)
+    _summarise(report, plan, diff, leads.desired)
+    report.top = leads.top()
+    addresses = leads.addresses
     report.safety = safety_problems(plan, max_removal_fraction=config.safety.max_removal_fraction,
                                     pulled_members=report.members,
                                     leads_in_sheet=diff.leads_in_sheet)
@@ -220,7 +228,7 @@ def _decide_and_write(config: Config, audience: MailchimpAudience, workbook: Wor
         return
     progress(t("progress.writing_leads", count=diff.new_leads + diff.changed_leads))
     write_leads(workbook, data, diff, now)
-    cache.record_leads(diff.ledger_entries(now), layout_key, replace=not trusted)
+    cache.record_leads(diff.ledger_entries(now), layout_key, fingerprint, replace=not trusted)
     progress(t("progress.writing_tags", adds=plan.total_adds, removes=plan.total_removes))
     if not plan.is_empty:
         for tag in rules.managed_tags:
@@ -238,40 +246,76 @@ def _decide_and_write(config: Config, audience: MailchimpAudience, workbook: Wor
     report.message = " ".join(m for m in messages + report.warnings if m)
 
 
-def _score_leads(config: Config, cache: AudienceCache, rules: Ruleset, diff: LeadsDiff,
-                 now: datetime, *, trusted: bool, desired: dict[str, list[str]],
-                 statuses: dict[str, str], addresses: dict[str, str]) -> list[SampleLead]:
-    """Features, score and tags of every lead, chunk by chunk, into ``diff`` and the tag maps;
-    returns the highest-scoring tagged leads."""
-    scorer = Scorer(rules.weights)
-    eligible_statuses = set(config.mailchimp.tag_statuses)
-    shared: dict[tuple[str, ...], list[str]] = {}  # one list per distinct tag combination
-    top: list[tuple[float, int, SampleLead]] = []
-    seq = 0
-    for chunk in audience_chunks(cache, CHUNK):
-        known = cache.ledger([member.key for member, _ in chunk]) if trusted else {}
-        for member, events in chunk:
-            features = compute_features(member, events, now=now,
-                                        lookback_days=config.mailchimp.lookback_days,
-                                        half_life_days=config.scoring.half_life_days,
-                                        timezone=config.scoring.timezone,
-                                        interests=rules.interests)
-            score = scorer.score(features)
-            features.update(engagement_score=score.engagement, fit_score=score.fit,
-                            score=score.total)
-            tags = assign_tags(features, rules.segments) if member.status in eligible_statuses else []
-            desired[member.key] = shared.setdefault(tuple(tags), tags)
-            statuses[member.key] = member.status
-            if member.email != member.key:
-                addresses[member.key] = member.email
-            features.update(tags=", ".join(tags), why=score.why)
-            diff.add(member.key, features, known.get(member.key))
-            if tags:
-                seq += 1
-                entry = (score.total, -seq, SampleLead(member.email, "", features["tags"],
-                                                       score.total, score.why))
-                (heapq.heappush if len(top) < SAMPLE_SIZE else heapq.heappushpop)(top, entry)
-    return [entry[2] for entry in sorted(top, key=lambda e: (-e[0], -e[1]))]
+class _Leads:
+    """Features, score and tags of every lead, into the Leads diff and the maps the tag plan
+    needs: leads are recomputed from the cache when something they depend on changed, and
+    otherwise taken from the ledger as they are."""
+
+    def __init__(self, config: Config, rules: Ruleset, diff: LeadsDiff, now: datetime) -> None:
+        self.config, self.rules, self.diff, self.now = config, rules, diff, now
+        self.scorer = Scorer(rules.weights)
+        self.eligible = set(config.mailchimp.tag_statuses)
+        self.desired: dict[str, list[str]] = {}
+        self.statuses: dict[str, str] = {}
+        self.addresses: dict[str, str] = {}  # key → address as Mailchimp spells it, if different
+        self._shared: dict[str, list[str]] = {}  # one list per distinct tag combination
+        self._top: list[tuple[float, int, SampleLead | str]] = []
+        self.recomputed = self.reused = 0
+
+    def compute(self, member: Member, events: list[Event], known: Known | None) -> None:
+        lookback, half_life = self.config.mailchimp.lookback_days, self.config.scoring.half_life_days
+        features = compute_features(member, events, now=self.now, lookback_days=lookback,
+                                    half_life_days=half_life, timezone=self.config.scoring.timezone,
+                                    interests=self.rules.interests)
+        score = self.scorer.score(features)
+        features.update(engagement_score=score.engagement, fit_score=score.fit, score=score.total)
+        tags = assign_tags(features, self.rules.segments) if member.status in self.eligible else []
+        features.update(tags=", ".join(tags), why=score.why)
+        until = stable_until(member, events, now=self.now, lookback_days=lookback,
+                             half_life_days=half_life).timestamp()
+        tags_json = json.dumps(tags)
+        self._remember(member.key, member.email, member.status, tags_json, score.total,
+                       SampleLead(member.email, "", features["tags"], score.total, score.why))
+        self.diff.add(member.key, features, known,
+                      (until, member.status, member.email, tags_json, score.total))
+        self.recomputed += 1
+
+    def reuse(self, key: str, cells: str, synced_at: float | None, until: float, status: str,
+              email: str, tags_json: str, score: float) -> None:
+        self._remember(key, email, status, tags_json, score, cells)
+        self.diff.reuse(key, (cells, synced_at), (until, status, email, tags_json, score))
+        self.reused += 1
+
+    def _remember(self, key: str, email: str, status: str, tags_json: str, score: float,
+                  lead: SampleLead | str) -> None:
+        tags = self._shared.get(tags_json)
+        if tags is None:
+            tags = self._shared[tags_json] = json.loads(tags_json)
+        self.desired[key] = tags
+        self.statuses[key] = status
+        if email != key:
+            self.addresses[key] = email
+        if tags and (len(self._top) < SAMPLE_SIZE or score > self._top[0][0]):
+            entry = (score, -len(self.desired), lead)
+            (heapq.heappush if len(self._top) < SAMPLE_SIZE else heapq.heappushpop)(self._top, entry)
+
+    def top(self) -> list[SampleLead]:
+        """The highest-scoring leads that get tags (ledger cells decoded only for these)."""
+        ranked = sorted(self._top, key=lambda e: (-e[0], -e[1]))
+        return [lead if isinstance(lead, SampleLead) else self._sample(lead) for _, _, lead in ranked]
+
+    def _sample(self, cells: str) -> SampleLead:
+        row = dict(zip(self.diff.layout.value_columns, json.loads(cells), strict=False))
+        return SampleLead(str(row["email"]), "", str(row["tags"]), row["score"], str(row["why"]))
+
+
+def rules_key(config: Config, data: SheetData, columns: list[str]) -> str:
+    """Everything a lead's values depend on besides its own inputs: a change means every lead
+    is recomputed."""
+    basis = [data.weights, data.segments, data.interests, columns,
+             config.mailchimp.lookback_days, sorted(config.mailchimp.tag_statuses),
+             config.scoring.half_life_days, config.scoring.timezone]
+    return hashlib.sha256(json.dumps(basis, default=str).encode()).hexdigest()
 
 
 def _summarise(report: RunReport, plan: TagPlan, diff: LeadsDiff,

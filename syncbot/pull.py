@@ -39,10 +39,12 @@ class Pulled:
     mailchimp_requests: int
 
 
-def audience(cache: AudienceCache, chunk: int = 2000) -> Iterator[list[tuple[Member, list[Event]]]]:
+def audience(cache: AudienceCache, chunk: int = 2000, *, stale_only: bool = False
+             ) -> Iterator[list[tuple[Member, list[Event]]]]:
     """What the last pull left in the cache: members with their opens and clicks, by key, in
-    chunks (the core works on one chunk at a time, so memory stays flat with audience size)."""
-    for batch in cache.audience(chunk):
+    chunks (the core works on one chunk at a time, so memory stays flat with audience size);
+    ``stale_only``: only the members ``AudienceCache.mark_stale`` chose."""
+    for batch in cache.audience(chunk, stale_only=stale_only):
         yield [(to_member(raw), events) for raw, events in batch]
 
 

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -182,6 +182,57 @@ def test_a_deleted_cache_costs_reads_not_rewrites(world, capsys):
     assert code == 0 and "0 new leads, 0 changed leads" in out
     assert world.leads() == before  # synced_at included: no row was rewritten
     assert world.writes()[0] == writes[0] + 1  # only the Runs row
+
+
+def test_incremental_syncs_that_reuse_unchanged_leads_equal_full_ones_over_time(
+        tmp_path, monkeypatch, capsys):
+    """Leads whose inputs did not change and whose values hold are taken from the ledger;
+    whatever time passes, the sheet and the tags are what a full sync gives."""
+    worlds = {}
+    for name in ("incremental", "full"):
+        (tmp_path / name).mkdir()
+        worlds[name] = w = World(tmp_path / name, monkeypatch)
+        w.run(capsys, "init")
+        w.run(capsys, "sync")
+    for step, gap in enumerate((timedelta(minutes=10), timedelta(hours=5), timedelta(days=12),
+                                timedelta(days=40))):
+        for name, w in worlds.items():
+            w.now += gap
+            mc = w.box.mailchimp
+            for email in w.audience.emails[step * 7:step * 7 + 5]:
+                mc.add_event(w.audience.campaign_ids[0], email, "open", w.now - timedelta(minutes=3))
+            mc.update_member(LIST_ID, w.audience.emails[100 + step],
+                             merge_fields={"JOBTITLE": "Director"})
+            for email in w.audience.emails[200 + 20 * step:220 + 20 * step]:
+                quiet = mc.audiences[LIST_ID].members[subscriber_hash(email)]
+                quiet["member_rating"] = 5 - quiet["member_rating"] % 5  # last_changed stays
+            code, out, err = w.run(capsys, "sync", *(("--full",) if name == "full" else ()))
+            assert code == 0, err
+            if name == "incremental" and step == 0:
+                assert "unchanged since the last run" in err
+                reused = int(err.split(" unchanged since")[0].rsplit("(", 1)[1])
+                assert reused > 400  # ten minutes later most leads still hold
+        assert worlds["incremental"].leads() == worlds["full"].leads(), gap
+        assert worlds["incremental"].tags() == worlds["full"].tags(), gap
+
+
+def test_a_campaign_leaving_the_window_takes_its_events_with_it_at_once(
+        tmp_path, monkeypatch, capsys):
+    """SPEC §5 counts only events of campaigns sent within the lookback: when the oldest
+    campaign leaves, its still-recent events go too, although no lead's own clock ticked."""
+    worlds = {}
+    for name in ("incremental", "full"):
+        (tmp_path / name).mkdir()
+        worlds[name] = w = World(tmp_path / name, monkeypatch)
+        w.config.write_text(w.config.read_text() + "[scoring]\nhalf_life_days = 3650\n")
+        oldest = min(w.box.mailchimp.campaigns.values(), key=lambda c: c.send_time)
+        leaves = datetime.fromisoformat(oldest.send_time) + timedelta(days=90)
+        w.run(capsys, "init")
+        for moment in (leaves - timedelta(minutes=5), leaves + timedelta(minutes=5)):
+            w.now = moment
+            code, _, err = w.run(capsys, "sync", *(("--full",) if name == "full" else ()))
+            assert code == 0, err
+    assert worlds["incremental"].leads() == worlds["full"].leads()
 
 
 def test_dry_run_and_plan_write_nothing(world, capsys):
