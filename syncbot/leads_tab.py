@@ -130,7 +130,9 @@ def plan_layout(tab: str, header: Sequence[Any], columns: Sequence[str], *, widt
 
 
 @dataclass
-class SampleRow:
+class SampleLead:
+    """A lead shown in the plan: its tags before and after, its score and why."""
+
     email: str
     before: str
     after: str
@@ -176,7 +178,7 @@ class LeadsDiff:
         self.kept: list[Entry] = []  # unchanged rows whose ledger entry gets a new note
         self.new_leads = 0
         self.changed_leads = 0
-        self.samples: list[tuple[float, int, SampleRow]] = []
+        self.samples: list[tuple[float, int, SampleLead]] = []
         self._seq = 0
 
     # ---- lead by lead ---------------------------------------------------------------------
@@ -250,7 +252,7 @@ class LeadsDiff:
         score = cells[self._at["score"]]
         self._seq += 1
         entry = (score if isinstance(score, int | float) else 0.0, -self._seq,
-                 SampleRow(cells[self._at["email"]], before, cells[tags], score,
+                 SampleLead(cells[self._at["email"]], before, cells[tags], score,
                            cells[self._at["why"]]))
         if len(self.samples) < self.sample_size:
             heapq.heappush(self.samples, entry)
@@ -278,7 +280,7 @@ class LeadsDiff:
     def rows_needed(self) -> int:
         return self.next_row - 1
 
-    def sample(self) -> list[SampleRow]:
+    def sample(self) -> list[SampleLead]:
         return [entry[2] for entry in sorted(self.samples, key=lambda e: (-e[0], -e[1]))]
 
     def ranges(self, synced_at: datetime) -> Iterator[dict[str, Any]]:

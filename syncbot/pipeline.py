@@ -39,7 +39,14 @@ from syncbot.core.segments import assign_tags
 from syncbot.core.tagplan import TagPlan, plan_tags, safety_problems
 from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
-from syncbot.leads_tab import Known, LeadsDiff, duplicates_message, leads_columns, to_cell
+from syncbot.leads_tab import (
+    Known,
+    LeadsDiff,
+    SampleLead,
+    duplicates_message,
+    leads_columns,
+    to_cell,
+)
 from syncbot.pull import audience as audience_chunks
 from syncbot.pull import pull
 from syncbot.spreadsheet import (
@@ -56,15 +63,6 @@ from syncbot.text import t
 Progress = Callable[[str], None]
 SAMPLE_SIZE = 5
 _MERGE_TAG = re.compile(r"^[A-Z][A-Z0-9_]*$")
-
-
-@dataclass
-class SampleLead:
-    email: str
-    before: str
-    after: str
-    score: float
-    why: str
 
 
 @dataclass
@@ -326,5 +324,4 @@ def _summarise(report: RunReport, plan: TagPlan, diff: LeadsDiff,
     report.tags_added, report.tags_removed = plan.total_adds, plan.total_removes
     sizes = Counter(tag for tags in desired.values() for tag in tags)
     report.tag_sizes = {tag: sizes[tag] for tag in plan.adds}
-    report.sample = [SampleLead(row.email, row.before, row.after, row.score, row.why)
-                     for row in diff.sample()]
+    report.sample = diff.sample()
