@@ -1,9 +1,11 @@
 """One sync, used by every command: read → pull → score → plan → check → write → log.
 
 ``run_once`` reads the rules (and stops with exit 2, before pulling, on any
-invalid row), pulls the audience, computes features, scores and tags, plans
-the tag changes, applies the safety stop, then writes the Leads tab, then the
-tags, then the Runs row, and only then advances the cache cursor. Every
+invalid row), pulls the audience, computes features, scores and tags (only
+for leads whose inputs changed or whose values are due to change; the rest
+come from the cache's Leads ledger), plans the tag changes, applies the
+safety stop, then writes the Leads tab (and records it in the ledger), then
+the tags, then the Runs row, and only then advances the cache cursor. Every
 write is a reconciliation (the difference between what is there and what
 should be), so a run that dies half way is repaired by the next one, and a
 second run in a row changes nothing. A dry run reads everything and writes

@@ -6,3 +6,20 @@ from bench.bench_scoring import run
 def test_scoring_benchmark_runs():
     result = run(300, 1)
     assert result["leads"] == 300 and result["score_cpu_s"] >= 0
+
+
+def test_sync_benchmark_runs_end_to_end_and_stays_at_the_bound():
+    """The documented command, shrunk: a loopback sandbox in its own process, each scenario in
+    a fresh child. Request counts do not depend on the machine, so they are checked here."""
+    from bench.bench_sync import run_size, table
+
+    rows = run_size(300, 3, 0.0, 0.0, naive=True)
+    by_mode = {r["mode"]: r for r in rows}
+    assert set(by_mode) == {"full", "incremental", "naive"}
+    full, incremental = by_mode["full"], by_mode["incremental"]
+    assert full["mailchimp_requests"] == full["lower_bound"]["mailchimp"]
+    assert incremental["mailchimp_requests"] <= 1.1 * incremental["lower_bound"]["mailchimp"] + 1
+    assert incremental["sheets_requests"] <= 10 and incremental["sheets_429"] == 0
+    assert by_mode["naive"]["mailchimp_requests"] + by_mode["naive"]["sheets_requests"] > \
+        10 * (full["mailchimp_requests"] + full["sheets_requests"])
+    assert "| 300 | incremental |" in table(rows)
