@@ -143,14 +143,16 @@ class SampleLead:
 class LeadsDiff:
     """The Leads writes of one run, built lead by lead while the leads are computed.
 
-    ``emails`` and ``stamps`` are the tab's e-mail and ``synced_at`` cells (rows 2…); ``ledger``
-    is consulted through ``add`` (None: the ledger is not trusted, every row is verified against
-    the sheet). Rows that need the sheet's values are listed by ``unverified_rows`` and settled
-    with ``settle``; then ``ranges`` gives the writes and ``ledger_entries`` what to remember.
+    ``emails`` and ``stamps`` are the tab's e-mail and ``synced_at`` cells (rows 2…);
+    ``rows_in_use`` the last row anyone uses (new leads go below it). Each lead comes through
+    ``add`` (recomputed) or ``reuse`` (the ledger's values) with its ledger entry; unless
+    ``trust_ledger`` is off, a row whose ``synced_at`` matches the entry is compared with it,
+    and any other row is listed by ``unverified_rows`` and compared with the sheet's cells by
+    ``settle``. Then ``ranges`` gives the writes and ``ledger_entries`` what to remember.
     """
 
     def __init__(self, layout: Layout, emails: Sequence[Any], stamps: Sequence[Any], *,
-                 trust_ledger: bool, sample_size: int = 5) -> None:
+                 trust_ledger: bool, rows_in_use: int = 0, sample_size: int = 5) -> None:
         self.layout = layout
         self.trust_ledger = trust_ledger
         self.sample_size = sample_size
@@ -171,7 +173,7 @@ class LeadsDiff:
         self.duplicates = list(duplicates)
         self.leads_in_sheet = len(self.rows_of)
         self._stamps = stamps
-        self.next_row = len(emails) + 2
+        self.next_row = max(len(emails), rows_in_use - 1) + 2  # below anything in use
         # row → key, cells, which cells changed (ALL: a new row), note
         self.pending: dict[int, tuple[str, str, tuple[int, ...] | None, Note]] = {}
         self.unverified: dict[int, tuple[str, str, Note]] = {}  # row → key, cells, note

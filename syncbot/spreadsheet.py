@@ -213,15 +213,21 @@ def _read_rows(workbook: Workbook, tab: Tab, rows: Sequence[int], last_column: i
 
 def prepare_leads(workbook: Workbook, data: SheetData, columns: Sequence[str], *,
                   trust_ledger: bool) -> LeadsDiff:
-    """Where syncbot's columns are and which lead is on which row (the e-mail and ``synced_at``
-    columns, one request); rows are read in full only when a column must be added, to find
+    """Where syncbot's columns are, which lead is on which row and where new leads go (the
+    e-mail and ``synced_at`` columns, one request; the rows below the last e-mail, one more
+    when the grid has any). Rows are read in full only when a column must be added, to find
     the first column nobody uses."""
     tab = data.tabs["Leads"]
     header = data.leads_header
     layout = plan_layout(tab.title, header, columns, width=len(header))
+    in_use = None
     if layout.new_columns:
-        widths = [len(r) for block in _read_rows(workbook, tab, range(2, tab.rows + 1), None)
-                  for r in block.values() if any(not is_blank(v) for v in r)]
+        widths, in_use = [], 1
+        for block in _read_rows(workbook, tab, range(2, tab.rows + 1), None):
+            for row, cells in block.items():
+                if any(not is_blank(v) for v in cells):
+                    widths.append(len(cells))
+                    in_use = max(in_use, row)
         if widths and "email" in layout.new_columns:
             raise InvalidInputError([t("sheets.leads_no_email", tab=tab.title)])
         layout = plan_layout(tab.title, header, columns, width=max(widths, default=0))
@@ -231,7 +237,19 @@ def prepare_leads(workbook: Workbook, data: SheetData, columns: Sequence[str], *
         for n in wanted]), strict=True)) if wanted else {}
     emails = [row[0] if row else "" for row in read.get("email", [])]
     stamps = [row[0] if row else None for row in read.get("synced_at", [])]
-    return LeadsDiff(layout, emails, stamps, trust_ledger=trust_ledger)
+    if in_use is None:
+        in_use = _last_row_in_use(workbook, tab, below=len(emails) + 1)
+    return LeadsDiff(layout, emails, stamps, trust_ledger=trust_ledger, rows_in_use=in_use)
+
+
+def _last_row_in_use(workbook: Workbook, tab: Tab, *, below: int) -> int:
+    """The last row with anything in it, looking only below row ``below`` (one request, only
+    when the grid has rows there: usually they are empty and the answer is tiny)."""
+    if tab.rows <= below:
+        return below
+    [rows] = workbook.read([f"{quote_title(tab.title)}!{below + 1}:{tab.rows}"])
+    used = [i for i, cells in enumerate(rows) if any(not is_blank(v) for v in cells)]
+    return below + 1 + used[-1] if used else below
 
 
 def settle_leads(workbook: Workbook, data: SheetData, diff: LeadsDiff) -> None:

@@ -406,3 +406,12 @@ def test_a_deleted_row_comes_back_and_a_deleted_column_is_refilled(world):
         "Lead1@Example.com": "because 1", "Lead3@Example.com": "because 3",
         "Lead2@Example.com": "because 2"}
     assert rows[-1][0] == "Lead2@Example.com"  # appended at the end
+
+
+def test_new_leads_go_below_every_row_the_team_uses(world):
+    world.sync_leads([lead(1), lead(2)])
+    world.book.write([{"range": "'Leads'!C6", "values": [["team notes, no e-mail"]]}])
+    update, _ = world.sync_leads([lead(1), lead(2), lead(3)], when=NOW + timedelta(hours=1))
+    rows = world.values("Leads")
+    assert update.new_leads == 1 and rows[5][2] == "team notes, no e-mail"
+    assert rows[6][0] == "Lead3@Example.com" and rows[3:5] == [[], []]

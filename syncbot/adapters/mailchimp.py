@@ -18,8 +18,9 @@ import hashlib
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -210,9 +211,22 @@ class MailchimpAudience:
         for i, first in enumerate(firsts):
             yield i, 0, list(first.get(key) or [])
         del firsts
-        pages = (self._workers.map(lambda job: fetchers[job[0]](PAGE_SIZE, job[1]), rest)
-                 if len(rest) > 1 else (fetchers[i](PAGE_SIZE, o) for i, o in rest))
-        for (i, offset), page in zip(rest, pages, strict=True):
+        # a bounded window of pages in flight or waiting: a consumer slower than Mailchimp
+        # (e.g. storing each page) must not let answered pages pile up in memory
+        jobs = iter(rest)
+        window: deque[tuple[int, int, Future[dict[str, Any]]]] = deque()
+
+        def submit() -> None:
+            job = next(jobs, None)
+            if job is not None:
+                window.append((*job, self._workers.submit(fetchers[job[0]], PAGE_SIZE, job[1])))
+
+        for _ in range(2 * self.max_connections):
+            submit()
+        while window:
+            i, offset, future = window.popleft()
+            page = future.result()
+            submit()
             yield i, offset, list(page.get(key) or [])
 
     def _pages(self, fetchers: Sequence[Callable[[int, int], dict[str, Any]]], key: str
