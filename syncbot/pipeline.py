@@ -205,7 +205,9 @@ def _decide_and_write(config: Config, audience: MailchimpAudience, workbook: Wor
     ids, _ = audience.resolve_tags(rules.managed_tags, create=False)
     with ThreadPoolExecutor(1) as background:  # Mailchimp answers while the leads are scored
         holders = background.submit(audience.tag_members, ids)
-        progress(t("progress.scoring", count=stale, unchanged=report.members - stale))
+        unchanged = report.members - stale
+        progress(t("progress.scoring_some", count=stale, unchanged=unchanged) if unchanged else
+                 t("progress.scoring", count=stale))
         for chunk in audience_chunks(cache, CHUNK, stale_only=True):
             known = cache.ledger([member.key for member, _ in chunk]) if trusted else {}
             for member, events in chunk:
