@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from syncbot.a1 import cell as cell_name
 from syncbot.a1 import col_letters, quote_title
@@ -66,6 +66,7 @@ def same(old: Any, new: Any) -> bool:
     return old == new
 
 
+T = TypeVar("T")
 Known = tuple[str, float | None]  # a lead's ledger entry: cells as JSON, synced_at serial
 Note = tuple[Any, ...]  # what the caller keeps in the ledger with a lead (opaque here)
 Entry = tuple[Any, ...]  # a ledger row: key, cells, synced_at, *note
@@ -129,6 +130,34 @@ def plan_layout(tab: str, header: Sequence[Any], columns: Sequence[str], *, widt
     return Layout(tab, tuple(columns), index, tuple(new), width)
 
 
+class Highest(Generic[T]):
+    """The ``size`` items offered with the highest scores (equal scores: the earlier wins),
+    kept in a heap so any number can be offered."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._heap: list[tuple[float, int, T]] = []
+        self._offered = 0
+
+    def wants(self, score: float) -> bool:
+        """Whether an item with ``score`` would be kept (so callers build it only then)."""
+        return len(self._heap) < self.size or score > self._heap[0][0]
+
+    def offer(self, score: float, item: T) -> None:
+        if not self.wants(score):
+            return
+        self._offered += 1
+        entry = (score, -self._offered, item)
+        if len(self._heap) < self.size:
+            heapq.heappush(self._heap, entry)
+        else:
+            heapq.heappushpop(self._heap, entry)
+
+    def items(self) -> list[T]:
+        """Highest score first."""
+        return [item for _, _, item in sorted(self._heap, key=lambda e: (-e[0], -e[1]))]
+
+
 @dataclass
 class SampleLead:
     """A lead shown in the plan: its tags before and after, its score and why."""
@@ -155,7 +184,6 @@ class LeadsDiff:
                  trust_ledger: bool, rows_in_use: int = 0, sample_size: int = 5) -> None:
         self.layout = layout
         self.trust_ledger = trust_ledger
-        self.sample_size = sample_size
         columns = layout.value_columns
         self._positions = [layout.index[name] for name in columns]
         self._blank = {i for i, name in enumerate(columns) if name in layout.new_columns}
@@ -180,8 +208,7 @@ class LeadsDiff:
         self.kept: list[Entry] = []  # unchanged rows whose ledger entry gets a new note
         self.new_leads = 0
         self.changed_leads = 0
-        self.samples: list[tuple[float, int, SampleLead]] = []
-        self._seq = 0
+        self.samples: Highest[SampleLead] = Highest(sample_size)
 
     # ---- lead by lead ---------------------------------------------------------------------
 
@@ -252,14 +279,10 @@ class LeadsDiff:
         if before == cells[tags]:
             return
         score = cells[self._at["score"]]
-        self._seq += 1
-        entry = (score if isinstance(score, int | float) else 0.0, -self._seq,
-                 SampleLead(cells[self._at["email"]], before, cells[tags], score,
-                           cells[self._at["why"]]))
-        if len(self.samples) < self.sample_size:
-            heapq.heappush(self.samples, entry)
-        else:
-            heapq.heappushpop(self.samples, entry)
+        rank = score if isinstance(score, int | float) else 0.0
+        if self.samples.wants(rank):
+            self.samples.offer(rank, SampleLead(cells[self._at["email"]], before, cells[tags],
+                                                score, cells[self._at["why"]]))
 
     # ---- rows the ledger does not vouch for -----------------------------------------------
 
@@ -283,7 +306,7 @@ class LeadsDiff:
         return self.next_row - 1
 
     def sample(self) -> list[SampleLead]:
-        return [entry[2] for entry in sorted(self.samples, key=lambda e: (-e[0], -e[1]))]
+        return self.samples.items()
 
     def ranges(self, synced_at: datetime) -> Iterator[dict[str, Any]]:
         """The ValueRanges to write RAW: new column headers, then the changed rows in blocks."""

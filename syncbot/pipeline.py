@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import heapq
 import json
 import re
 import shutil
@@ -42,6 +41,7 @@ from syncbot.core.tagplan import TagPlan, plan_tags, safety_problems
 from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
 from syncbot.leads_tab import (
+    Highest,
     Known,
     LeadsDiff,
     SampleLead,
@@ -261,8 +261,7 @@ class _Leads:
         self.statuses: dict[str, str] = {}
         self.addresses: dict[str, str] = {}  # key → address as Mailchimp spells it, if different
         self._shared: dict[str, list[str]] = {}  # one list per distinct tag combination
-        self._top: list[tuple[float, int, SampleLead | str]] = []
-        self.recomputed = self.reused = 0
+        self._top: Highest[SampleLead | str] = Highest(SAMPLE_SIZE)
 
     def compute(self, member: Member, events: list[Event], known: Known | None) -> None:
         lookback, half_life = self.config.mailchimp.lookback_days, self.config.scoring.half_life_days
@@ -276,20 +275,19 @@ class _Leads:
         until = stable_until(member, events, now=self.now, lookback_days=lookback,
                              half_life_days=half_life).timestamp()
         tags_json = json.dumps(tags)
-        self._remember(member.key, member.email, member.status, tags_json, score.total,
-                       SampleLead(member.email, "", features["tags"], score.total, score.why))
+        sample = (SampleLead(member.email, "", features["tags"], score.total, score.why)
+                  if tags and self._top.wants(score.total) else None)  # built only if kept
+        self._remember(member.key, member.email, member.status, tags_json, score.total, sample)
         self.diff.add(member.key, features, known,
                       (until, member.status, member.email, tags_json, score.total))
-        self.recomputed += 1
 
     def reuse(self, key: str, cells: str, synced_at: float | None, until: float, status: str,
               email: str, tags_json: str, score: float) -> None:
         self._remember(key, email, status, tags_json, score, cells)
         self.diff.reuse(key, (cells, synced_at), (until, status, email, tags_json, score))
-        self.reused += 1
 
     def _remember(self, key: str, email: str, status: str, tags_json: str, score: float,
-                  lead: SampleLead | str) -> None:
+                  lead: SampleLead | str | None) -> None:
         tags = self._shared.get(tags_json)
         if tags is None:
             tags = self._shared[tags_json] = json.loads(tags_json)
@@ -297,14 +295,13 @@ class _Leads:
         self.statuses[key] = status
         if email != key:
             self.addresses[key] = email
-        if tags and (len(self._top) < SAMPLE_SIZE or score > self._top[0][0]):
-            entry = (score, -len(self.desired), lead)
-            (heapq.heappush if len(self._top) < SAMPLE_SIZE else heapq.heappushpop)(self._top, entry)
+        if tags and lead is not None:
+            self._top.offer(score, lead)
 
     def top(self) -> list[SampleLead]:
         """The highest-scoring leads that get tags (ledger cells decoded only for these)."""
-        ranked = sorted(self._top, key=lambda e: (-e[0], -e[1]))
-        return [lead if isinstance(lead, SampleLead) else self._sample(lead) for _, _, lead in ranked]
+        return [lead if isinstance(lead, SampleLead) else self._sample(lead)
+                for lead in self._top.items()]
 
     def _sample(self, cells: str) -> SampleLead:
         row = dict(zip(self.diff.layout.value_columns, json.loads(cells), strict=False))
