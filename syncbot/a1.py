@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 
 def col_letters(index: int) -> str:
     """0 → A, 25 → Z, 26 → AA (0-based column index)."""
@@ -29,3 +31,18 @@ def quote_title(title: str) -> str:
 def cell(tab: str, column: int, row: int) -> str:
     """``Weights!A7`` for 0-based ``column`` and 1-based ``row``."""
     return f"{tab}!{col_letters(column)}{row}"
+
+
+def row_runs(rows: Iterable[int], longest: int) -> Iterator[tuple[int, int]]:
+    """Sorted row numbers as runs of consecutive rows (first, last), at most ``longest`` long:
+    the shape of a range to read or write."""
+    run: list[int] = []  # [first, last]
+    for row in rows:
+        if run and row == run[1] + 1 and row - run[0] < longest:
+            run[1] = row
+            continue
+        if run:
+            yield run[0], run[1]
+        run = [row, row]
+    if run:
+        yield run[0], run[1]

@@ -100,9 +100,13 @@ class AudienceCache:
 
     # ---- cursor -----------------------------------------------------------------------------
 
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
     def cursor(self) -> datetime | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'cursor'").fetchone()
-        return datetime.fromisoformat(row[0]) if row else None
+        value = self._meta("cursor")
+        return None if value is None else datetime.fromisoformat(value)
 
     def commit_run(self, started_at: datetime) -> None:
         """A run that started at ``started_at`` succeeded: the next pull starts from there."""
@@ -190,8 +194,8 @@ class AudienceCache:
 
     def ledger_layout(self) -> Any:
         """What the ledger describes (spreadsheet, tab, columns), as ``record_leads`` stored it."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (LEDGER_LAYOUT,)).fetchone()
-        return json.loads(row[0]) if row else None
+        value = self._meta(LEDGER_LAYOUT)
+        return None if value is None else json.loads(value)
 
     def mark_stale(self, now: datetime, *, everyone: bool) -> int:
         """Choose the members whose leads a run must recompute: all of them (``everyone``), or
@@ -214,8 +218,8 @@ class AudienceCache:
             "WHERE l.key NOT IN (SELECT key FROM stale)")
 
     def ledger_rules(self) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (LEDGER_RULES,)).fetchone()
-        return str(row[0]) if row else None
+        """The rules fingerprint every ledger entry was computed with."""
+        return self._meta(LEDGER_RULES)
 
     def ledger(self, keys: Sequence[str]) -> dict[str, tuple[str, float | None]]:
         """key → (cells as JSON, synced_at serial) for those of ``keys`` the ledger holds."""

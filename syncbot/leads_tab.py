@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from syncbot.a1 import cell as cell_name
-from syncbot.a1 import col_letters, quote_title
+from syncbot.a1 import col_letters, quote_title, row_runs
 from syncbot.core.fields import field_kinds
 from syncbot.core.values import as_text, is_blank, to_serial
 from syncbot.errors import InvalidInputError
@@ -317,22 +317,15 @@ class LeadsDiff:
                    "values": [sorted(layout.new_columns, key=layout.index.__getitem__)]}
         stamp = to_serial(synced_at)
         stamp_at = layout.index["synced_at"]
-        rows = sorted(self.pending)
-        start = 0
-        while start < len(rows):
-            end = start
-            while (end + 1 < len(rows) and rows[end + 1] == rows[end] + 1
-                   and end + 1 - start < BLOCK_ROWS):
-                end += 1
+        for first, last in row_runs(sorted(self.pending), BLOCK_ROWS):
             changes = {}
-            for row in rows[start:end + 1]:
+            for row in range(first, last + 1):
                 _, text, which, _ = self.pending[row]
                 cells = json.loads(text)
                 picked = range(len(cells)) if which is ALL else which
                 changes[row] = {self._positions[i]: cells[i] for i in picked}
                 changes[row][stamp_at] = stamp
             yield _block(layout.tab, changes)
-            start = end + 1
 
     def ledger_entries(self, synced_at: datetime) -> Iterator[Entry]:
         """What the ledger must learn once ``ranges`` were written: (key, cells, synced_at,

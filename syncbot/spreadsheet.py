@@ -23,7 +23,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from syncbot.a1 import col_letters, quote_title
+from syncbot.a1 import col_letters, quote_title, row_runs
 from syncbot.adapters.sheets import CELL_LIMIT, SheetsError, SheetSetupError, Tab, Workbook
 from syncbot.config import SheetsConfig
 from syncbot.core.rules import DIMENSIONS, OPERATORS
@@ -183,15 +183,14 @@ def _blocks(rows: Sequence[int], size: int) -> Iterator[list[tuple[int, int]]]:
     """Sorted row numbers as runs of consecutive rows, grouped ``size`` rows to a request."""
     group: list[tuple[int, int]] = []
     count = 0
-    for row in rows:
-        if group and group[-1][1] == row - 1 and count < size:
-            group[-1] = (group[-1][0], row)
-        else:
-            if count >= size:
+    for first, last in row_runs(rows, size):
+        while first <= last:
+            take = min(last - first + 1, size - count)
+            group.append((first, first + take - 1))
+            count, first = count + take, first + take
+            if count == size:
                 yield group
                 group, count = [], 0
-            group.append((row, row))
-        count += 1
     if group:
         yield group
 

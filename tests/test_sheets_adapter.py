@@ -415,3 +415,12 @@ def test_new_leads_go_below_every_row_the_team_uses(world):
     rows = world.values("Leads")
     assert update.new_leads == 1 and rows[5][2] == "team notes, no e-mail"
     assert rows[6][0] == "Lead3@Example.com" and rows[3:5] == [[], []]
+
+
+def test_rows_are_read_and_written_as_runs_of_consecutive_rows():
+    from syncbot.a1 import row_runs
+    from syncbot.spreadsheet import _blocks
+
+    rows = [2, 3, 4, 7, 8, 20]
+    assert list(row_runs(rows, 2)) == [(2, 3), (4, 4), (7, 8), (20, 20)]
+    assert list(_blocks(rows, 4)) == [[(2, 4), (7, 7)], [(8, 8), (20, 20)]]
