@@ -224,7 +224,7 @@ def prepare_leads(workbook: Workbook, data: SheetData, columns: Sequence[str], *
         widths, in_use = [], 1
         for block in _read_rows(workbook, tab, range(2, tab.rows + 1), None):
             for row, cells in block.items():
-                if any(not is_blank(v) for v in cells):
+                if _in_use(cells):
                     widths.append(len(cells))
                     in_use = max(in_use, row)
         if widths and "email" in layout.new_columns:
@@ -241,13 +241,17 @@ def prepare_leads(workbook: Workbook, data: SheetData, columns: Sequence[str], *
     return LeadsDiff(layout, emails, stamps, trust_ledger=trust_ledger, rows_in_use=in_use)
 
 
+def _in_use(cells: Sequence[Any]) -> bool:
+    return any(not is_blank(v) for v in cells)
+
+
 def _last_row_in_use(workbook: Workbook, tab: Tab, *, below: int) -> int:
     """The last row with anything in it, looking only below row ``below`` (one request, only
     when the grid has rows there: usually they are empty and the answer is tiny)."""
     if tab.rows <= below:
         return below
     [rows] = workbook.read([f"{quote_title(tab.title)}!{below + 1}:{tab.rows}"])
-    used = [i for i, cells in enumerate(rows) if any(not is_blank(v) for v in cells)]
+    used = [i for i, cells in enumerate(rows) if _in_use(cells)]
     return below + 1 + used[-1] if used else below
 
 

@@ -137,12 +137,27 @@ def test_a_second_sync_changes_nothing(world, capsys):
     assert [r[2] for r in world.runs()] == ["full", "incremental"]
 
 
-def test_an_incremental_sync_equals_a_full_one(tmp_path, monkeypatch, capsys):
-    worlds = []
-    for name, flags in (("incremental", ()), ("full", ("--full",))):
+def twin_worlds(tmp_path, monkeypatch, capsys, extra_config: str = "") -> dict[str, World]:
+    """The same generated audience twice, spreadsheet set up: "incremental" and "full"."""
+    worlds = {}
+    for name in ("incremental", "full"):
         (tmp_path / name).mkdir()
-        w = World(tmp_path / name, monkeypatch)
+        worlds[name] = w = World(tmp_path / name, monkeypatch)
+        w.config.write_text(w.config.read_text() + extra_config)
         w.run(capsys, "init")
+    return worlds
+
+
+def sync_twin(name: str, world: World, capsys) -> tuple[str, str]:
+    """A sync as the twin named ``name`` runs it: the "full" twin always with --full."""
+    code, out, err = world.run(capsys, "sync", *(("--full",) if name == "full" else ()))
+    assert code == 0, err
+    return out, err
+
+
+def test_an_incremental_sync_equals_a_full_one(tmp_path, monkeypatch, capsys):
+    worlds = twin_worlds(tmp_path, monkeypatch, capsys)
+    for name, w in worlds.items():
         w.run(capsys, "sync")
         w.now = NOW + timedelta(hours=8)
         mc = w.box.mailchimp
@@ -151,11 +166,9 @@ def test_an_incremental_sync_equals_a_full_one(tmp_path, monkeypatch, capsys):
         for email in w.audience.emails[:80]:
             mc.add_event(w.audience.campaign_ids[0], email, "click", w.now - timedelta(hours=1),
                          "https://shop.example.com/pricing")
-        code, out, err = w.run(capsys, "sync", *flags)
-        assert code == 0, err
-        assert ("Full" if flags else "Incremental") + " sync" in out
-        worlds.append(w)
-    incremental, full = worlds
+        out, _ = sync_twin(name, w, capsys)
+        assert ("Full" if name == "full" else "Incremental") + " sync" in out
+    incremental, full = worlds["incremental"], worlds["full"]
     assert incremental.leads() == full.leads()
     assert incremental.tags() == full.tags()
 
@@ -188,11 +201,8 @@ def test_incremental_syncs_that_reuse_unchanged_leads_equal_full_ones_over_time(
         tmp_path, monkeypatch, capsys):
     """Leads whose inputs did not change and whose values hold are taken from the ledger;
     whatever time passes, the sheet and the tags are what a full sync gives."""
-    worlds = {}
-    for name in ("incremental", "full"):
-        (tmp_path / name).mkdir()
-        worlds[name] = w = World(tmp_path / name, monkeypatch)
-        w.run(capsys, "init")
+    worlds = twin_worlds(tmp_path, monkeypatch, capsys)
+    for w in worlds.values():
         w.run(capsys, "sync")
     for step, gap in enumerate((timedelta(minutes=10), timedelta(hours=5), timedelta(days=12),
                                 timedelta(days=40))):
@@ -206,8 +216,7 @@ def test_incremental_syncs_that_reuse_unchanged_leads_equal_full_ones_over_time(
             for email in w.audience.emails[200 + 20 * step:220 + 20 * step]:
                 quiet = mc.audiences[LIST_ID].members[subscriber_hash(email)]
                 quiet["member_rating"] = 5 - quiet["member_rating"] % 5  # last_changed stays
-            code, out, err = w.run(capsys, "sync", *(("--full",) if name == "full" else ()))
-            assert code == 0, err
+            _, err = sync_twin(name, w, capsys)
             if name == "incremental" and step == 0:
                 assert "unchanged since the last run" in err
                 reused = int(err.split(" unchanged since")[0].rsplit("(", 1)[1])
@@ -220,18 +229,13 @@ def test_a_campaign_leaving_the_window_takes_its_events_with_it_at_once(
         tmp_path, monkeypatch, capsys):
     """SPEC §5 counts only events of campaigns sent within the lookback: when the oldest
     campaign leaves, its still-recent events go too, although no lead's own clock ticked."""
-    worlds = {}
-    for name in ("incremental", "full"):
-        (tmp_path / name).mkdir()
-        worlds[name] = w = World(tmp_path / name, monkeypatch)
-        w.config.write_text(w.config.read_text() + "[scoring]\nhalf_life_days = 3650\n")
+    worlds = twin_worlds(tmp_path, monkeypatch, capsys, "[scoring]\nhalf_life_days = 3650\n")
+    for name, w in worlds.items():
         oldest = min(w.box.mailchimp.campaigns.values(), key=lambda c: c.send_time)
         leaves = datetime.fromisoformat(oldest.send_time) + timedelta(days=90)
-        w.run(capsys, "init")
         for moment in (leaves - timedelta(minutes=5), leaves + timedelta(minutes=5)):
             w.now = moment
-            code, _, err = w.run(capsys, "sync", *(("--full",) if name == "full" else ()))
-            assert code == 0, err
+            sync_twin(name, w, capsys)
     assert worlds["incremental"].leads() == worlds["full"].leads()
 
 
