@@ -169,11 +169,12 @@ class AudienceCache:
                  ) -> Iterator[list[tuple[dict[str, Any], list[Event]]]]:
         """Every member (or only those ``mark_stale`` chose) with its events (oldest first),
         ``chunk`` members at a time, by key: never the whole audience in memory at once."""
-        only = " WHERE key IN (SELECT key FROM stale)" if stale_only else ""
-        members = self.db.execute(f"SELECT key, raw FROM members{only} ORDER BY key")
-        events = self.db.execute(
-            "SELECT member_key, kind, at, url FROM events" + only.replace("key IN", "member_key IN")
-            + " ORDER BY member_key, at")
+        members_of, events_of = ((" WHERE key IN (SELECT key FROM stale)",
+                                  " WHERE member_key IN (SELECT key FROM stale)")
+                                 if stale_only else ("", ""))
+        members = self.db.execute(f"SELECT key, raw FROM members{members_of} ORDER BY key")
+        events = self.db.execute(f"SELECT member_key, kind, at, url FROM events{events_of} "
+                                 "ORDER BY member_key, at")
         upcoming = events.fetchone()
         batch: list[tuple[dict[str, Any], list[Event]]] = []
         for key, raw in members:

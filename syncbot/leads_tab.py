@@ -347,7 +347,7 @@ def _is_number(value: Any) -> bool:
 def _vouches(recorded: float | None, stamp: Any) -> bool:
     """Whether a row's ``synced_at`` cell shows the stamp the ledger recorded for it. A blank
     stamp proves nothing (a row typed in by hand has one), so it never vouches."""
-    return recorded is not None and _is_number(stamp) and abs(stamp - recorded) <= 1e-9 * recorded
+    return recorded is not None and _is_number(stamp) and same(stamp, recorded)
 
 
 def _block(tab: str, changes: Mapping[int, Mapping[int, Any]]) -> dict[str, Any]:
