@@ -1,4 +1,4 @@
-"""Schemas from the official API descriptions in ../shared/specs, made strict for validation.
+"""Schemas from the official API descriptions in tests/api_specs, made strict for validation.
 
 `$ref`s are inlined (OpenAPI's ``#/components/...``, Swagger's inline
 definitions, Google discovery's bare names), Google's ``any`` becomes "any
@@ -16,9 +16,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-# The repository is checked out next to shared/ (here and in CI).
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
-assert SPECS.is_dir(), f"the official API descriptions are expected at {SPECS}"
+# Kept in the repository (provenance and licences in each folder's SOURCE.md).
+SPECS = Path(__file__).resolve().parent / "api_specs"
 
 
 @cache
@@ -90,7 +89,7 @@ def mailchimp_yaml_response_schema(file: str, path: str) -> dict[str, Any]:
 
 
 def member_schema() -> dict[str, Any]:
-    """The member object (the OpenAPI file's own is broken, see specs/mailchimp/SOURCE.md)."""
+    """The member object (the OpenAPI file's own is broken, see api_specs/mailchimp/SOURCE.md)."""
     collection = mailchimp_yaml_response_schema("members-3.0.55.swagger2.yml",
                                                 "/lists/{list_id}/members")
     return collection["properties"]["members"]["items"]

@@ -1,4 +1,4 @@
-"""The sandbox answers like the real APIs: its routes and responses checked against ../shared/specs."""
+"""The sandbox answers like the real APIs: its routes and responses checked against tests/api_specs."""
 
 from __future__ import annotations
 
