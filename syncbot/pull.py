@@ -7,7 +7,9 @@ A full pull fetches everything and rebuilds the cache. An incremental pull
   because Mailchimp does not move ``last_changed`` for those (and the scan
   also shows who left the audience);
 - each known campaign's activity ``since`` the cursor, which replaces the
-  cache's events after that time exactly;
+  cache's events after that time exactly. Mailchimp does not say whether
+  ``since`` filters each recipient's activity or only which recipients are
+  listed, so only events after that time are kept, whatever the answer holds;
 - campaigns new to the window in full.
 Both use a small overlap before the cursor, so clock skew loses nothing. The
 result is the same members and events a full pull gives; the tests prove it.
@@ -76,11 +78,13 @@ def pull(api: MailchimpAudience, cache: AudienceCache, *, now: datetime, lookbac
     cache.keep_campaigns(current)
     windows = {cid: (since if since is not None and cid in known else None) for cid in current}
     for cid, first, entries in api.activity_pages(windows):
+        start = windows[cid]
         if first:
-            cache.clear_events(cid, windows[cid])
+            cache.clear_events(cid, start)
         cache.add_events(cid, ((entry["email_address"].lower(), event)
                                for entry in entries
-                               for event in to_events(entry.get("activity") or [])))
+                               for event in to_events(entry.get("activity") or [])
+                               if start is None or event.at > start))
     cache.drop_events_before(oldest)
     cache.save()
 

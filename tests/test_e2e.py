@@ -1,4 +1,5 @@
-"""End to end through the command line, against the sandbox (SPEC §1, §6; issue 6)."""
+"""End to end through the command line, against the sandbox
+(docs/reference.md: commands, exit codes, safety)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from syncbot.cli import main
 from syncbot.lock import lock_for
 from syncbot.sandbox import Faults, Sandbox
 from syncbot.sandbox.generator import generate_audience
-from syncbot.sandbox.mailchimp import subscriber_hash
+from syncbot.sandbox.mailchimp import SINCE_READINGS, subscriber_hash
 from tests.conftest import LIST_ID, NOW, SHEET_ID
 
 TIERS = ("lead:hot", "lead:warm", "lead:cold")
@@ -137,14 +138,17 @@ def test_a_second_sync_changes_nothing(world, capsys):
     assert [r[2] for r in world.runs()] == ["full", "incremental"]
 
 
-def twin_worlds(tmp_path, monkeypatch, capsys, extra_config: str = "") -> dict[str, World]:
-    """The same generated audience twice, spreadsheet set up: "incremental" and "full"."""
+def twin_worlds(tmp_path, monkeypatch, capsys, extra_config: str = "",
+                since_reading: str = "filtered") -> dict[str, World]:
+    """The same generated audience twice, spreadsheet set up: "incremental" and "full";
+    the incremental twin's Mailchimp reads email activity's ``since`` as ``since_reading``."""
     worlds = {}
     for name in ("incremental", "full"):
         (tmp_path / name).mkdir()
         worlds[name] = w = World(tmp_path / name, monkeypatch)
         w.config.write_text(w.config.read_text() + extra_config)
         w.run(capsys, "init")
+    worlds["incremental"].box.mailchimp.since_reading = since_reading
     return worlds
 
 
@@ -155,8 +159,9 @@ def sync_twin(name: str, world: World, capsys) -> tuple[str, str]:
     return out, err
 
 
-def test_an_incremental_sync_equals_a_full_one(tmp_path, monkeypatch, capsys):
-    worlds = twin_worlds(tmp_path, monkeypatch, capsys)
+@pytest.mark.parametrize("reading", SINCE_READINGS)
+def test_an_incremental_sync_equals_a_full_one(tmp_path, monkeypatch, capsys, reading):
+    worlds = twin_worlds(tmp_path, monkeypatch, capsys, since_reading=reading)
     for name, w in worlds.items():
         w.run(capsys, "sync")
         w.now = NOW + timedelta(hours=8)
@@ -197,11 +202,13 @@ def test_a_deleted_cache_costs_reads_not_rewrites(world, capsys):
     assert world.writes()[0] == writes[0] + 1  # only the Runs row
 
 
+@pytest.mark.parametrize("reading", SINCE_READINGS)
 def test_incremental_syncs_that_reuse_unchanged_leads_equal_full_ones_over_time(
-        tmp_path, monkeypatch, capsys):
+        tmp_path, monkeypatch, capsys, reading):
     """Leads whose inputs did not change and whose values hold are taken from the ledger;
-    whatever time passes, the sheet and the tags are what a full sync gives."""
-    worlds = twin_worlds(tmp_path, monkeypatch, capsys)
+    whatever time passes (and whichever way Mailchimp reads ``since``), the sheet and the
+    tags are what a full sync gives."""
+    worlds = twin_worlds(tmp_path, monkeypatch, capsys, since_reading=reading)
     for w in worlds.values():
         w.run(capsys, "sync")
     for step, gap in enumerate((timedelta(minutes=10), timedelta(hours=5), timedelta(days=12),
@@ -227,7 +234,7 @@ def test_incremental_syncs_that_reuse_unchanged_leads_equal_full_ones_over_time(
 
 def test_a_campaign_leaving_the_window_takes_its_events_with_it_at_once(
         tmp_path, monkeypatch, capsys):
-    """SPEC §5 counts only events of campaigns sent within the lookback: when the oldest
+    """Fields count only events of campaigns sent within the lookback: when the oldest
     campaign leaves, its still-recent events go too, although no lead's own clock ticked."""
     worlds = twin_worlds(tmp_path, monkeypatch, capsys, "[scoring]\nhalf_life_days = 3650\n")
     for name, w in worlds.items():

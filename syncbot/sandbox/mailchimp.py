@@ -1,6 +1,6 @@
 """An in-memory Mailchimp Marketing API v3: the subset syncbot uses, with its real rules.
 
-Follows ``shared/specs/mailchimp`` and ``shared/reference/mailchimp-api.md``:
+Follows Mailchimp's API description (kept for the tests in ``tests/api_specs/mailchimp``):
 basic auth with the key, whose ``-usNN`` suffix must match the host's data
 centre (401 otherwise); ``count`` ≤ 1000 / ``offset`` / ``total_items``
 paging; ``fields`` / ``exclude_fields`` in dot notation; ``member.tags``
@@ -8,10 +8,16 @@ capped at 50 (``tags_count`` is the true count); tags are static segments,
 batch-changed at most 500 addresses per list per call; saved segments cannot
 be batch-changed; errors are ``application/problem+json``.
 
-Emulation choices where the real API is undocumented (see the reference's
-"open items"): ``since_last_changed`` moves only on profile changes, never
-on opens or clicks; email activity with ``since`` lists only the recipients
-that have an event after ``since``.
+Emulation choices where the real API is undocumented (listed in
+``docs/reference.md``, "Where Mailchimp's documentation is silent"):
+``since_last_changed`` moves only on profile changes, never on opens or
+clicks. Email activity with ``since``: the documentation says only
+"restrict results to email activity events that occur after a specific
+time", so the emulator plays each reading (``MailchimpEmulator.since_reading``,
+one of ``SINCE_READINGS``): ``"filtered"`` (the default) lists the recipients
+with an event after ``since`` and only those events; ``"whole-arrays"`` lists
+the same recipients with their whole activity; ``"all-recipients"`` lists
+every recipient, each with only the events after ``since`` (often none).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ MAX_MEMBER_TAGS = 50
 PROBLEM_TYPE = "https://mailchimp.com/developer/marketing/docs/errors/"
 PROBLEM_JSON = "application/problem+json; charset=utf-8"
 HIDDEN_BY_DEFAULT = ("unsubscribed", "cleaned", "transactional")
+SINCE_READINGS = ("filtered", "whole-arrays", "all-recipients")
 
 
 def subscriber_hash(email: str) -> str:
@@ -147,6 +154,7 @@ class MailchimpEmulator(Emulator):
         self._errors = itertools.count(1)
         self._lock = threading.RLock()
         self._memo: dict[tuple[Any, ...], list[Any]] = {}  # filtered lists, until state changes
+        self.since_reading = "filtered"  # how email activity's ``since`` is read (module doc)
         self.router = Router("/3.0")
         self._routes()
 
@@ -586,14 +594,16 @@ class MailchimpEmulator(Emulator):
         since_at = parse_iso(since) if since else None
         audience = self.audiences.get(campaign.list_id)
 
+        reading = self.since_reading
+
         def recent() -> list[tuple[str, list[dict[str, Any]]]]:
             assert since_at is not None
             found = []
             for key in campaign.recipients:
-                events = [e for e in campaign.activity.get(key, [])
-                          if parse_iso(e["timestamp"]) > since_at]
-                if events:
-                    found.append((key, events))
+                every = campaign.activity.get(key, [])
+                events = [e for e in every if parse_iso(e["timestamp"]) > since_at]
+                if events or reading == "all-recipients":
+                    found.append((key, every if reading == "whole-arrays" else events))
             return found
 
         if since_at is None:
@@ -601,7 +611,7 @@ class MailchimpEmulator(Emulator):
             chosen = [(k, campaign.activity.get(k, []))
                       for k in campaign.recipients[offset:offset + count]]
         else:
-            matching = self._filtered(("activity", campaign_id, since), recent)
+            matching = self._filtered(("activity", campaign_id, since, reading), recent)
             total, chosen = len(matching), matching[offset:offset + count]
         page = []
         for key, events in chosen:
