@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 import gspread
@@ -18,6 +19,17 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 LIST_ID = "a1b2c3d4e5"
 SHEET_ID = "1SandboxSpreadsheet0001"
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+
+# SYNCBOT_TESTS=quick: a fast subset (the clone test runs it in a fresh clone; never recursive).
+QUICK_MODULES = {"test_sandbox_specs", "test_core_rules", "test_config", "test_docs", "test_text"}
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("SYNCBOT_TESTS") != "quick":
+        return
+    chosen = [item for item in items if item.module.__name__.rsplit(".", 1)[-1] in QUICK_MODULES]
+    config.hook.pytest_deselected(items=[item for item in items if item not in chosen])
+    items[:] = chosen
 
 
 class FakeClock:

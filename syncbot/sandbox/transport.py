@@ -40,8 +40,12 @@ def _serve(hosts: Mapping[str, Host], prepared: requests.PreparedRequest) -> Any
         raise requests.exceptions.ConnectionError(
             f"sandbox: no emulated host for {urlsplit(prepared.url or '').hostname}",
             request=prepared)
-    request = Request.from_url(prepared.method or "GET", prepared.url or "",
-                               prepared.headers.items(), prepared.body)
+    body = prepared.body
+    if body is not None and not isinstance(body, bytes | str):
+        raise TypeError("sandbox: streamed request bodies are not emulated; send bytes or text")
+    headers = [(k, v.decode("latin-1") if isinstance(v, bytes) else v)
+               for k, v in prepared.headers.items()]
+    request = Request.from_url(prepared.method or "GET", prepared.url or "", headers, body)
     try:
         return host.serve(request)
     except FaultTimeout:
