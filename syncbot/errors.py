@@ -1,6 +1,6 @@
 """syncbot's exceptions: a shallow tree whose leaves carry the exit code.
 
-Exit codes (SPEC §1): 0 success; 1 failure (an API unreachable after retries,
+Exit codes (docs/reference.md, "Exit codes"): 0 success; 1 failure (an API unreachable after retries,
 …); 2 invalid config or invalid rules (nothing written); 3 safety stop
 (nothing written to Mailchimp). The CLI prints ``str(error)`` and exits with
 ``error.exit_code``; no other code decides exit codes.

@@ -1,4 +1,4 @@
-"""Merging the leads into the Leads tab without disturbing the team's data (SPEC §3).
+"""Merging the leads into the Leads tab without disturbing the team's data (docs/reference.md, "Leads").
 
 Pure: decides which cells to write, from the tab's header and e-mail column,
 what syncbot last wrote there (the ledger kept in the cache) and the leads'

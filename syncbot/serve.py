@@ -1,6 +1,6 @@
 """`syncbot serve`: syncs on the [schedule], with APScheduler 3.
 
-Said out loud (STYLE.md): never two syncs at once (``max_instances=1`` plus
+Said out loud: never two syncs at once (``max_instances=1`` plus
 the file lock), missed runs collapse into one (``coalesce``), a run up to
 ``MISFIRE_GRACE`` late still happens, and one catch-up run starts at once
 when the last successful sync is older than the last scheduled time (after

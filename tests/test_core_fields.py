@@ -1,4 +1,6 @@
-"""SPEC §5 field definitions, table by table. No mocks: plain values in, plain values out."""
+"""Field definitions (docs/reference.md, "Fields"), table by table.
+
+No mocks: plain values in, plain values out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""SPEC §3 rule grammar: every operator against every kind of value, and every validation message."""
+"""The rule grammar (docs/reference.md, "Rules"):
+every operator against every kind of value, and every validation message."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every command and option has help, and the README documents every command (STYLE.md #12)."""
+"""Every command and option has help, and the README documents every command."""
 
 from __future__ import annotations
 

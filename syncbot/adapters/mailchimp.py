@@ -7,7 +7,7 @@ retries (``MAILCHIMP_RETRY``), its connection limit (never more than
 paging (pages of 1000, the rest fetched in parallel once ``total_items`` is
 known) and its error mapping (messages a user can act on; never the key).
 
-Traps of the client it works around (shared/reference/mailchimp-api.md §1):
+Traps of the client it works around (seen in mailchimp-marketing 3.0.80):
 ``fields`` must be a list; errors arrive as unparsed problem+json text with an
 empty ``str()``; an empty body comes back as a raw ``Response``.
 """
@@ -58,7 +58,7 @@ class MailchimpError(SyncbotError):
 
 
 def subscriber_hash(email: str) -> str:
-    """Mailchimp's id for a member: the MD5 of the lower-cased address (SPEC §4)."""
+    """Mailchimp's id for a member: the MD5 of the lower-cased address (docs/reference.md, "Mailchimp")."""
     return hashlib.md5(email.lower().encode("utf-8")).hexdigest()
 
 

@@ -1,4 +1,4 @@
-"""SPEC §5: the fields computed for each lead from its member record, its events and ``now``.
+"""The fields computed for each lead from its member record, its events and ``now``.
 
 ``FIELDS`` is the catalogue rules are validated against; ``compute_features``
 fills one lead's values. Blank is ``None``.

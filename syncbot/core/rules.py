@@ -1,4 +1,4 @@
-"""SPEC §3: the Weights, Segments and Interests tabs, read as rules.
+"""The Weights, Segments and Interests tabs, read as rules.
 
 Rows come as the sheet gives them (row 1 is the header; columns are found by
 name, in any order; numbers may be numbers or text in either decimal

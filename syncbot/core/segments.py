@@ -1,4 +1,4 @@
-"""Which managed tags a lead should have, from the Segments rules (SPEC §3)."""
+"""Which managed tags a lead should have, from the Segments rules (docs/reference.md, "Segments")."""
 
 from __future__ import annotations
 

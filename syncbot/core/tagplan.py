@@ -1,4 +1,5 @@
-"""The difference between the tags Mailchimp has and the tags the rules ask for (SPEC §4, §6).
+"""The difference between the tags Mailchimp has and the tags the rules ask for
+(docs/reference.md, "Mailchimp" and "Safety").
 
 Only managed tags are planned, and only for members whose status may have
 its tags changed; everyone else keeps what they have. The plan also carries
@@ -72,7 +73,7 @@ def apply_plan(current: Mapping[str, Collection[str]], plan: TagPlan) -> dict[st
 
 def safety_problems(plan: TagPlan, *, max_removal_fraction: float, pulled_members: int,
                     leads_in_sheet: int) -> list[str]:
-    """Why this run must not write to Mailchimp (SPEC §6), or [] when it may."""
+    """Why this run must not write to Mailchimp (docs/reference.md, "Safety"), or [] when it may."""
     problems = []
     if pulled_members == 0:
         problems.append(t("safety.no_members"))

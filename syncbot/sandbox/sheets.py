@@ -1,6 +1,6 @@
 """An in-memory Google Sheets API v4: the subset syncbot and gspread use, with its real rules.
 
-Follows ``shared/specs/sheets`` and ``shared/reference/sheets-api.md``:
+Follows Google's Sheets API v4 description (kept for the tests in ``tests/api_specs/sheets``):
 writes outside a tab's grid fail with "exceeds grid limits" (``append``
 grows the grid); ``RAW`` stores text as text while ``USER_ENTERED`` parses it
 as if typed (``=…`` becomes a formula, ``2,5`` a number in a Spanish sheet);
