@@ -35,7 +35,7 @@ from syncbot.config import Config
 from syncbot.core.fields import compute_features, stable_until
 from syncbot.core.model import Event, Member
 from syncbot.core.rules import Ruleset, parse_rules
-from syncbot.core.scoring import Scorer
+from syncbot.core.scoring import WHY_TEXTS, Scorer
 from syncbot.core.segments import assign_tags
 from syncbot.core.tagplan import TagPlan, plan_tags, safety_problems
 from syncbot.core.values import as_text
@@ -60,7 +60,7 @@ from syncbot.spreadsheet import (
     settle_leads,
     write_leads,
 )
-from syncbot.text import t
+from syncbot.text import t, template
 
 Progress = Callable[[str], None]
 SAMPLE_SIZE = 5
@@ -313,7 +313,8 @@ def rules_key(config: Config, data: SheetData, columns: list[str]) -> str:
     is recomputed."""
     basis = [data.weights, data.segments, data.interests, columns,
              config.mailchimp.lookback_days, sorted(config.mailchimp.tag_statuses),
-             config.scoring.half_life_days, config.scoring.timezone]
+             config.scoring.half_life_days, config.scoring.timezone,
+             [template(text) for text in WHY_TEXTS]]
     return hashlib.sha256(json.dumps(basis, default=str).encode()).hexdigest()
 
 

@@ -40,7 +40,11 @@ def language() -> str:
     return os.environ.get("SYNCBOT_LANG", DEFAULT_LANG) or DEFAULT_LANG
 
 
+def template(message_id: str, /) -> str:
+    """The message ``message_id`` in the user's language, placeholders left as they are."""
+    return _catalogue(language()).get(message_id) or _catalogue(DEFAULT_LANG)[message_id]
+
+
 def t(message_id: str, /, **values: object) -> str:
     """The message ``message_id`` in the user's language, with ``values`` filled in."""
-    template = _catalogue(language()).get(message_id) or _catalogue(DEFAULT_LANG)[message_id]
-    return template.format(**values)
+    return template(message_id).format(**values)

@@ -32,8 +32,8 @@ def test_per_multiplies_and_max_caps_in_magnitude():
     rules = [["clicks_30d", "per", "", 5, 20, ""], ["opens_30d", "per", "", -2, 3, ""]]
     result = score(rules, {"clicks_30d": 3, "opens_30d": 4})
     assert (result.engagement, result.fit, result.total) == (12.0, 0.0, 12.0)
-    assert result.why == "clicks_30d 3×5=15; opens_30d 4×-2=-8, capped at -3"
-    assert score(rules, {"clicks_30d": 9, "opens_30d": 0}).why == "clicks_30d 9×5=45, capped at 20"
+    assert result.why == "clicks_30d 3×5 +15; opens_30d 4×-2=-8, capped -3"
+    assert score(rules, {"clicks_30d": 9, "opens_30d": 0}).why == "clicks_30d 9×5=45, capped +20"
 
 
 def test_conditions_negative_points_and_dimensions():
@@ -48,10 +48,10 @@ def test_conditions_negative_points_and_dimensions():
                           "clicks_7d > 0 +2.5; COMPANY is empty -1")
 
 
-def test_nothing_true_means_zero_and_empty_why():
+def test_nothing_true_means_zero_and_a_why_that_says_so():
     result = score([["clicks_7d", ">", 5, 10, "", ""], ["opens_7d", "per", "", 1, "", ""]],
                    {"clicks_7d": 0, "opens_7d": None})
-    assert (result.total, result.why) == (0.0, "")
+    assert (result.total, result.why) == (0.0, "no rule matched: 0")
 
 
 def test_scores_have_two_decimals():

@@ -12,6 +12,8 @@ from syncbot.text import t
 
 WHY_LIMIT = 300
 SEPARATOR = "; "
+WHY_TEXTS = ("why.per", "why.per_capped", "why.condition", "why.condition_no_value", "why.more",
+             "why.nothing")  # a change in any of these changes every lead's why
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class Scorer:
                 template = self._per if points == raw else self._per_capped
                 text = template.format(field=rule.field, count=format_number(count),
                                        points=self._points[index],
-                                       raw=format_number(raw), total=format_number(points))
+                                       raw=format_number(raw), total=_signed(points))
             if points:
                 if rule.dimension == "fit":
                     fit += points
@@ -90,7 +92,10 @@ class Scorer:
 
 
 def explain(parts: Sequence[str], limit: int = WHY_LIMIT) -> str:
-    """Join the largest contributions first, cutting with "+N more" to stay within ``limit``."""
+    """Join the largest contributions first, cutting with "+N more" to stay within ``limit``;
+    says so when nothing contributed, so an empty cell never leaves a marketer guessing."""
+    if not parts:
+        return t("why.nothing")
     joined = SEPARATOR.join(parts)
     if len(joined) <= limit:
         return joined
