@@ -2,12 +2,13 @@
 
 Commands are thin: they load the config, call the library and print. The only
 place that turns an exception into an exit code is ``main``; an expected
-error (``SyncbotError``) prints its message and no traceback, ``-v`` adds it.
+error (``SyncbotError``) prints its message and no traceback (``-vv`` adds it).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from syncbot import __version__
-from syncbot.config import Config, load_config, resolve_path
+from syncbot.config import Config, load_config, resolve_path, write_example
 from syncbot.errors import EXIT_FAILURE, SyncbotError
 from syncbot.text import t
 
@@ -45,16 +46,20 @@ class Context:
         return load_config(self.config_path, require_secrets=require_secrets)
 
 
+def verbose_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("-v", "--verbose", count=True,
+                        help="More detail; -vv adds debug output and tracebacks.")(func)
+
+
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--config`` and ``-v`` on every command as well as on the group."""
+    """``--config`` and ``-v`` on every command that reads a config, and on the group."""
     func = click.option("--config", "config_path", metavar="PATH", default=None,
                         help="Config file (default: $SYNCBOT_CONFIG, else ./syncbot.toml).")(func)
-    func = click.option("-v", "--verbose", count=True,
-                        help="More detail; repeat for debug output.")(func)
-    return func
+    return verbose_option(func)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             invoke_without_command=True)
 @click.version_option(__version__, "--version", prog_name="syncbot")
 @common_options
 @click.pass_context
@@ -65,21 +70,31 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     Exit codes: 0 success, 1 failure, 2 invalid config or rules (nothing
     written), 3 safety stop (nothing written to Mailchimp).
     """
+    if ctx.invoked_subcommand is None:  # bare `syncbot`: show what it can do
+        click.echo(ctx.get_help())
+        ctx.exit(0)
     ctx.obj = Context(config_path, verbose)
     logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2),
                         format="%(levelname)s %(name)s: %(message)s")
 
 
-@cli.command()
+@cli.command(short_help=t("help.init"))
+@click.option("--write-config", metavar="PATH", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write a commented starting configuration to PATH instead "
+                                 "(needs no credentials; never overwrites a file).")
 @common_options
 @click.pass_obj
-def init(ctx: Context, config_path: str | None, verbose: int) -> None:
+def init(ctx: Context, write_config: Path | None, config_path: str | None, verbose: int) -> None:
     """Create the missing tabs (Leads, Weights, Segments, Interests, Runs) with their headers,
     formatting and default rules. Existing tabs are never changed; running it twice changes
-    nothing."""
+    nothing. With --write-config PATH, write a starting configuration file instead."""
     from syncbot import wiring
     from syncbot.spreadsheet import init_spreadsheet
 
+    if write_config is not None:
+        write_example(write_config)
+        click.echo(t("cli.config_written", path=write_config))
+        return
     config = ctx.with_overrides(config_path, verbose).config()
     created = init_spreadsheet(wiring.workbook(config), config.sheets)
     if created:
@@ -125,7 +140,7 @@ def _sync(ctx: Context, *, dry_run: bool, full: bool, force: bool) -> None:
     print_report(report, dry_run=dry_run)
 
 
-@cli.command()
+@cli.command(short_help=t("help.sync"))
 @click.option("--dry-run", is_flag=True, help="Read everything and print the plan; write nothing.")
 @click.option("--full", is_flag=True, help="Ignore the local cache and pull the whole audience.")
 @click.option("--force", is_flag=True,
@@ -138,7 +153,7 @@ def sync(ctx: Context, dry_run: bool, full: bool, force: bool, config_path: str 
     _sync(ctx.with_overrides(config_path, verbose), dry_run=dry_run, full=full, force=force)
 
 
-@cli.command()
+@cli.command(short_help=t("help.plan"))
 @common_options
 @click.pass_obj
 def plan(ctx: Context, config_path: str | None, verbose: int) -> None:
@@ -147,7 +162,7 @@ def plan(ctx: Context, config_path: str | None, verbose: int) -> None:
     _sync(ctx.with_overrides(config_path, verbose), dry_run=True, full=False, force=False)
 
 
-@cli.command()
+@cli.command(short_help=t("help.check"))
 @common_options
 @click.pass_obj
 def check(ctx: Context, config_path: str | None, verbose: int) -> None:
@@ -161,7 +176,7 @@ def check(ctx: Context, config_path: str | None, verbose: int) -> None:
         sys.exit(code)
 
 
-@cli.command()
+@cli.command(short_help=t("help.serve"))
 @common_options
 @click.pass_obj
 def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
@@ -196,19 +211,20 @@ def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
     scheduler.start()
 
 
-@cli.command()
+@cli.command(short_help=t("help.demo"))
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("syncbot-demo.xlsx"), show_default=True,
               help="Where to write the resulting spreadsheet (.xlsx).")
 @click.option("--members", type=click.IntRange(10, 100_000), default=3000, show_default=True,
               help="Size of the generated audience.")
-@common_options
+@verbose_option
 @click.pass_obj
-def demo(ctx: Context, output: Path, members: int, config_path: str | None, verbose: int) -> None:
+def demo(ctx: Context, output: Path, members: int, verbose: int) -> None:
     """The whole pipeline against the built-in sandbox: no credentials, no network. Prints a
     summary and writes the resulting tabs to a workbook you can open."""
-    from syncbot.demo import run_demo
+    from syncbot.demo import check_output, run_demo
 
+    check_output(output)
     result = run_demo(output, members=members, progress=_progress)
     click.echo(t("report.demo_first"))
     print_report(result.first, dry_run=False)
@@ -223,20 +239,35 @@ def demo(ctx: Context, output: Path, members: int, config_path: str | None, verb
     click.echo(t("report.demo_saved", path=output))
 
 
+def verbosity(argv: list[str]) -> int:
+    """How many ``-v`` the command line holds, wherever they stand (``-vv`` counts two)."""
+    return sum(len(a) - 1 for a in argv if re.fullmatch(r"-v+", a)) + argv.count("--verbose")
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the CLI and turn expected errors into exit codes."""
-    verbose = any(a in ("-v", "-vv", "--verbose") for a in (argv or sys.argv[1:]))
+    """Console-script entry point: run the CLI and turn errors into exit codes. An expected
+    error prints its message; any other prints one line asking for a report. Tracebacks only
+    with ``-vv``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    tracebacks = verbosity(args) >= 2
     try:
-        cli.main(args=argv, prog_name="syncbot", standalone_mode=False)
+        cli.main(args=args, prog_name="syncbot", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        click.echo(t("cli.aborted"), err=True)
         sys.exit(EXIT_FAILURE)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except SyncbotError as exc:
         click.echo(f"{t('cli.error_prefix')}: {exc}", err=True)
-        if verbose:
+        if tracebacks:
             traceback.print_exc()
         sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: say so in one line, never with a secret-bearing repr
+        click.echo(t("cli.unexpected", kind=type(exc).__name__), err=True)
+        if tracebacks:
+            traceback.print_exc()
+        sys.exit(EXIT_FAILURE)
     sys.exit(0)

@@ -15,10 +15,11 @@ import tomllib
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from syncbot.errors import ConfigError
+from syncbot.errors import ConfigError, UsageError
 from syncbot.text import t
 
 CONFIG_ENV = "SYNCBOT_CONFIG"
@@ -335,7 +336,15 @@ def _service_account_problem(path: Path) -> str | None:
     if not isinstance(info, dict) or info.get("type") != "service_account":
         return 'its "type" is not "service_account"'
     missing = [k for k in ("client_email", "private_key", "token_uri") if not info.get(k)]
-    return f"it has no {', '.join(missing)}" if missing else None
+    if missing:
+        return f"it has no {', '.join(missing)}"
+    from google.oauth2.service_account import Credentials
+
+    try:  # a key cut short or edited by hand fails here, not as a traceback mid-run
+        Credentials.from_service_account_info(info)
+    except (ValueError, TypeError):
+        return "its private_key cannot be read"
+    return None
 
 
 def _section(raw: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -394,12 +403,31 @@ def resolve_path(cli_path: str | os.PathLike[str] | None,
     return Path(cli_path or env.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH).expanduser()
 
 
+EXAMPLE = "config.example.toml"  # package data: every key, commented
+
+
+def write_example(path: Path) -> None:
+    """Write the commented example configuration to ``path``, never over an existing file."""
+    text = resources.files("syncbot").joinpath(EXAMPLE).read_text("utf-8")
+    try:
+        with path.open("x", encoding="utf-8") as out:
+            out.write(text)
+    except FileExistsError:
+        raise UsageError(t("cli.config_exists", path=path)) from None
+    except OSError as exc:
+        raise UsageError(t("cli.cannot_write", option="--write-config", path=path,
+                           reason=exc.strerror or exc)) from None
+
+
 def load_config(path: Path, *, environ: Mapping[str, str] | None = None,
                 require_secrets: bool = True) -> Config:
     """Read and validate the file at ``path``; raise ConfigError listing every problem."""
     heading = t("cli.config_heading", path=path)
-    if not path.is_file():
-        raise ConfigError([t("config.file_missing", path=path)], heading=heading)
+    if not path.is_file():  # say what else is missing too: every problem at once
+        problems = [t("config.file_missing", path=path)]
+        if require_secrets:
+            load_secrets(os.environ if environ is None else environ, problems)
+        raise ConfigError(problems, heading=heading)
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:

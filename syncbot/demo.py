@@ -19,12 +19,14 @@ from typing import Any
 from syncbot.adapters.mailchimp import MailchimpAudience
 from syncbot.adapters.sheets import Workbook
 from syncbot.config import Config, parse_config
+from syncbot.errors import SyncbotError, UsageError
 from syncbot.leads_tab import DATE_COLUMNS
 from syncbot.pipeline import Progress, RunReport, run_once
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import URLS, generate_audience
 from syncbot.sandbox.sheets import from_serial
 from syncbot.spreadsheet import init_spreadsheet, tab_names
+from syncbot.text import t
 
 SPREADSHEET_ID = "1SyncbotDemoSpreadsheet"
 LIST_ID = "demo0list1"
@@ -48,6 +50,24 @@ def _config(folder: Path, box: Sandbox) -> Config:
     return parse_config(raw, source=folder / "syncbot.toml", require_secrets=True, environ={
         "MAILCHIMP_API_KEY": box.mailchimp.api_key,
         "GOOGLE_APPLICATION_CREDENTIALS": str(key_file)})
+
+
+def check_output(output: Path) -> None:
+    """Refuse, before any work, an output the workbook could not be saved to: a name that
+    does not end in .xlsx (the file would not open as what its name says) or a place that
+    cannot be written."""
+    if output.suffix.lower() != ".xlsx":
+        raise UsageError(t("demo.not_xlsx", path=output, suggestion=output.with_suffix(".xlsx")))
+    existed = output.exists()
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with output.open("ab"):
+            pass
+    except OSError as exc:
+        raise UsageError(t("cli.cannot_write", option="--output", path=output,
+                           reason=exc.strerror or exc)) from None
+    if not existed:
+        output.unlink()
 
 
 def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int = 7,
@@ -119,5 +139,7 @@ def export_xlsx(box: Sandbox, spreadsheet_id: str, output: Path) -> None:
                     cell.number_format = "yyyy-mm-dd hh:mm"
     if not book.sheetnames:
         book.create_sheet("empty")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    book.save(output)
+    try:
+        book.save(output)
+    except OSError as exc:
+        raise SyncbotError(t("demo.save_failed", path=output, reason=exc.strerror or exc)) from None

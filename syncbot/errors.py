@@ -36,6 +36,13 @@ class ConfigError(InvalidInputError):
     """The configuration file or the environment is not usable."""
 
 
+class UsageError(SyncbotError):
+    """A command-line value that cannot work (say, an output file that cannot be written):
+    found before any work is done, exit code 2."""
+
+    exit_code = EXIT_INVALID
+
+
 class SafetyStop(SyncbotError):
     exit_code = EXIT_SAFETY_STOP
 

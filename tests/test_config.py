@@ -58,7 +58,7 @@ def test_minimal_config_gets_the_documented_defaults(tmp_path, env):
 def test_the_example_config_is_valid_and_documents_every_key(env):
     from syncbot.config import SCHEMA
 
-    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    example = Path(__file__).resolve().parents[1] / "syncbot" / "config.example.toml"
     text = example.read_text("utf-8")
     load_config(example, environ=env)
     for section, keys in SCHEMA.items():
@@ -67,11 +67,13 @@ def test_the_example_config_is_valid_and_documents_every_key(env):
             assert key in text, f"config.example.toml does not mention [{section}] {key}"
 
 
-def test_missing_file_says_how_to_create_one(tmp_path):
+def test_missing_file_says_how_to_create_one_and_what_else_is_missing(tmp_path):
     with pytest.raises(ConfigError) as failed:
         load_config(tmp_path / "nope.toml", environ={})
     assert "no such file" in str(failed.value)
-    assert "config.example.toml" in str(failed.value)
+    assert "syncbot init --write-config" in str(failed.value)
+    assert "MAILCHIMP_API_KEY is not set" in str(failed.value)
+    assert "GOOGLE_APPLICATION_CREDENTIALS is not set" in str(failed.value)
 
 
 def test_bad_toml_names_the_line(tmp_path):

@@ -138,7 +138,7 @@ MESSAGES = [
     ([["clics_30d", "per", "", 5]], [], [],
      'Weights!A2: unknown field "clics_30d" (did you mean "clicks_30d"?)'),
     ([["zzzz", "per", "", 5]], [], [],
-     'Weights!A2: unknown field "zzzz": use a field from the README\'s field list or a merge tag '
+     'Weights!A2: unknown field "zzzz": use a field from the README, "Fields", or a merge tag '
      "of your audience (FNAME, COMPANY, …)"),
     ([["opens_90d", "per", "", 5]], [], [],
      'Weights!A2: unknown field "opens_90d" (did you mean "opens_30d"?)'),  # lookback 30

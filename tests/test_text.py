@@ -45,3 +45,17 @@ def test_unknown_language_falls_back_to_english(monkeypatch):
 def test_unknown_message_is_a_bug():
     with pytest.raises(KeyError):
         text.t("no.such.message")
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+CITES_README = re.compile(r"""README(?:'s)?,?\s+\\?"([^"\\]+)\\?\"""")
+
+
+def test_every_readme_section_a_message_names_is_a_heading():
+    headings = {line.lstrip("#").strip() for line in README.read_text("utf-8").splitlines()
+                if line.startswith("#")}
+    places = [*(PACKAGE / "locales").glob("*.toml"), PACKAGE / "config.example.toml"]
+    cited = {(path.name, name) for path in places if path.exists()
+             for name in CITES_README.findall(path.read_text("utf-8"))}
+    assert cited, "the pattern finds the README sections messages point to"
+    assert {(where, name) for where, name in cited if name not in headings} == set()

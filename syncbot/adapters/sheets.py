@@ -144,7 +144,11 @@ class Workbook:
 
     @classmethod
     def from_key_file(cls, spreadsheet_id: str, path: Path, **options: Any) -> Workbook:
-        credentials = Credentials.from_service_account_file(str(path), scopes=SCOPES)
+        try:
+            credentials = Credentials.from_service_account_file(str(path), scopes=SCOPES)
+        except (OSError, ValueError, TypeError) as exc:  # changed since the config was checked
+            raise InvalidInputError([t("config.credentials_bad_file", path=path,
+                                       reason=type(exc).__name__)]) from None
         return cls(spreadsheet_id, credentials, **options)
 
     @property

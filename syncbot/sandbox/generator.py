@@ -10,6 +10,7 @@ each member's appetite.
 from __future__ import annotations
 
 import random
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -54,7 +55,9 @@ def generate_audience(emulator: MailchimpEmulator, *, list_id: str = "a1b2c3d4e5
             first = FORMULA_NAMES[(i // 97) % len(FORMULA_NAMES)]
         local = f"{first}.{last}{i}" if i % 7 == 0 else f"{first.lower()}.{last.lower()}{i}"
         if i % 7 != 0:
-            local = local.encode("ascii", "ignore").decode() or f"user{i}"
+            # as people do: López -> lopez, Sofía -> sofia (the accent goes, the letter stays)
+            local = unicodedata.normalize("NFKD", local).encode("ascii", "ignore").decode() \
+                or f"user{i}"
         if not local.replace(".", "").replace(str(i), "").isalnum():
             local = f"lead{i}"
         email = f"{local}@{rng.choice(['Example.com', 'correo.es', 'empresa.mx'])}"
