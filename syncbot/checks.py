@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from syncbot import wiring
-from syncbot.adapters.mailchimp import MailchimpError
+from syncbot.adapters.mailchimp import MailchimpError, MailchimpUnreachable
 from syncbot.adapters.sheets import SheetsError
 from syncbot.config import load_config
 from syncbot.errors import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, InvalidInputError
@@ -27,13 +27,16 @@ def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
     echo(t("check.ok", what=t("check.config", path=config_path)))
     code = EXIT_OK
     merge_tags: list[str] = []
-    audience = wiring.audience(config)
+    audience = wiring.audience(config, notify=echo)
     try:
         found = audience.audience()
         merge_tags = audience.merge_tags()
         echo(t("check.ok", what=t("check.mailchimp", name=found.get("name", ""),
                                   list_id=config.mailchimp.list_id,
                                   members=(found.get("stats") or {}).get("member_count", "?"))))
+    except MailchimpUnreachable as exc:
+        echo(t("check.problem", what=str(exc)))
+        code = EXIT_FAILURE
     except MailchimpError as exc:
         echo(t("check.problem", what=str(exc)))
         code = EXIT_FAILURE
@@ -46,7 +49,7 @@ def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
     finally:
         audience.close()
     try:
-        data = read_spreadsheet(wiring.workbook(config), config.sheets)
+        data = read_spreadsheet(wiring.workbook(config, notify=echo), config.sheets)
         echo(t("check.ok", what=t("check.sheets", id=config.sheets.spreadsheet_id)))
     except InvalidInputError as exc:
         for problem in exc.problems:

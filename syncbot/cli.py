@@ -96,7 +96,7 @@ def init(ctx: Context, write_config: Path | None, config_path: str | None, verbo
         click.echo(t("cli.config_written", path=write_config))
         return
     config = ctx.with_overrides(config_path, verbose).config()
-    created = init_spreadsheet(wiring.workbook(config), config.sheets)
+    created = init_spreadsheet(wiring.workbook(config, notify=_progress), config.sheets)
     if created:
         click.echo(t("cli.init_created", tabs=", ".join(created)))
     else:

@@ -34,20 +34,24 @@ def sync(config: Config, *, dry_run: bool = False, full: bool = False, force: bo
     with contextlib.ExitStack() as stack:
         if not dry_run:
             stack.enter_context(lock_for(config.state.path))
-        mailchimp = audience(config)
+        mailchimp = audience(config, notify=progress)
         stack.callback(mailchimp.close)
-        return run_once(config, mailchimp, workbook(config), now(), dry_run=dry_run,
+        return run_once(config, mailchimp, workbook(config, notify=progress), now(), dry_run=dry_run,
                         force=force, full=full, progress=progress, clock=now)
 
 
-def workbook(config: Config) -> Workbook:
+def workbook(config: Config, *, notify: Callable[[str], None] = lambda message: None
+             ) -> Workbook:
+    """The spreadsheet; ``notify`` hears of every wait for Google (say, a network outage)."""
     assert config.secrets is not None, "loaded with require_secrets"
     return Workbook.from_key_file(config.sheets.spreadsheet_id,
                                   config.secrets.google_credentials_path, adapter=transport(),
-                                  sleep=lambda s: sleep(s))
+                                  sleep=lambda s: sleep(s), notify=notify)
 
 
-def audience(config: Config) -> MailchimpAudience:
+def audience(config: Config, *, notify: Callable[[str], None] = lambda message: None
+             ) -> MailchimpAudience:
+    """The audience; ``notify`` hears of every wait for Mailchimp."""
     assert config.secrets is not None, "loaded with require_secrets"
     adapter = transport()
     session = None
@@ -59,4 +63,4 @@ def audience(config: Config) -> MailchimpAudience:
         session.mount("http://", adapter)
     return MailchimpAudience(config.secrets.mailchimp_api_key, config.mailchimp.list_id,
                              max_connections=config.mailchimp.max_connections, session=session,
-                             sleep=lambda s: sleep(s))
+                             sleep=lambda s: sleep(s), notify=notify)

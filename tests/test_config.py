@@ -9,6 +9,7 @@ import pytest
 
 from syncbot.config import Secret, load_config, parse_config, resolve_path
 from syncbot.errors import EXIT_INVALID, ConfigError
+from syncbot.sandbox.google_auth import GoogleAuthEmulator
 
 KEY = "0123456789abcdef0123456789abcdef-us21"
 MINIMAL = '[mailchimp]\nlist_id = "a1b2c3d4e5"\n[sheets]\nspreadsheet_id = "1AbCdEfGhIjKlMnOp"\n'
@@ -17,9 +18,7 @@ MINIMAL = '[mailchimp]\nlist_id = "a1b2c3d4e5"\n[sheets]\nspreadsheet_id = "1AbC
 @pytest.fixture
 def key_file(tmp_path: Path) -> Path:
     path = tmp_path / "sa.json"
-    path.write_text(json.dumps({"type": "service_account", "client_email": "bot@x.iam",
-                                "private_key": "-----BEGIN PRIVATE KEY-----\n",
-                                "token_uri": "https://oauth2.googleapis.com/token"}))
+    path.write_text(json.dumps(GoogleAuthEmulator().service_account()))  # a real, readable key
     return path
 
 

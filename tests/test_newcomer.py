@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from pathlib import Path
 
 import pytest
+import requests
 
+from syncbot import wiring
+from syncbot.adapters.retry import Unreachable, unreachable
 from syncbot.cli import main
 from syncbot.config import load_config
 from syncbot.sandbox import Sandbox
@@ -130,3 +134,43 @@ def test_generated_addresses_transliterate_accents():
     assert all(e.isascii() for e in lowered)
     assert any("lopez" in e or "sofia" in e or "martinez" in e for e in lowered)
     assert not any(re.search(r"\.l(p|pe)z\d", e) for e in made.emails)
+
+
+@pytest.mark.parametrize("reason", ["name", "refused"])
+@pytest.mark.parametrize("command", ["sync", "check"])
+def test_offline_says_the_service_cannot_be_reached_soon_and_which_step_waits(
+        tmp_path, monkeypatch, capsys, reason, command):
+    world = World(tmp_path, monkeypatch)
+    assert world.run(capsys, "init")[0] == 0
+    waited: list[float] = []
+    world.monkeypatch.setattr(wiring, "sleep", waited.append)
+    for host in (world.box.mailchimp_host, world.box.sheets_host, world.box.google_host):
+        host.offline = reason
+    with pytest.raises(SystemExit) as done:
+        main([command, "--config", str(world.config)])
+    out, err = capsys.readouterr()
+    assert int(done.value.code) == 1
+    text = out + err
+    assert "Could not reach Google Sheets at" in text and "googleapis.com" in text
+    assert "check this machine's network connection".lower() in text.lower()
+    assert "quota" not in text and "after 7 attempts" not in text
+    assert "cannot be reached at" in text and "Trying again in" in text  # said while waiting
+    why = "the name does not resolve" if reason == "name" else "the connection was refused"
+    assert why in text
+    if command == "check":
+        assert "Could not reach Mailchimp at us21.api.mailchimp.com" in text
+    # each service gives up within about 15 s of waiting, not the 5-minute budget of a busy API
+    assert 0 < sum(waited) <= 2 * 15
+
+
+def test_a_real_refused_connection_is_told_apart_from_a_busy_api():
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    with pytest.raises(requests.ConnectionError) as caught:
+        requests.get(f"http://127.0.0.1:{port}/", timeout=5)
+    assert unreachable(caught.value) == Unreachable("127.0.0.1", "refused")
+    assert unreachable(requests.exceptions.ReadTimeout("slow")) is None
+    assert unreachable(requests.exceptions.ConnectionError(
+        ConnectionResetError(104, "Connection reset by peer"))) is None

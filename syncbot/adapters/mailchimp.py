@@ -30,7 +30,13 @@ import requests
 from mailchimp_marketing.api_client import ApiClientError
 from requests.adapters import HTTPAdapter
 
-from syncbot.adapters.retry import RetriesExhausted, RetryPolicy, send_with_retries
+from syncbot.adapters.retry import (
+    RetriesExhausted,
+    RetryPolicy,
+    say_waiting,
+    send_with_retries,
+    unreachable_message,
+)
 from syncbot.config import Secret
 from syncbot.core.model import Event, Member
 from syncbot.errors import SyncbotError
@@ -55,6 +61,10 @@ T = TypeVar("T")
 
 class MailchimpError(SyncbotError):
     """Mailchimp could not be used for this run (exit code 1)."""
+
+
+class MailchimpUnreachable(MailchimpError):
+    """Mailchimp's host could not be reached at all (no network, DNS or a firewall)."""
 
 
 def subscriber_hash(email: str) -> str:
@@ -116,8 +126,10 @@ class MailchimpAudience:
     def __init__(self, api_key: Secret, list_id: str, *, max_connections: int = 5,
                  session: requests.Session | None = None, policy: RetryPolicy = MAILCHIMP_RETRY,
                  timeout: tuple[float, float] = TIMEOUT,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 notify: Callable[[str], None] = lambda message: None) -> None:
         self.list_id = list_id
+        self._on_wait = say_waiting("Mailchimp", notify)
         self._key = api_key
         self.session = session or self._pooled_session(max_connections)
         self.policy, self.timeout, self.sleep = policy, timeout, sleep
@@ -156,7 +168,8 @@ class MailchimpAudience:
                                             data=data, auth=("user", self._key.reveal()),
                                             timeout=self.timeout)
 
-        return send_with_retries(send, self.policy, sleep=self.sleep, on_attempt=self._count)
+        return send_with_retries(send, self.policy, sleep=self.sleep, on_attempt=self._count,
+                                 on_wait=self._on_wait)
 
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -170,6 +183,8 @@ class MailchimpAudience:
         return result if isinstance(result, dict) else {}
 
     def _error(self, what: str, status: int | None, text: Any) -> MailchimpError:
+        if isinstance(text, RetriesExhausted) and text.unreachable is not None:
+            return MailchimpUnreachable(unreachable_message("Mailchimp", text.unreachable))
         if isinstance(text, RetriesExhausted):
             return MailchimpError(t("mailchimp.retries_exhausted", call=what,
                                     attempts=text.attempts, last=text.last))

@@ -31,7 +31,14 @@ from google.oauth2.service_account import Credentials
 from gspread.exceptions import APIError
 from requests.adapters import BaseAdapter, HTTPAdapter
 
-from syncbot.adapters.retry import RetriesExhausted, RetryPolicy, send_with_retries
+from syncbot.adapters.retry import (
+    RetriesExhausted,
+    RetryPolicy,
+    Waiting,
+    say_waiting,
+    send_with_retries,
+    unreachable_message,
+)
 from syncbot.errors import InvalidInputError, SyncbotError
 from syncbot.text import t
 
@@ -83,9 +90,10 @@ class PacedHTTPClient(gspread.HTTPClient):
     """gspread's HTTP client with syncbot's pacing, retries and counting."""
 
     def __init__(self, auth: Any, session: requests.Session, *, pacer: Pacer, policy: RetryPolicy,
-                 sleep: Callable[[float], None], timeout: tuple[float, float]) -> None:
+                 sleep: Callable[[float], None], timeout: tuple[float, float],
+                 on_wait: Callable[[Waiting], None] | None = None) -> None:
         super().__init__(auth, session)
-        self.pacer, self.policy, self.sleep = pacer, policy, sleep
+        self.pacer, self.policy, self.sleep, self.on_wait = pacer, policy, sleep, on_wait
         self.timeout = timeout
         self.requests = 0
         self.retries_for_quota = 0
@@ -107,7 +115,7 @@ class PacedHTTPClient(gspread.HTTPClient):
                 self.retries_for_quota += 1
             return response
 
-        response = send_with_retries(send, self.policy, sleep=self.sleep,
+        response = send_with_retries(send, self.policy, sleep=self.sleep, on_wait=self.on_wait,
                                      transient=(TransportError,))
         if response.ok:
             return response
@@ -129,7 +137,8 @@ class Workbook:
                  adapter: BaseAdapter | None = None, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
                  policy: RetryPolicy = SHEETS_RETRY, timeout: tuple[float, float] = TIMEOUT,
-                 per_minute: int = REQUESTS_PER_MINUTE) -> None:
+                 per_minute: int = REQUESTS_PER_MINUTE,
+                 notify: Callable[[str], None] = lambda message: None) -> None:
         self.spreadsheet_id = spreadsheet_id
         self.account = getattr(credentials, "service_account_email", "")
         transport = adapter or HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
@@ -140,7 +149,8 @@ class Workbook:
         session.mount("http://", transport)
         self.bytes_written = 0  # JSON bytes of value writes (for the benchmarks' lower bound)
         self.http = PacedHTTPClient(credentials, session, pacer=Pacer(per_minute, clock, sleep),
-                                    policy=policy, sleep=sleep, timeout=timeout)
+                                    policy=policy, sleep=sleep, timeout=timeout,
+                                    on_wait=say_waiting("Google Sheets", notify))
 
     @classmethod
     def from_key_file(cls, spreadsheet_id: str, path: Path, **options: Any) -> Workbook:
@@ -161,6 +171,8 @@ class Workbook:
         try:
             return call()
         except RetriesExhausted as exc:
+            if exc.unreachable is not None:
+                raise SheetsError(unreachable_message("Google Sheets", exc.unreachable)) from None
             raise SheetsError(t("sheets.retries_exhausted", call=what, attempts=exc.attempts,
                                 last=exc.last)) from None
         except RefreshError as exc:

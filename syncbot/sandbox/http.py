@@ -139,6 +139,15 @@ class FaultReset(Exception):
     """The client should see the connection reset."""
 
 
+class FaultUnreachable(Exception):
+    """The client should see the host unreachable: ``kind`` is "name" (the name does not
+    resolve: no DNS, no network) or "refused" (nothing listens there, or a firewall says no)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
 @dataclass
 class Faults:
     """Seeded, deterministic fault injection.
@@ -196,9 +205,15 @@ class Host:
         self.peak_in_flight = 0
         self.rejected_for_connections = 0
         self.log: list[tuple[str, str]] = []  # (method, path) of every request served
+        self.offline: str | None = None  # "name" or "refused": the network cannot reach it
+        self.unreachable_attempts = 0
         self._lock = threading.Lock()
 
     def serve(self, request: Request) -> Response:
+        if self.offline:
+            with self._lock:
+                self.unreachable_attempts += 1
+            raise FaultUnreachable(self.offline)
         with self._lock:
             self.requests += 1
             self.log.append((request.method, request.path))

@@ -29,7 +29,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from syncbot.sandbox import Sandbox
-from syncbot.sandbox.http import FaultReset, Faults, FaultTimeout, Host, Request
+from syncbot.sandbox.http import FaultReset, Faults, FaultTimeout, FaultUnreachable, Host, Request
 from syncbot.sandbox.transport import _host_for
 
 
@@ -85,7 +85,7 @@ def make_handler(sandbox: Sandbox, hold: float) -> type[BaseHTTPRequestHandler]:
                 time.sleep(hold)
                 self.close_connection = True
                 return
-            except FaultReset:
+            except (FaultReset, FaultUnreachable):  # as near as a live socket can come
                 self.close_connection = True
                 return
             self._send(answer.status, answer.headers, answer.body)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import socket
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,8 +20,10 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPSConnection
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
-from syncbot.sandbox.http import FaultReset, FaultTimeout, Host, Request
+from syncbot.sandbox.http import FaultReset, FaultTimeout, FaultUnreachable, Host, Request
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -48,11 +51,29 @@ def _serve(hosts: Mapping[str, Host], prepared: requests.PreparedRequest) -> Any
     request = Request.from_url(prepared.method or "GET", prepared.url or "", headers, body)
     try:
         return host.serve(request)
+    except FaultUnreachable as fault:
+        raise _unreachable(fault.kind, prepared) from None
     except FaultTimeout:
         raise requests.exceptions.ReadTimeout("sandbox: read timed out", request=prepared) from None
     except FaultReset:
         raise requests.exceptions.ConnectionError(
             ConnectionResetError(104, "Connection reset by peer"), request=prepared) from None
+
+
+def _unreachable(kind: str, prepared: requests.PreparedRequest) -> requests.ConnectionError:
+    """The exception ``requests`` raises when a host's name does not resolve or it refuses the
+    connection, built the way requests and urllib3 build it."""
+    parts = urlsplit(prepared.url or "")
+    hostname = parts.hostname or ""
+    conn = HTTPSConnection(hostname, parts.port or 443)
+    if kind == "name":
+        reason: NewConnectionError = NameResolutionError(
+            hostname, conn, socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
+    else:
+        reason = NewConnectionError(
+            conn, "Failed to establish a new connection: [Errno 111] Connection refused")
+    return requests.exceptions.ConnectionError(MaxRetryError(None, parts.path or "/", reason),  # type: ignore[arg-type]
+                                               request=prepared)
 
 
 class SandboxAdapter(BaseAdapter):
