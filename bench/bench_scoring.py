@@ -17,6 +17,8 @@ from typing import Any
 from syncbot.core.rules import parse_rules
 from syncbot.core.scoring import Scorer
 from syncbot.core.segments import assign_tags
+from syncbot.locales import Catalogue
+from syncbot.sheets.a1 import cell
 
 WEIGHTS = [
     ["Field", "Operator", "Value", "Points", "Max", "Dimension"],
@@ -64,10 +66,11 @@ def make_leads(n: int, seed: int = 1) -> list[dict[str, Any]]:
 
 def run(n: int, repeat: int) -> dict[str, float]:
     rules = parse_rules(weights=WEIGHTS, segments=SEGMENTS, interests=[["Topic", "URL contains"]],
-                        lookback_days=90, merge_tags=("JOBTITLE", "COMPANY"))
+                        lookback_days=90, merge_tags=("JOBTITLE", "COMPANY"),
+                        say=Catalogue("en"), cell=cell)
     assert len(rules.weights) == 15
     leads = make_leads(n)
-    scorer = Scorer(rules.weights)
+    scorer = Scorer(rules.weights, Catalogue("en"))
     best_score = best_all = float("inf")
     for _ in range(repeat):
         start = time.process_time()

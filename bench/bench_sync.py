@@ -67,12 +67,12 @@ def peak_rss_mb() -> float:
 
 def child(args: argparse.Namespace) -> None:
     """One measured scenario, in its own process; prints one JSON line."""
-    from syncbot.adapters.mailchimp import MailchimpAudience
-    from syncbot.adapters.sheets import Workbook
     from syncbot.config import parse_config
+    from syncbot.mailchimp.client import MailchimpAudience
     from syncbot.pipeline import run_once
     from syncbot.sandbox.server import LoopbackAdapter
-    from syncbot.spreadsheet import init_spreadsheet
+    from syncbot.sheets.client import Workbook
+    from syncbot.sheets.tabs import init_spreadsheet
 
     info = json.loads(args.child)
     config = parse_config({"mailchimp": {"list_id": info["list_id"],
@@ -135,8 +135,8 @@ def child(args: argparse.Namespace) -> None:
 def naive_recipe(audience: Any, workbook: Any, config: Any, report: Any) -> None:
     """One row write per lead, one tag request per member per changed tag (after growing the
     grid once). The adapters count every request."""
-    from syncbot.adapters.mailchimp import subscriber_hash
-    from syncbot.spreadsheet import read_spreadsheet
+    from syncbot.mailchimp.client import subscriber_hash
+    from syncbot.sheets.tabs import read_spreadsheet
 
     data = read_spreadsheet(workbook, config.sheets)
     leads = data.tabs["Leads"]

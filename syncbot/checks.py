@@ -6,13 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from syncbot import wiring
-from syncbot.adapters.mailchimp import MailchimpError, MailchimpUnreachable
-from syncbot.adapters.sheets import SheetsError
 from syncbot.config import load_config
 from syncbot.errors import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, InvalidInputError
+from syncbot.locales import catalogue, t
+from syncbot.mailchimp.client import MailchimpError, MailchimpUnreachable
 from syncbot.pipeline import sheet_rules
-from syncbot.spreadsheet import read_spreadsheet
-from syncbot.text import t
+from syncbot.sheets.client import SheetsError
+from syncbot.sheets.tabs import read_spreadsheet
 
 
 def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
@@ -59,7 +59,7 @@ def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
         echo(t("check.problem", what=str(exc)))
         return EXIT_FAILURE
     try:
-        rules = sheet_rules(data, config, merge_tags)
+        rules = sheet_rules(data, config, merge_tags, catalogue())
         echo(t("check.ok", what=t("check.rules", weights=len(rules.weights),
                                   segments=len(rules.segments), interests=len(rules.interests))))
     except InvalidInputError as exc:

@@ -20,7 +20,7 @@ import click
 from syncbot import __version__
 from syncbot.config import Config, load_config, resolve_path, write_example
 from syncbot.errors import EXIT_FAILURE, SyncbotError
-from syncbot.text import t
+from syncbot.locales import t
 
 if TYPE_CHECKING:
     from syncbot.pipeline import RunReport
@@ -89,7 +89,7 @@ def init(ctx: Context, write_config: Path | None, config_path: str | None, verbo
     formatting and default rules. Existing tabs are never changed; running it twice changes
     nothing. With --write-config PATH, write a starting configuration file instead."""
     from syncbot import wiring
-    from syncbot.spreadsheet import init_spreadsheet
+    from syncbot.sheets.tabs import init_spreadsheet
 
     if write_config is not None:
         write_example(write_config)
@@ -183,8 +183,8 @@ def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
     """Run syncs on the [schedule]: never two at once, one catch-up run after downtime, a clean
     stop on Ctrl-C or SIGTERM (a sync in progress finishes first)."""
     from syncbot import wiring
-    from syncbot.cache import AudienceCache
     from syncbot.serve import build_scheduler, install_stop_signals
+    from syncbot.state.store import AudienceCache
 
     ctx = ctx.with_overrides(config_path, verbose)
     config = ctx.config()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from syncbot.errors import ConfigError, UsageError
-from syncbot.text import t
+from syncbot.locales import t
 
 CONFIG_ENV = "SYNCBOT_CONFIG"
 DEFAULT_CONFIG_PATH = "syncbot.toml"

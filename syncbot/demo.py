@@ -16,17 +16,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from syncbot.adapters.mailchimp import MailchimpAudience
-from syncbot.adapters.sheets import Workbook
 from syncbot.config import Config, parse_config
 from syncbot.errors import SyncbotError, UsageError
-from syncbot.leads_tab import DATE_COLUMNS
+from syncbot.locales import t
+from syncbot.mailchimp.client import MailchimpAudience
 from syncbot.pipeline import Progress, RunReport, run_once
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import URLS, generate_audience
 from syncbot.sandbox.sheets import from_serial
-from syncbot.spreadsheet import init_spreadsheet, tab_names
-from syncbot.text import t
+from syncbot.sheets.client import Workbook
+from syncbot.sheets.leads import DATE_COLUMNS
+from syncbot.sheets.tabs import init_spreadsheet, tab_names
 
 SPREADSHEET_ID = "1SyncbotDemoSpreadsheet"
 LIST_ID = "demo0list1"

@@ -28,19 +28,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from syncbot.adapters.mailchimp import MailchimpAudience
-from syncbot.adapters.sheets import Workbook
-from syncbot.cache import AudienceCache, full_pull_warning
 from syncbot.config import Config
-from syncbot.core.fields import compute_features, stable_until
+from syncbot.core.lead import Evaluator, Settings
 from syncbot.core.model import Event, Member
-from syncbot.core.rules import Ruleset, parse_rules
-from syncbot.core.scoring import WHY_TEXTS, Scorer
-from syncbot.core.segments import assign_tags
+from syncbot.core.rules import InvalidRules, Ruleset, parse_rules
+from syncbot.core.scoring import WHY_TEXTS
 from syncbot.core.tagplan import TagPlan, plan_tags, safety_problems
+from syncbot.core.texts import Say
 from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
-from syncbot.leads_tab import (
+from syncbot.locales import Catalogue, catalogue, t
+from syncbot.mailchimp.client import MailchimpAudience
+from syncbot.mailchimp.pull import audience as audience_chunks
+from syncbot.mailchimp.pull import pull
+from syncbot.sheets.a1 import cell as cell_name
+from syncbot.sheets.client import Workbook
+from syncbot.sheets.leads import (
     Highest,
     Known,
     LeadsDiff,
@@ -49,9 +52,7 @@ from syncbot.leads_tab import (
     leads_columns,
     to_cell,
 )
-from syncbot.pull import audience as audience_chunks
-from syncbot.pull import pull
-from syncbot.spreadsheet import (
+from syncbot.sheets.tabs import (
     SheetData,
     append_run,
     prepare_leads,
@@ -60,7 +61,7 @@ from syncbot.spreadsheet import (
     settle_leads,
     write_leads,
 )
-from syncbot.text import t, template
+from syncbot.state.store import AudienceCache, full_pull_warning
 
 Progress = Callable[[str], None]
 SAMPLE_SIZE = 5
@@ -96,12 +97,22 @@ class RunReport:
                 self.message[:5000]]
 
 
-def sheet_rules(data: SheetData, config: Config, merge_tags: list[str]) -> Ruleset:
+def sheet_rules(data: SheetData, config: Config, merge_tags: list[str], say: Say) -> Ruleset:
     """The rules in the spreadsheet's tabs, or RulesError (used by `sync` and by `check`)."""
     tabs = (config.sheets.weights_tab, config.sheets.segments_tab, config.sheets.interests_tab)
-    return parse_rules(weights=data.weights, segments=data.segments, interests=data.interests,
-                       lookback_days=config.mailchimp.lookback_days, merge_tags=merge_tags,
-                       tabs=tabs)
+    try:
+        return parse_rules(weights=data.weights, segments=data.segments, interests=data.interests,
+                           lookback_days=config.mailchimp.lookback_days, merge_tags=merge_tags,
+                           tabs=tabs, say=say, cell=cell_name)
+    except InvalidRules as exc:
+        raise RulesError(exc.problems, heading=say("rules.heading")) from None
+
+
+def lead_settings(config: Config) -> Settings:
+    return Settings(lookback_days=config.mailchimp.lookback_days,
+                    half_life_days=config.scoring.half_life_days,
+                    timezone=config.scoring.timezone,
+                    tag_statuses=frozenset(config.mailchimp.tag_statuses))
 
 
 def _provisional_merge_tags(data: SheetData) -> list[str]:
@@ -122,13 +133,33 @@ def _open_cache(config: Config, dry_run: bool, scratch: Path | None
                               lookback_days=config.mailchimp.lookback_days)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every step of one run shares: the systems it talks to, its options and its report."""
+
+    config: Config
+    audience: MailchimpAudience
+    workbook: Workbook
+    now: datetime
+    report: RunReport
+    texts: Catalogue
+    progress: Progress
+    dry_run: bool
+    force: bool
+    full: bool
+
+
 def run_once(config: Config, audience: MailchimpAudience, workbook: Workbook, now: datetime, *,
              dry_run: bool = False, force: bool = False, full: bool = False,
              progress: Progress = lambda message: None,
-             clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> RunReport:
+             clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+             texts: Catalogue | None = None) -> RunReport:
     """One sync. Raises RulesError (exit 2), SafetyStop (exit 3) or another SyncbotError (exit 1)
-    after logging the run in the Runs tab (not for dry runs)."""
+    after logging the run in the Runs tab (not for dry runs). ``texts``: the language of the
+    sheet's ``why`` and of the run's messages (default: the user's)."""
+    texts = texts or catalogue()
     report = RunReport(started_at=now, mode="full" if full else "incremental")
+    run = _Run(config, audience, workbook, now, report, texts, progress, dry_run, force, full)
     calls_before = (audience.requests, workbook.requests)
     data: SheetData | None = None
 
@@ -145,7 +176,7 @@ def run_once(config: Config, audience: MailchimpAudience, workbook: Workbook, no
     progress(t("progress.reading_sheet"))
     data = read_spreadsheet(workbook, config.sheets)
     try:
-        sheet_rules(data, config, _provisional_merge_tags(data))
+        sheet_rules(data, config, _provisional_merge_tags(data), texts)
         with tempfile.TemporaryDirectory() as scratch:
             cache, reason = _open_cache(config, dry_run, Path(scratch))
             try:
@@ -156,10 +187,8 @@ def run_once(config: Config, audience: MailchimpAudience, workbook: Workbook, no
                               lookback_days=config.mailchimp.lookback_days, full=full)
                 report.mode, report.members = pulled.mode, pulled.members
                 merge_tags = cache.merge_tags()
-                rules = sheet_rules(data, config, merge_tags)
-                _decide_and_write(config, audience, workbook, data, cache, rules, merge_tags,
-                                  report, now, dry_run=dry_run, force=force, full=full,
-                                  progress=progress)
+                rules = sheet_rules(data, config, merge_tags, texts)
+                _decide_and_write(run, data, cache, rules, merge_tags)
                 if not dry_run:
                     cache.commit_run(now)
             finally:
@@ -190,17 +219,18 @@ def _ledger_layout(config: Config, data: SheetData, columns: list[str]) -> list[
     return [config.sheets.spreadsheet_id, data.tabs["Leads"].sheet_id, columns]
 
 
-def _decide_and_write(config: Config, audience: MailchimpAudience, workbook: Workbook,
-                      data: SheetData, cache: AudienceCache, rules: Ruleset,
-                      merge_tags: list[str], report: RunReport, now: datetime, *, dry_run: bool,
-                      force: bool, full: bool, progress: Progress) -> None:
+def _decide_and_write(run: _Run, data: SheetData, cache: AudienceCache, rules: Ruleset,
+                      merge_tags: list[str]) -> None:
+    config, audience, workbook, report, now = (run.config, run.audience, run.workbook,
+                                               run.report, run.now)
+    dry_run, force, full, progress = run.dry_run, run.force, run.full, run.progress
     eligible_statuses = set(config.mailchimp.tag_statuses)
     columns = leads_columns(merge_tags, config.mailchimp.lookback_days)
     layout_key = _ledger_layout(config, data, columns)
     trusted = not full and cache.ledger_layout() == layout_key
     diff = prepare_leads(workbook, data, columns, trust_ledger=trusted)
-    leads = _Leads(config, rules, diff, now)
-    fingerprint = rules_key(config, data, columns)
+    leads = _Leads(config, rules, diff, now, run.texts)
+    fingerprint = rules_key(config, data, columns, run.texts)
     stale = cache.mark_stale(now, everyone=not trusted or cache.ledger_rules() != fingerprint)
     ids, _ = audience.resolve_tags(rules.managed_tags, create=False)
     with ThreadPoolExecutor(1) as background:  # Mailchimp answers while the leads are scored
@@ -223,7 +253,7 @@ def _decide_and_write(config: Config, audience: MailchimpAudience, workbook: Wor
     addresses = leads.addresses
     report.safety = safety_problems(plan, max_removal_fraction=config.safety.max_removal_fraction,
                                     pulled_members=report.members,
-                                    leads_in_sheet=diff.leads_in_sheet)
+                                    leads_in_sheet=diff.leads_in_sheet, say=run.texts)
     if report.safety and not force and not dry_run:
         raise SafetyStop(" ".join(report.safety))
     if dry_run:
@@ -253,10 +283,10 @@ class _Leads:
     needs: leads are recomputed from the cache when something they depend on changed, and
     otherwise taken from the ledger as they are."""
 
-    def __init__(self, config: Config, rules: Ruleset, diff: LeadsDiff, now: datetime) -> None:
-        self.config, self.rules, self.diff, self.now = config, rules, diff, now
-        self.scorer = Scorer(rules.weights)
-        self.eligible = set(config.mailchimp.tag_statuses)
+    def __init__(self, config: Config, rules: Ruleset, diff: LeadsDiff, now: datetime,
+                 say: Say) -> None:
+        self.rules, self.diff, self.now = rules, diff, now
+        self.evaluate = Evaluator(rules, lead_settings(config), say)
         self.desired: dict[str, list[str]] = {}
         self.statuses: dict[str, str] = {}
         self.addresses: dict[str, str] = {}  # key → address as Mailchimp spells it, if different
@@ -264,22 +294,14 @@ class _Leads:
         self._top: Highest[SampleLead | str] = Highest(SAMPLE_SIZE)
 
     def compute(self, member: Member, events: list[Event], known: Known | None) -> None:
-        lookback, half_life = self.config.mailchimp.lookback_days, self.config.scoring.half_life_days
-        features = compute_features(member, events, now=self.now, lookback_days=lookback,
-                                    half_life_days=half_life, timezone=self.config.scoring.timezone,
-                                    interests=self.rules.interests)
-        score = self.scorer.score(features)
-        features.update(engagement_score=score.engagement, fit_score=score.fit, score=score.total)
-        tags = assign_tags(features, self.rules.segments) if member.status in self.eligible else []
-        features.update(tags=", ".join(tags), why=score.why)
-        until = stable_until(member, events, now=self.now, lookback_days=lookback,
-                             half_life_days=half_life).timestamp()
-        tags_json = json.dumps(tags)
-        sample = (SampleLead(member.email, "", features["tags"], score.total, score.why)
-                  if tags and self._top.wants(score.total) else None)  # built only if kept
-        self._remember(member.key, member.email, member.status, tags_json, score.total, sample)
-        self.diff.add(member.key, features, known,
-                      (until, member.status, member.email, tags_json, score.total))
+        lead = self.evaluate(member, events, self.now)
+        tags_json = json.dumps(lead.tags)
+        sample = (SampleLead(member.email, "", lead.values["tags"], lead.score, lead.why)
+                  if lead.tags and self._top.wants(lead.score) else None)  # built only if kept
+        self._remember(member.key, member.email, member.status, tags_json, lead.score, sample)
+        self.diff.add(member.key, lead.values, known,
+                      (lead.stable_until.timestamp(), member.status, member.email, tags_json,
+                       lead.score))
 
     def reuse(self, key: str, cells: str, synced_at: float | None, until: float, status: str,
               email: str, tags_json: str, score: float) -> None:
@@ -308,13 +330,13 @@ class _Leads:
         return SampleLead(str(row["email"]), "", str(row["tags"]), row["score"], str(row["why"]))
 
 
-def rules_key(config: Config, data: SheetData, columns: list[str]) -> str:
+def rules_key(config: Config, data: SheetData, columns: list[str], texts: Catalogue) -> str:
     """Everything a lead's values depend on besides its own inputs: a change means every lead
     is recomputed."""
     basis = [data.weights, data.segments, data.interests, columns,
              config.mailchimp.lookback_days, sorted(config.mailchimp.tag_statuses),
              config.scoring.half_life_days, config.scoring.timezone,
-             [template(text) for text in WHY_TEXTS]]
+             [texts.template(text) for text in WHY_TEXTS]]
     return hashlib.sha256(json.dumps(basis, default=str).encode()).hexdigest()
 
 

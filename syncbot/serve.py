@@ -25,7 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from syncbot.config import ScheduleConfig
-from syncbot.text import t
+from syncbot.locales import t
 
 log = logging.getLogger("syncbot.serve")
 MISFIRE_GRACE = timedelta(minutes=30)

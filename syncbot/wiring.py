@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 
 from requests.adapters import BaseAdapter
 
-from syncbot.adapters.mailchimp import MailchimpAudience
-from syncbot.adapters.sheets import Workbook
 from syncbot.config import Config
+from syncbot.mailchimp.client import MailchimpAudience
 from syncbot.pipeline import RunReport
+from syncbot.sheets.client import Workbook
 
 transport: Callable[[], BaseAdapter | None] = lambda: None  # noqa: E731
 sleep: Callable[[float], None] = time.sleep
@@ -28,8 +28,8 @@ def sync(config: Config, *, dry_run: bool = False, full: bool = False, force: bo
          progress: Callable[[str], None] = lambda message: None) -> RunReport:
     """One ``run_once`` with the real clients, under the run lock (a dry run writes nothing, so
     it takes no lock); used by `sync`, `plan` and every scheduled run of `serve`."""
-    from syncbot.lock import lock_for
     from syncbot.pipeline import run_once
+    from syncbot.state.lock import lock_for
 
     with contextlib.ExitStack() as stack:
         if not dry_run:

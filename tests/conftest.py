@@ -13,7 +13,12 @@ from google.auth.transport.requests import AuthorizedSession
 from google.auth.transport.requests import Request as GoogleRequest
 from google.oauth2.service_account import Credentials
 
+from syncbot.locales import Catalogue
 from syncbot.sandbox import Sandbox
+from syncbot.sheets.a1 import cell
+
+SAY = Catalogue("en")  # the core is given its language and its cell names: English, A1
+CELL = cell
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 LIST_ID = "a1b2c3d4e5"

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from syncbot.core.rules import parse_rules
+from syncbot.core.rules import InvalidRules, parse_rules
 from syncbot.core.values import parse_number
-from syncbot.errors import EXIT_INVALID, RulesError
+from tests.conftest import CELL, SAY
 
 W_HEADER = ["Field", "Operator", "Value", "Points", "Max", "Dimension", "Note"]
 S_HEADER = ["Tag", "Field", "Operator", "Value", "Group", "Note"]
@@ -20,7 +20,7 @@ MERGE = ("FNAME", "COMPANY", "JOBTITLE", "EMPLOYEES")
 def rules(weights=(), segments=(), interests=(), **kw):
     return parse_rules(weights=[W_HEADER, *weights], segments=[S_HEADER, *segments],
                        interests=[I_HEADER, *interests], lookback_days=kw.pop("lookback_days", 90),
-                       merge_tags=kw.pop("merge_tags", MERGE), **kw)
+                       merge_tags=kw.pop("merge_tags", MERGE), say=SAY, cell=CELL, **kw)
 
 
 def holds(field, operator, value, field_value) -> bool:
@@ -104,7 +104,7 @@ def test_headers_found_by_name_in_any_order_with_team_columns():
     ruleset = parse_rules(weights=weights, segments=[["tag", "group", "Field", "Operator"],
                                                      ["lead:hot", "tier", "", ""]],
                           interests=[["URL contains", "Topic"], ["/pricing", "Pricing"]],
-                          lookback_days=90)
+                          lookback_days=90, say=SAY, cell=CELL)
     assert [(r.field, r.points) for r in ruleset.weights] == [("clicks_7d", 5)]
     assert ruleset.segments[0].group == "tier" and ruleset.segments[0].condition is None
     assert ruleset.interests[0].topic == "Pricing"
@@ -126,10 +126,8 @@ def test_segments_can_use_scores_but_weights_cannot():
 
 
 def problems(weights=(), segments=(), interests=(), **kw) -> list[str]:
-    with pytest.raises(RulesError) as failed:
+    with pytest.raises(InvalidRules) as failed:
         rules(weights, segments, interests, **kw)
-    assert failed.value.exit_code == EXIT_INVALID
-    assert str(failed.value).startswith("The rules in the spreadsheet cannot be used")
     return failed.value.problems
 
 
@@ -215,10 +213,10 @@ def test_every_validation_message(weights, segments, interests, expected):
 
 
 def test_missing_and_duplicate_headers():
-    with pytest.raises(RulesError) as failed:
+    with pytest.raises(InvalidRules) as failed:
         parse_rules(weights=[["Field", "Operator", "Value"]], segments=[["Tag", "Field", "Operator",
                                                                          "Field"]],
-                    interests=[], lookback_days=90)
+                    interests=[], lookback_days=90, say=SAY, cell=CELL)
     assert failed.value.problems == [
         'Weights!1: there is no "Points" column. Add a header cell named "Points" to row 1 (this '
         "tab's columns: Field, Operator, Value, Points, Max, Dimension, Note).",

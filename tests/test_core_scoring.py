@@ -11,6 +11,7 @@ from syncbot.core.rules import parse_rules
 from syncbot.core.scoring import Scorer, explain
 from syncbot.core.segments import assign_tags
 from syncbot.core.tagplan import TagPlan, apply_plan, plan_tags, safety_problems
+from tests.conftest import CELL, SAY
 
 W = ["Field", "Operator", "Value", "Points", "Max", "Dimension"]
 S = ["Tag", "Field", "Operator", "Value", "Group"]
@@ -21,11 +22,11 @@ DEFAULT_SEGMENTS = [S, ["lead:hot", "score", ">=", 60, "tier"],
 
 def ruleset(weights=(), segments=DEFAULT_SEGMENTS):
     return parse_rules(weights=[W, *weights], segments=segments, interests=[["Topic", "URL contains"]],
-                       lookback_days=90, merge_tags=("JOBTITLE", "COMPANY"))
+                       lookback_days=90, merge_tags=("JOBTITLE", "COMPANY"), say=SAY, cell=CELL)
 
 
 def score(weights, features):
-    return Scorer(ruleset(weights).weights).score(features)
+    return Scorer(ruleset(weights).weights, SAY).score(features)
 
 
 def test_per_multiplies_and_max_caps_in_magnitude():
@@ -61,11 +62,11 @@ def test_scores_have_two_decimals():
 
 def test_why_stays_short_and_says_how_many_more():
     parts = [f"field_{i} contains something long +{i}" for i in range(40)]
-    text = explain(parts)
+    text = explain(parts, SAY)
     assert len(text) <= 300 and text.endswith("more")
     shown = text.count("contains")
     assert text.endswith(f"+{40 - shown} more")
-    assert explain(["a", "b"]) == "a; b"
+    assert explain(["a", "b"], SAY) == "a; b"
 
 
 def test_equal_contributions_keep_rule_order():
@@ -171,15 +172,15 @@ def test_planning_desired_against_itself_is_empty(desired, member_statuses):
 def test_safety_numbers_and_messages():
     plan = TagPlan(tagged_now=100, losing=30)
     [too_many] = safety_problems(plan, max_removal_fraction=0.25, pulled_members=1000,
-                                 leads_in_sheet=1000)
+                                 leads_in_sheet=1000, say=SAY)
     assert too_many.startswith("30 of the 100 members who hold a managed tag now (30%) would lose "
                                "one, more than [safety] max_removal_fraction = 0.25")
     assert safety_problems(TagPlan(tagged_now=100, losing=25), max_removal_fraction=0.25,
-                           pulled_members=10, leads_in_sheet=20) == []
+                           pulled_members=10, leads_in_sheet=20, say=SAY) == []
     assert safety_problems(TagPlan(), max_removal_fraction=0.25, pulled_members=0,
-                           leads_in_sheet=0)[0].startswith("Mailchimp returned no members")
+                           leads_in_sheet=0, say=SAY)[0].startswith("Mailchimp returned no members")
     [shrunk] = safety_problems(TagPlan(), max_removal_fraction=0.25, pulled_members=9,
-                               leads_in_sheet=20)
+                               leads_in_sheet=20, say=SAY)
     assert shrunk.startswith("Mailchimp returned 9 members but the Leads tab already lists 20")
     assert TagPlan().removal_fraction == 0.0
 
@@ -209,13 +210,13 @@ def test_the_readme_worked_example_is_what_the_code_does():
                  ["country", "in", "ES, MX, AR", 5, "", "fit"],
                  ["# topics", "contains", "pricing", 12, "", ""]],
         segments=DEFAULT_SEGMENTS, interests=[["Topic", "URL contains"]], lookback_days=90,
-        merge_tags=["JOBTITLE"])
+        merge_tags=["JOBTITLE"], say=SAY, cell=CELL)
     lucia = Member("lucia@example.mx", "subscribed", merge_fields={"JOBTITLE": "Head of Marketing"},
                    country="MX", subscribed_at=now - timedelta(days=300))
     events = [Event("click", now - timedelta(days=d), "https://x") for d in (2, 5, 9, 12, 20, 25)]
     events.append(Event("open", now - timedelta(days=1)))
     features = compute_features(lucia, events, now=now, lookback_days=90, half_life_days=30)
-    result = Scorer(rules.weights).score(features)
+    result = Scorer(rules.weights, SAY).score(features)
     features.update(engagement_score=result.engagement, fit_score=result.fit, score=result.total)
     assert (result.engagement, result.fit, result.total) == (30, 20, 50)
     assert assign_tags(features, rules.segments) == ["lead:warm"]

@@ -15,10 +15,10 @@ import pytest
 
 from syncbot import wiring
 from syncbot.cli import main
-from syncbot.lock import lock_for
 from syncbot.sandbox import Faults, Sandbox
 from syncbot.sandbox.generator import generate_audience
 from syncbot.sandbox.mailchimp import SINCE_READINGS, subscriber_hash
+from syncbot.state.lock import lock_for
 from tests.conftest import LIST_ID, NOW, SHEET_ID
 
 TIERS = ("lead:hot", "lead:warm", "lead:cold")

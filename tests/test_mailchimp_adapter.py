@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from syncbot.adapters.mailchimp import MailchimpAudience, MailchimpError
 from syncbot.config import Secret
+from syncbot.mailchimp.client import MailchimpAudience, MailchimpError
 from syncbot.sandbox import Faults, Sandbox
 from syncbot.sandbox.generator import generate_audience
 from tests.conftest import LIST_ID, NOW
@@ -210,7 +210,7 @@ def test_faults_and_a_faulty_sandbox_are_survived_with_exact_results():
 
 
 def test_a_400_is_not_retried(box, monkeypatch):
-    import syncbot.adapters.mailchimp as module
+    import syncbot.mailchimp.client as module
 
     emails = add(box, 501)
     api = make(box)

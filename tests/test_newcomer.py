@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from syncbot import wiring
-from syncbot.adapters.retry import Unreachable, unreachable
 from syncbot.cli import main
 from syncbot.config import load_config
+from syncbot.retry import Unreachable, unreachable
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import generate_audience
 from tests.conftest import NOW

@@ -8,14 +8,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from syncbot.adapters.mailchimp import MailchimpAudience
-from syncbot.cache import AudienceCache
 from syncbot.config import Secret
 from syncbot.core.fields import compute_features
-from syncbot.pull import audience, pull
+from syncbot.mailchimp.client import MailchimpAudience
+from syncbot.mailchimp.pull import audience, pull
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import generate_audience
 from syncbot.sandbox.mailchimp import SINCE_READINGS, subscriber_hash
+from syncbot.state.store import AudienceCache
 from tests.conftest import LIST_ID, NOW
 
 LOOKBACK = 90
@@ -181,7 +181,7 @@ def test_events_leave_the_cache_as_they_leave_the_window(tmp_path):
 
 
 def test_every_full_pull_reason_has_a_message(tmp_path):
-    from syncbot.cache import FULL_PULL_REASONS, full_pull_warning
+    from syncbot.state.store import FULL_PULL_REASONS, full_pull_warning
 
     for reason in FULL_PULL_REASONS:
         assert "whole audience" in full_pull_warning(reason, tmp_path / "s.db")

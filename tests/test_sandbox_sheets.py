@@ -6,8 +6,8 @@ import gspread
 import pytest
 from google.oauth2.service_account import Credentials
 
-from syncbot.a1 import col_index, col_letters
 from syncbot.sandbox.sheets import CELL_LIMIT, Formula
+from syncbot.sheets.a1 import col_index, col_letters
 from tests.conftest import SCOPES, SHEET_ID
 
 

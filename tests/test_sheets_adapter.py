@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from google.oauth2.service_account import Credentials
 
-import syncbot.adapters.sheets as sheets_module
-from syncbot.a1 import col_letters
-from syncbot.adapters.sheets import SheetsError, SheetSetupError, Workbook
+import syncbot.sheets.client as sheets_module
 from syncbot.config import SheetsConfig
 from syncbot.core.rules import parse_rules
 from syncbot.errors import InvalidInputError
-from syncbot.leads_tab import leads_columns
 from syncbot.sandbox import Faults, Sandbox
 from syncbot.sandbox.sheets import Formula
-from syncbot.spreadsheet import (
+from syncbot.sheets.a1 import col_letters
+from syncbot.sheets.client import SheetsError, SheetSetupError, Workbook
+from syncbot.sheets.leads import leads_columns
+from syncbot.sheets.tabs import (
     append_run,
     init_spreadsheet,
     load_templates,
@@ -27,7 +27,7 @@ from syncbot.spreadsheet import (
     settle_leads,
     write_leads,
 )
-from tests.conftest import SCOPES, SHEET_ID, FakeClock
+from tests.conftest import CELL, SAY, SCOPES, SHEET_ID, FakeClock
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 CONFIG = SheetsConfig(spreadsheet_id=SHEET_ID)
@@ -115,7 +115,7 @@ def test_init_creates_every_tab_formatted_in_three_requests():
     assert w.values("Segments")[1][:5] == ["lead:hot", "score", ">=", 60, "tier"]
     data = read_spreadsheet(w.book, CONFIG)  # the default rules are valid as they come
     rules = parse_rules(weights=data.weights, segments=data.segments, interests=data.interests,
-                        lookback_days=90)
+                        lookback_days=90, say=SAY, cell=CELL)
     assert rules.managed_tags == ("lead:hot", "lead:warm", "lead:cold", "lead:sunset")
 
 
@@ -163,7 +163,7 @@ def test_a_spanish_sheet_reads_2_coma_5_as_two_and_a_half():
     assert w.box.sheets.values(SHEET_ID, "Weights", "FORMATTED_VALUE")[1][3] == "2,5"
     data = read_spreadsheet(w.book, CONFIG)
     rules = parse_rules(weights=data.weights[:3], segments=data.segments,
-                        interests=data.interests, lookback_days=90)
+                        interests=data.interests, lookback_days=90, say=SAY, cell=CELL)
     assert [r.points for r in rules.weights] == [2.5, 1.5]
 
 
@@ -261,7 +261,7 @@ def test_more_than_1000_leads_grow_the_grid_first(world):
 
 def test_big_writes_are_chunked(world, monkeypatch):
     monkeypatch.setattr(sheets_module, "CHUNK_BYTES", 20_000)
-    monkeypatch.setattr("syncbot.leads_tab.BLOCK_ROWS", 50)
+    monkeypatch.setattr("syncbot.sheets.leads.BLOCK_ROWS", 50)
     update, writes = world.sync_leads([lead(i) for i in range(400)])
     assert writes >= 5 and len(world.values("Leads")) == 401
     posts = world.box.sheets_host.count("POST", "values:batchUpdate")
@@ -321,7 +321,7 @@ def test_errors_say_what_to_do(world):
 
 
 def test_the_cell_limit_is_checked_before_growing(world, monkeypatch):
-    monkeypatch.setattr("syncbot.spreadsheet.CELL_LIMIT", 40_000)
+    monkeypatch.setattr("syncbot.sheets.tabs.CELL_LIMIT", 40_000)
     with pytest.raises(SheetsError) as full:
         world.sync_leads([lead(i) for i in range(2000)])
     assert "about" in str(full.value) and "leads fit" in str(full.value)
@@ -345,7 +345,7 @@ def test_templates_are_plain_files_with_leads_notes_for_every_column():
 
 
 def test_duplicates_are_summarised_for_the_runs_tab():
-    from syncbot.leads_tab import duplicates_message
+    from syncbot.sheets.leads import duplicates_message
 
     assert duplicates_message("Leads", []) == ""
     assert duplicates_message("Leads", ["a@x.com", "b@x.com", "c@x.com", "d@x.com"]) == (
@@ -418,8 +418,8 @@ def test_new_leads_go_below_every_row_the_team_uses(world):
 
 
 def test_rows_are_read_and_written_as_runs_of_consecutive_rows():
-    from syncbot.a1 import row_runs
-    from syncbot.spreadsheet import _blocks
+    from syncbot.sheets.a1 import row_runs
+    from syncbot.sheets.tabs import _blocks
 
     rows = [2, 3, 4, 7, 8, 20]
     assert list(row_runs(rows, 2)) == [(2, 3), (4, 4), (7, 8), (20, 20)]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from syncbot import text
+from syncbot import locales as text
 
 PACKAGE = Path(__file__).resolve().parents[1] / "syncbot"
 

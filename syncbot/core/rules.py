@@ -4,7 +4,8 @@ Rows come as the sheet gives them (row 1 is the header; columns are found by
 name, in any order; numbers may be numbers or text in either decimal
 notation). Every problem in every tab is collected, each naming its cell, and
 a rule set with any problem is never returned: ``parse_rules`` raises
-``RulesError`` instead.
+``InvalidRules`` instead. Messages come from the ``say`` it is given, cell names
+from its ``cell``: the core looks up neither.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from syncbot.a1 import cell as cell_name
 from syncbot.core.fields import BOOLEAN, DATE, NUMBER, SCORE_FIELDS, TEXT, Interest, field_kinds
+from syncbot.core.texts import CellName, Problems, Say
 from syncbot.core.values import as_text, is_blank, parse_date, parse_number, to_serial
-from syncbot.errors import RulesError
-from syncbot.text import t
 
 OPERATORS = ("per", "=", "!=", ">", ">=", "<", "<=", "between", "contains", "not contains",
              "in", "not in", "is empty", "is not empty")
@@ -87,17 +86,18 @@ class _Row:
     number: int  # 1-based sheet row
     cells: dict[str, Any]  # column name -> value
     columns: dict[str, int]  # column name -> 0-based index
+    name: CellName
 
     def get(self, column: str) -> Any:
         value = self.cells.get(column)
         return value.strip() if isinstance(value, str) else value
 
     def cell(self, tab: str, column: str) -> str:
-        return cell_name(tab, self.columns[column], self.number)
+        return self.name(tab, self.columns[column], self.number)
 
 
 def _read_table(tab: str, rows: Sequence[Sequence[Any]], columns: Sequence[str],
-                required: Sequence[str], problems: list[str]) -> list[_Row]:
+                required: Sequence[str], problems: Problems) -> list[_Row]:
     header = list(rows[0]) if rows else []
     found: dict[str, int] = {}
     wanted = {c.casefold(): c for c in columns}
@@ -106,20 +106,20 @@ def _read_table(tab: str, rows: Sequence[Sequence[Any]], columns: Sequence[str],
         if name is None:
             continue  # a team column: ignored
         if name in found:
-            problems.append(t("rules.duplicate_header", cell=cell_name(tab, index, 1), column=name,
-                              other=cell_name(tab, found[name], 1)))
+            problems.add("rules.duplicate_header", cell=problems.cell(tab, index, 1), column=name,
+                          other=problems.cell(tab, found[name], 1))
             continue
         found[name] = index
     missing = [c for c in required if c not in found]
     for column in missing:
-        problems.append(t("rules.missing_header", tab=tab, column=column,
-                          columns=", ".join(columns)))
+        problems.add("rules.missing_header", tab=tab, column=column,
+                      columns=", ".join(columns))
     if missing:
         return []
     out = []
     for offset, raw in enumerate(rows[1:]):
         cells = {name: raw[i] if i < len(raw) else None for name, i in found.items()}
-        out.append(_Row(offset + 2, cells, found))
+        out.append(_Row(offset + 2, cells, found, problems.cell))
     return out
 
 
@@ -206,32 +206,32 @@ def _compare(operator: str, bound: float) -> Test:
 
 
 def _compile(operator: str, value: Any, kind: str, field: str, where: str,
-             problems: list[str]) -> Test | None:
+             problems: Problems) -> Test | None:
     """The test for ``operator value`` on a field of ``kind``, or None (with a problem recorded)."""
     shown = as_text(value)
     if operator in NO_VALUE_OPERATORS:
         if not is_blank(value):
-            problems.append(t("rules.no_value_expected", cell=where, operator=operator))
+            problems.add("rules.no_value_expected", cell=where, operator=operator)
             return None
         if operator == "is empty":
             return is_blank
         return lambda v: not is_blank(v)
     if is_blank(value):
-        advice = t("rules.needs_value_equals") if operator in ("=", "!=") else ""
-        problems.append(t("rules.needs_value", cell=where, operator=operator, advice=advice))
+        advice = problems.say("rules.needs_value_equals") if operator in ("=", "!=") else ""
+        problems.add("rules.needs_value", cell=where, operator=operator, advice=advice)
         return None
     if operator in NUMBER_OPERATORS and kind in (TEXT, BOOLEAN):
-        problems.append(t("rules.number_op_on_text", cell=where, field=field, operator=operator))
+        problems.add("rules.number_op_on_text", cell=where, field=field, operator=operator)
         return None
     parse = parse_date if kind == DATE else parse_number
     if operator == "between":
         low_text, sep, high_text = shown.partition("..")
         low, high = parse(low_text), parse(high_text)
         if not sep or low is None or high is None:
-            problems.append(t("rules.bad_between", cell=where, value=shown))
+            problems.add("rules.bad_between", cell=where, value=shown)
             return None
         if low > high:
-            problems.append(t("rules.between_order", cell=where, value=shown))
+            problems.add("rules.between_order", cell=where, value=shown)
             return None
         above, below = _compare(">=", low), _compare("<=", high)
         return lambda v: above(v) and below(v)
@@ -239,7 +239,7 @@ def _compile(operator: str, value: Any, kind: str, field: str, where: str,
         bound = parse(value)
         if bound is None:
             key = "rules.needs_date" if kind == DATE else "rules.needs_number"
-            problems.append(t(key, cell=where, operator=operator, field=field, value=shown))
+            problems.add(key, cell=where, operator=operator, field=field, value=shown)
             return None
         return _compare(operator, bound)
     if operator in ("=", "!="):
@@ -260,31 +260,31 @@ def _compile(operator: str, value: Any, kind: str, field: str, where: str,
     return member_of if operator == "in" else (lambda v: is_blank(v) or not member_of(v))
 
 
-def _condition(row: _Row, tab: str, fields: _Fields, problems: list[str], *,
+def _condition(row: _Row, tab: str, fields: _Fields, problems: Problems, *,
                allow_per: bool) -> tuple[str, str, Condition | None] | None:
     """Field, operator and compiled condition of a row; None when the row has a problem."""
     raw_field, raw_op = as_text(row.get("Field")), row.get("Operator")
     field = fields.resolve(raw_field)
     if field is None:
         suggestion = fields.suggest(raw_field)
-        hint = (t("rules.unknown_field_hint", suggestion=suggestion) if suggestion
-                else t("rules.unknown_field_help"))
-        problems.append(t("rules.unknown_field", cell=row.cell(tab, "Field"), field=raw_field,
-                          hint=hint))
+        hint = (problems.say("rules.unknown_field_hint", suggestion=suggestion) if suggestion
+                else problems.say("rules.unknown_field_help"))
+        problems.add("rules.unknown_field", cell=row.cell(tab, "Field"), field=raw_field,
+                      hint=hint)
     operator = _operator(raw_op)
     operators = OPERATORS if allow_per else OPERATORS[1:]
     if not operator:
-        problems.append(t("rules.missing_operator", cell=row.cell(tab, "Operator"),
-                          operators=", ".join(operators)))
+        problems.add("rules.missing_operator", cell=row.cell(tab, "Operator"),
+                      operators=", ".join(operators))
         return None
     if operator == "per" and not allow_per:
-        problems.append(t("rules.per_in_segments", cell=row.cell(tab, "Operator")))
+        problems.add("rules.per_in_segments", cell=row.cell(tab, "Operator"))
         return None
     if operator not in operators:
         close = difflib.get_close_matches(operator, operators, n=1, cutoff=0.5)
-        hint = t("rules.unknown_field_hint", suggestion=close[0]) if close else ""
-        problems.append(t("rules.unknown_operator", cell=row.cell(tab, "Operator"),
-                          operator=as_text(raw_op), hint=hint, operators=", ".join(operators)))
+        hint = problems.say("rules.unknown_field_hint", suggestion=close[0]) if close else ""
+        problems.add("rules.unknown_operator", cell=row.cell(tab, "Operator"),
+                      operator=as_text(raw_op), hint=hint, operators=", ".join(operators))
         return None
     if field is None:  # reported above; the operator was still checked
         return None
@@ -294,11 +294,11 @@ def _condition(row: _Row, tab: str, fields: _Fields, problems: list[str], *,
     if operator == "per":
         if kind not in (NUMBER, ""):
             kinds = {TEXT: "rules.kind_text", DATE: "rules.kind_date", BOOLEAN: "rules.kind_boolean"}
-            problems.append(t("rules.per_needs_number_field", cell=row.cell(tab, "Field"),
-                              field=field, kind=t(kinds[kind])))
+            problems.add("rules.per_needs_number_field", cell=row.cell(tab, "Field"),
+                          field=field, kind=problems.say(kinds[kind]))
             return None
         if not is_blank(value):
-            problems.append(t("rules.no_value_expected", cell=where, operator=operator))
+            problems.add("rules.no_value_expected", cell=where, operator=operator)
             return None
         return field, operator, None
     test = _compile(operator, value, kind, field, where, problems)
@@ -309,31 +309,31 @@ def _condition(row: _Row, tab: str, fields: _Fields, problems: list[str], *,
 
 # ---- the three tabs ---------------------------------------------------------------------------
 
-def _points(row: _Row, tab: str, column: str, problems: list[str], *, required: bool
+def _points(row: _Row, tab: str, column: str, problems: Problems, *, required: bool
             ) -> tuple[bool, float | None]:
     raw = row.get(column) if column in row.columns else None
     if is_blank(raw):
         if required:
-            problems.append(t("rules.points_missing", cell=row.cell(tab, column)))
+            problems.add("rules.points_missing", cell=row.cell(tab, column))
             return False, None
         return True, None
     number = parse_number(raw)
     if number is None:
         key = "rules.points_not_number" if column == "Points" else "rules.max_not_number"
-        problems.append(t(key, cell=row.cell(tab, column), value=as_text(raw)))
+        problems.add(key, cell=row.cell(tab, column), value=as_text(raw))
         return False, None
     return True, number
 
 
 def parse_weights(rows: Sequence[Sequence[Any]], tab: str, fields: _Fields,
-                  problems: list[str]) -> list[WeightRule]:
+                  problems: Problems) -> list[WeightRule]:
     rules = []
     for row in _read_table(tab, rows, WEIGHTS_COLUMNS, ("Field", "Operator", "Points"), problems):
         name = as_text(row.get("Field"))
         if not name or name.startswith("#"):
             continue
         if name.casefold() in SCORE_FIELDS:
-            problems.append(t("rules.score_in_weights", cell=row.cell(tab, "Field"), field=name))
+            problems.add("rules.score_in_weights", cell=row.cell(tab, "Field"), field=name)
             continue
         parsed = _condition(row, tab, fields, problems, allow_per=True)
         points_ok, points = _points(row, tab, "Points", problems, required=True)
@@ -342,12 +342,12 @@ def parse_weights(rows: Sequence[Sequence[Any]], tab: str, fields: _Fields,
         dimension_ok = True
         if dimension and dimension not in DIMENSIONS:
             close = difflib.get_close_matches(dimension, DIMENSIONS, n=1, cutoff=0.5)
-            problems.append(t("rules.unknown_dimension", cell=row.cell(tab, "Dimension"),
-                              value=as_text(row.get("Dimension")),
-                              hint=t("rules.unknown_field_hint", suggestion=close[0]) if close else ""))
+            problems.add("rules.unknown_dimension", cell=row.cell(tab, "Dimension"),
+                          value=as_text(row.get("Dimension")),
+                          hint=problems.say("rules.unknown_field_hint", suggestion=close[0]) if close else "")
             dimension_ok = False
         if parsed and cap is not None and parsed[1] != "per":
-            problems.append(t("rules.max_without_per", cell=row.cell(tab, "Max")))
+            problems.add("rules.max_without_per", cell=row.cell(tab, "Max"))
             continue
         if parsed is None or not (points_ok and max_ok and dimension_ok) or points is None:
             continue
@@ -358,7 +358,7 @@ def parse_weights(rows: Sequence[Sequence[Any]], tab: str, fields: _Fields,
 
 
 def parse_segments(rows: Sequence[Sequence[Any]], tab: str, fields: _Fields,
-                   problems: list[str]) -> list[SegmentRule]:
+                   problems: Problems) -> list[SegmentRule]:
     rules: list[SegmentRule] = []
     seen: dict[str, tuple[int, str | None]] = {}  # folded tag -> (row, group)
     for row in _read_table(tab, rows, SEGMENTS_COLUMNS, ("Tag", "Field", "Operator"), problems):
@@ -368,28 +368,28 @@ def parse_segments(rows: Sequence[Sequence[Any]], tab: str, fields: _Fields,
         if tag.startswith("#") or not (tag or field_text or op_text):
             continue
         if not tag:
-            problems.append(t("rules.tag_missing", cell=row.cell(tab, "Tag")))
+            problems.add("rules.tag_missing", cell=row.cell(tab, "Tag"))
             continue
         group = group_text.casefold() or None
         previous = seen.get(tag.casefold())
         if previous is not None:
             other_row, other_group = previous
             if other_group == group:
-                problems.append(t("rules.duplicate_tag", cell=row.cell(tab, "Tag"), tag=tag,
-                                  row=other_row))
+                problems.add("rules.duplicate_tag", cell=row.cell(tab, "Tag"), tag=tag,
+                              row=other_row)
             else:
                 def describe(g: str | None) -> str:
-                    return t("rules.group_name", group=g) if g else t("rules.no_group")
-                problems.append(t("rules.tag_in_two_groups", cell=row.cell(tab, "Tag"), tag=tag,
-                                  group=describe(group_text or None), other=describe(other_group),
-                                  row=other_row))
+                    return problems.say("rules.group_name", group=g) if g else problems.say("rules.no_group")
+                problems.add("rules.tag_in_two_groups", cell=row.cell(tab, "Tag"), tag=tag,
+                              group=describe(group_text or None), other=describe(other_group),
+                              row=other_row)
             continue
         seen[tag.casefold()] = (row.number, group)
         if not field_text and not op_text:
             rules.append(SegmentRule(row.number, tag, None, group))
             continue
         if not field_text:
-            problems.append(t("rules.operator_without_field", cell=row.cell(tab, "Field")))
+            problems.add("rules.operator_without_field", cell=row.cell(tab, "Field"))
             continue
         parsed = _condition(row, tab, fields, problems, allow_per=False)
         if parsed is not None:
@@ -397,33 +397,42 @@ def parse_segments(rows: Sequence[Sequence[Any]], tab: str, fields: _Fields,
     return rules
 
 
-def parse_interests(rows: Sequence[Sequence[Any]], tab: str, problems: list[str]) -> list[Interest]:
+def parse_interests(rows: Sequence[Sequence[Any]], tab: str, problems: Problems) -> list[Interest]:
     interests = []
     for row in _read_table(tab, rows, INTERESTS_COLUMNS, INTERESTS_COLUMNS, problems):
         topic, needle = as_text(row.get("Topic")), as_text(row.get("URL contains"))
         if topic.startswith("#") or not (topic or needle):
             continue
         if not topic:
-            problems.append(t("rules.interest_topic_missing", cell=row.cell(tab, "Topic")))
+            problems.add("rules.interest_topic_missing", cell=row.cell(tab, "Topic"))
         elif not needle:
-            problems.append(t("rules.interest_url_missing", cell=row.cell(tab, "URL contains"),
-                              topic=topic))
+            problems.add("rules.interest_url_missing", cell=row.cell(tab, "URL contains"),
+                          topic=topic)
         else:
             interests.append(Interest(topic, needle))
     return interests
 
 
+class InvalidRules(ValueError):
+    """The rule tabs have problems; ``problems`` lists every one, each naming its cell."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
 def parse_rules(*, weights: Sequence[Sequence[Any]], segments: Sequence[Sequence[Any]],
-                interests: Sequence[Sequence[Any]], lookback_days: int,
+                interests: Sequence[Sequence[Any]], lookback_days: int, say: Say, cell: CellName,
                 merge_tags: Collection[str] = (), tabs: tuple[str, str, str] = (
                     "Weights", "Segments", "Interests")) -> Ruleset:
-    """All three tabs as one rule set, or RulesError listing every problem in every tab."""
-    problems: list[str] = []
+    """All three tabs as one rule set, or InvalidRules listing every problem in every tab
+    (in the language ``say`` speaks, with cells named by ``cell``)."""
+    problems = Problems(say, cell)
     kinds = field_kinds(lookback_days)
     weight_rules = parse_weights(weights, tabs[0], _Fields(kinds, merge_tags), problems)
     segment_rules = parse_segments(segments, tabs[1], _Fields(kinds | SCORE_FIELDS, merge_tags),
                                    problems)
     interest_rules = parse_interests(interests, tabs[2], problems)
     if problems:
-        raise RulesError(problems, heading=t("rules.heading"))
+        raise InvalidRules(problems.found)
     return Ruleset(tuple(weight_rules), tuple(segment_rules), tuple(interest_rules))

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from syncbot.core.rules import WeightRule
+from syncbot.core.texts import Say
 from syncbot.core.values import format_number, is_blank, parse_number
-from syncbot.text import t
 
 WHY_LIMIT = 300
 SEPARATOR = "; "
@@ -32,24 +32,25 @@ def _signed(points: float) -> str:
 class Scorer:
     """Scores leads with one set of Weights rules; the rule texts are prepared once."""
 
-    def __init__(self, rules: Sequence[WeightRule]) -> None:
+    def __init__(self, rules: Sequence[WeightRule], say: Say) -> None:
         self.rules = tuple(rules)
-        self._per = t("why.per", field="{field}", count="{count}", points="{points}",
+        self.say = say
+        self._per = say("why.per", field="{field}", count="{count}", points="{points}",
                       total="{total}")
-        self._per_capped = t("why.per_capped", field="{field}", count="{count}",
+        self._per_capped = say("why.per_capped", field="{field}", count="{count}",
                              points="{points}", raw="{raw}", total="{total}")
-        self._fixed = [self._condition_text(rule) if rule.condition else ""
+        self._fixed = [self._condition_text(rule, say) if rule.condition else ""
                        for rule in self.rules]
         self._points = [format_number(rule.points) for rule in self.rules]
 
     @staticmethod
-    def _condition_text(rule: WeightRule) -> str:
+    def _condition_text(rule: WeightRule, say: Say) -> str:
         assert rule.condition is not None
         if rule.condition.value_text:
-            return t("why.condition", field=rule.field, operator=rule.operator,
-                     value=rule.condition.value_text, points=_signed(rule.points))
-        return t("why.condition_no_value", field=rule.field, operator=rule.operator,
-                 points=_signed(rule.points))
+            return say("why.condition", field=rule.field, operator=rule.operator,
+                       value=rule.condition.value_text, points=_signed(rule.points))
+        return say("why.condition_no_value", field=rule.field, operator=rule.operator,
+                   points=_signed(rule.points))
 
     def score(self, features: dict[str, Any]) -> Score:
         engagement = fit = 0.0
@@ -88,14 +89,14 @@ class Scorer:
                 parts.append((-abs(points), index, text))
         parts.sort()
         return Score(round(engagement, 2), round(fit, 2), round(engagement + fit, 2),
-                     explain([p[2] for p in parts]))
+                     explain([p[2] for p in parts], self.say))
 
 
-def explain(parts: Sequence[str], limit: int = WHY_LIMIT) -> str:
+def explain(parts: Sequence[str], say: Say, limit: int = WHY_LIMIT) -> str:
     """Join the largest contributions first, cutting with "+N more" to stay within ``limit``;
     says so when nothing contributed, so an empty cell never leaves a marketer guessing."""
     if not parts:
-        return t("why.nothing")
+        return say("why.nothing")
     joined = SEPARATOR.join(parts)
     if len(joined) <= limit:
         return joined
@@ -103,10 +104,10 @@ def explain(parts: Sequence[str], limit: int = WHY_LIMIT) -> str:
     length = 0
     for index, part in enumerate(parts):
         rest = len(parts) - index - 1
-        tail = len(SEPARATOR) + len(t("why.more", count=rest)) if rest else 0
+        tail = len(SEPARATOR) + len(say("why.more", count=rest)) if rest else 0
         needed = (len(SEPARATOR) if shown else 0) + len(part)
         if length + needed + tail > limit:
-            shown.append(t("why.more", count=len(parts) - index))
+            shown.append(say("why.more", count=len(parts) - index))
             break
         shown.append(part)
         length += needed

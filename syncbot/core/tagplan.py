@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from syncbot.text import t
+from syncbot.core.texts import Say
 
 
 @dataclass(frozen=True)
@@ -72,15 +72,16 @@ def apply_plan(current: Mapping[str, Collection[str]], plan: TagPlan) -> dict[st
 
 
 def safety_problems(plan: TagPlan, *, max_removal_fraction: float, pulled_members: int,
-                    leads_in_sheet: int) -> list[str]:
+                    leads_in_sheet: int, say: Say) -> list[str]:
     """Why this run must not write to Mailchimp (docs/reference.md, "Safety"), or [] when it may."""
     problems = []
     if pulled_members == 0:
-        problems.append(t("safety.no_members"))
+        problems.append(say("safety.no_members"))
     elif pulled_members < leads_in_sheet / 2:
-        problems.append(t("safety.fewer_than_half", pulled=pulled_members, leads=leads_in_sheet))
+        problems.append(say("safety.fewer_than_half", pulled=pulled_members,
+                            leads=leads_in_sheet))
     if plan.removal_fraction > max_removal_fraction:
-        problems.append(t("safety.too_many_removals", losing=plan.losing, tagged=plan.tagged_now,
-                          percent=f"{plan.removal_fraction:.0%}",
-                          limit=f"{max_removal_fraction:g}"))
+        problems.append(say("safety.too_many_removals", losing=plan.losing,
+                            tagged=plan.tagged_now, percent=f"{plan.removal_fraction:.0%}",
+                            limit=f"{max_removal_fraction:g}"))
     return problems

@@ -1,0 +1,74 @@
+"""Every user-facing sentence lives in ``syncbot/locales/<lang>.toml``.
+
+Code asks for a message by key (``t("config.missing", ...)``) so that a
+Spanish edition is one new file, not a hunt through the modules. The language
+comes from ``SYNCBOT_LANG`` (default ``en``); a key missing from that language
+falls back to English, and a key missing from English is a bug (KeyError).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+DEFAULT_LANG = "en"
+
+
+@cache
+def _catalogue(lang: str) -> dict[str, str]:
+    try:
+        raw = resources.files("syncbot.locales").joinpath(f"{lang}.toml").read_text("utf-8")
+    except FileNotFoundError:
+        return {}
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, node: dict) -> None:
+        for key, value in node.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, dict):
+                walk(name + ".", value)
+            else:
+                flat[name] = str(value)
+
+    walk("", tomllib.loads(raw))
+    return flat
+
+
+def language(environ: Mapping[str, str] | None = None) -> str:
+    """The user's language, from ``SYNCBOT_LANG`` (read here, at the edge, never in the core)."""
+    env = os.environ if environ is None else environ
+    return env.get("SYNCBOT_LANG", DEFAULT_LANG) or DEFAULT_LANG
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The messages of one language (English where it has none): what the core is given to
+    write for people (it is a ``core.texts.Say``)."""
+
+    language: str = DEFAULT_LANG
+
+    def template(self, message_id: str, /) -> str:
+        """The message, placeholders left as they are."""
+        return _catalogue(self.language).get(message_id) or _catalogue(DEFAULT_LANG)[message_id]
+
+    def __call__(self, message_id: str, /, **values: object) -> str:
+        return self.template(message_id).format(**values)
+
+
+def catalogue() -> Catalogue:
+    """The catalogue of the user's language now."""
+    return Catalogue(language())
+
+
+def template(message_id: str, /) -> str:
+    """The message ``message_id`` in the user's language, placeholders left as they are."""
+    return catalogue().template(message_id)
+
+
+def t(message_id: str, /, **values: object) -> str:
+    """The message ``message_id`` in the user's language, with ``values`` filled in."""
+    return catalogue()(message_id, **values)

@@ -24,9 +24,29 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from syncbot.a1 import col_index, col_letters
 from syncbot.sandbox.google_auth import GoogleAuthEmulator
 from syncbot.sandbox.http import Emulator, HttpError, Request, Response, Router
+
+# Column letters as Google spells them. The emulator keeps its own (written from Google's
+# documentation, bijective base 26) so it never depends on the product code it tests.
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def col_letters(index: int) -> str:
+    """0-based column index → letters: 0 → A, 26 → AA, 701 → ZZ, 702 → AAA."""
+    number, letters = index + 1, []
+    while number > 0:
+        number, digit = divmod(number - 1, len(_ALPHABET))
+        letters.append(_ALPHABET[digit])
+    return "".join(reversed(letters))
+
+
+def col_index(letters: str) -> int:
+    """Letters → 0-based column index (the inverse of ``col_letters``)."""
+    number = 0
+    for letter in letters.upper():
+        number = number * len(_ALPHABET) + _ALPHABET.index(letter) + 1
+    return number - 1
 
 CELL_LIMIT = 10_000_000
 QUOTA_PER_MINUTE = 60

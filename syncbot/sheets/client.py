@@ -31,7 +31,9 @@ from google.oauth2.service_account import Credentials
 from gspread.exceptions import APIError
 from requests.adapters import BaseAdapter, HTTPAdapter
 
-from syncbot.adapters.retry import (
+from syncbot.errors import InvalidInputError, SyncbotError
+from syncbot.locales import t
+from syncbot.retry import (
     RetriesExhausted,
     RetryPolicy,
     Waiting,
@@ -39,8 +41,6 @@ from syncbot.adapters.retry import (
     send_with_retries,
     unreachable_message,
 )
-from syncbot.errors import InvalidInputError, SyncbotError
-from syncbot.text import t
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 SHEETS_RETRY = RetryPolicy(retry_statuses=frozenset({408, 429, 500, 502, 503, 504}),

@@ -30,17 +30,17 @@ import requests
 from mailchimp_marketing.api_client import ApiClientError
 from requests.adapters import HTTPAdapter
 
-from syncbot.adapters.retry import (
+from syncbot.config import Secret
+from syncbot.core.model import Event, Member
+from syncbot.errors import SyncbotError
+from syncbot.locales import t
+from syncbot.retry import (
     RetriesExhausted,
     RetryPolicy,
     say_waiting,
     send_with_retries,
     unreachable_message,
 )
-from syncbot.config import Secret
-from syncbot.core.model import Event, Member
-from syncbot.errors import SyncbotError
-from syncbot.text import t
 
 MAILCHIMP_RETRY = RetryPolicy(retry_statuses=frozenset({429, 500, 502, 503, 504}),
                               attempts=6, max_seconds=300.0)
@@ -55,6 +55,7 @@ MEMBER_FIELDS = ["members.id", "members.email_address", "members.status", "membe
                  "members.source", "members.vip", "total_items"]
 STATS_FIELDS = ["members.id", "members.email_address", "members.status", "members.member_rating",
                 "members.stats", "total_items"]
+SCAN_KEYS = tuple(f.removeprefix("members.") for f in STATS_FIELDS if f.startswith("members."))
 
 T = TypeVar("T")
 

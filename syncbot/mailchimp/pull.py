@@ -17,19 +17,22 @@ result is the same members and events a full pull gives; the tests prove it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from syncbot.adapters.mailchimp import (
+from syncbot.core.model import Event, Member
+from syncbot.mailchimp.client import (
+    SCAN_KEYS,
     STATS_FIELDS,
     MailchimpAudience,
     subscriber_hash,
     to_events,
     to_member,
 )
-from syncbot.cache import AudienceCache
-from syncbot.core.model import Event, Member
+from syncbot.ports import PulledStore, StoredMember
 
 OVERLAP = timedelta(minutes=10)
 
@@ -41,16 +44,24 @@ class Pulled:
     mailchimp_requests: int
 
 
-def audience(cache: AudienceCache, chunk: int = 2000, *, stale_only: bool = False
+def audience(cache: PulledStore, chunk: int = 2000, *, stale_only: bool = False
              ) -> Iterator[list[tuple[Member, list[Event]]]]:
     """What the last pull left in the cache: members with their opens and clicks, by key, in
     chunks (the core works on one chunk at a time, so memory stays flat with audience size);
-    ``stale_only``: only the members ``AudienceCache.mark_stale`` chose."""
+    ``stale_only``: only the members ``PulledStore.mark_stale`` chose."""
     for batch in cache.audience(chunk, stale_only=stale_only):
         yield [(to_member(raw), events) for raw, events in batch]
 
 
-def pull(api: MailchimpAudience, cache: AudienceCache, *, now: datetime, lookback_days: int,
+def stored(raws: Iterable[Mapping[str, Any]]) -> list[StoredMember]:
+    """Member records as the store keeps them: by lower-cased address, with the part a stats
+    scan sees as comparable text."""
+    return [StoredMember(raw["email_address"].lower(), json.dumps(raw),
+                         json.dumps({k: raw[k] for k in SCAN_KEYS if k in raw}, sort_keys=True))
+            for raw in raws]
+
+
+def pull(api: MailchimpAudience, cache: PulledStore, *, now: datetime, lookback_days: int,
          full: bool = False) -> Pulled:
     """Bring the cache up to date with Mailchimp (read it back with ``audience``)."""
     cursor = None if full else cache.cursor()
@@ -60,17 +71,18 @@ def pull(api: MailchimpAudience, cache: AudienceCache, *, now: datetime, lookbac
     if since is None:
         cache.clear_members()
         for page in api.member_pages():  # stored page by page: never all in memory at once
-            cache.upsert_members(page)
+            cache.upsert_members(stored(page))
     else:
-        cache.upsert_members(api.members(since_last_changed=since))
+        cache.upsert_members(stored(api.members(since_last_changed=since)))
         listed: set[str] = set()
         unknown: list[str] = []
         for page in api.member_pages(fields=STATS_FIELDS):  # page by page, changes only
-            unknown += cache.refresh_members(page)
+            unknown += cache.refresh_members(stored(page))
             listed.update(m["email_address"].lower() for m in page)
         cache.keep_members(listed)
         if unknown:  # not seen by any earlier pull: fetch their whole record
-            cache.upsert_members(api.members_by_hash([subscriber_hash(k) for k in sorted(unknown)]))
+            cache.upsert_members(stored(api.members_by_hash([subscriber_hash(k)
+                                                             for k in sorted(unknown)])))
 
     oldest = now - timedelta(days=lookback_days)
     known = cache.campaigns()

@@ -35,7 +35,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from syncbot.text import t
+from syncbot.locales import t
 
 TRANSPORT_ERRORS = (requests.exceptions.Timeout, requests.exceptions.ConnectionError)
 

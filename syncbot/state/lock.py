@@ -8,7 +8,7 @@ from pathlib import Path
 from types import TracebackType
 
 from syncbot.errors import SyncbotError
-from syncbot.text import t
+from syncbot.locales import t
 
 
 class AlreadyRunning(SyncbotError):

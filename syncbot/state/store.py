@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from syncbot.adapters.mailchimp import STATS_FIELDS
 from syncbot.core.model import Event
-from syncbot.text import t
+from syncbot.locales import t
+from syncbot.ports import StoredMember
 
 FULL_PULL_REASONS = {"missing": "cache.missing", "corrupt": "cache.corrupt",
                      "audience": "cache.audience", "lookback": "cache.lookback",
@@ -54,7 +54,8 @@ CREATE TABLE dirty (key TEXT PRIMARY KEY);
 """
 LEDGER_LAYOUT = "leads_layout"
 LEDGER_RULES = "leads_rules"
-SCAN_KEYS = tuple(f.removeprefix("members.") for f in STATS_FIELDS if f.startswith("members."))
+
+
 
 
 class AudienceCache:
@@ -121,10 +122,10 @@ class AudienceCache:
     def clear_members(self) -> None:
         self.db.execute("DELETE FROM members")
 
-    def upsert_members(self, raws: Iterable[Mapping[str, Any]]) -> None:
-        rows = [(r["email_address"].lower(), json.dumps(r), _scan_text(r)) for r in raws]
+    def upsert_members(self, members: Iterable[StoredMember]) -> None:
+        rows = list(members)
         self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?, ?)", rows)
-        self._mark((key,) for key, _, _ in rows)
+        self._mark((member.key,) for member in rows)
 
     def _mark(self, keys: Iterable[tuple[str]]) -> None:
         """These members' inputs changed: their leads must be recomputed."""
@@ -134,21 +135,22 @@ class AudienceCache:
         self.db.execute(f"INSERT OR IGNORE INTO dirty SELECT DISTINCT member_key FROM events "
                         f"WHERE {where}", params)
 
-    def refresh_members(self, partial: Sequence[Mapping[str, Any]]) -> list[str]:
-        """Overlay fresh values (status, rating, stats: one page of the scan) on the cached
-        members whose values changed; returns the keys the cache does not know."""
-        fresh = {r["email_address"].lower(): r for r in partial}
+    def refresh_members(self, partial: Sequence[StoredMember]) -> list[str]:
+        """Overlay fresh values (status, rating, stats: one page of the scan, each ``raw``
+        holding only those) on the stored members whose scan changed; returns the keys the
+        store does not know."""
+        fresh = {member.key: member for member in partial}
         known = {key: scan for key, scan in self.db.execute(
             f"SELECT key, scan FROM members WHERE key IN ({','.join('?' * len(fresh))})",
             list(fresh))} if fresh else {}
         updated = []
         for key, scan in known.items():
-            if scan != _scan_text(fresh[key]):
+            if scan != fresh[key].scan:
                 (raw,) = self.db.execute("SELECT raw FROM members WHERE key = ?", (key,)).fetchone()
-                merged = json.loads(raw) | dict(fresh[key])
-                updated.append((key, json.dumps(merged), _scan_text(merged)))
+                merged = json.loads(raw) | json.loads(fresh[key].raw)
+                updated.append(StoredMember(key, json.dumps(merged), fresh[key].scan))
         self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?, ?)", updated)
-        self._mark((key,) for key, _, _ in updated)
+        self._mark((member.key,) for member in updated)
         return [key for key in fresh if key not in known]
 
     def keep_members(self, keys: set[str]) -> None:
@@ -282,11 +284,6 @@ class AudienceCache:
         """Make a pull's changes durable: one commit for the whole pull, so a pull that fails
         half way leaves the cache as the last complete pull left it."""
         self.db.commit()
-
-
-def _scan_text(raw: Mapping[str, Any]) -> str:
-    """The part of a member record the stats scan sees, as comparable text."""
-    return json.dumps({key: raw[key] for key in SCAN_KEYS if key in raw}, sort_keys=True)
 
 
 def _stamp(moment: datetime) -> str:

@@ -23,14 +23,14 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from syncbot.a1 import col_letters, quote_title, row_runs
-from syncbot.adapters.sheets import CELL_LIMIT, SheetsError, SheetSetupError, Tab, Workbook
 from syncbot.config import SheetsConfig
 from syncbot.core.rules import DIMENSIONS, OPERATORS
 from syncbot.core.values import is_blank
 from syncbot.errors import InvalidInputError
-from syncbot.leads_tab import DATE_COLUMNS, LeadsDiff, plan_layout
-from syncbot.text import t
+from syncbot.locales import t
+from syncbot.sheets.a1 import col_letters, quote_title, row_runs
+from syncbot.sheets.client import CELL_LIMIT, SheetsError, SheetSetupError, Tab, Workbook
+from syncbot.sheets.leads import DATE_COLUMNS, LeadsDiff, plan_layout
 
 TABS = (("leads_tab", "Leads"), ("weights_tab", "Weights"), ("segments_tab", "Segments"),
         ("interests_tab", "Interests"), ("runs_tab", "Runs"))
@@ -60,7 +60,7 @@ def _typed(cell: str) -> Any:
 
 
 def load_templates(language: str = "en") -> dict[str, Template]:
-    root = resources.files("sheet_templates")
+    root = resources.files("syncbot.sheets").joinpath("templates")
     formats = tomllib.loads(root.joinpath("format.toml").read_text("utf-8"))
     notes = tomllib.loads(root.joinpath(language, "leads_notes.toml").read_text("utf-8"))
     templates = {}

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from syncbot.a1 import cell as cell_name
-from syncbot.a1 import col_letters, quote_title, row_runs
 from syncbot.core.fields import field_kinds
 from syncbot.core.values import as_text, is_blank, to_serial
 from syncbot.errors import InvalidInputError
-from syncbot.text import t
+from syncbot.locales import t
+from syncbot.sheets.a1 import cell as cell_name
+from syncbot.sheets.a1 import col_letters, quote_title, row_runs
 
 OUTPUT_COLUMNS = ("engagement_score", "fit_score", "score", "tags", "why", "synced_at")
 DATE_COLUMNS = ("last_open_at", "last_click_at", "subscribed_at", "synced_at")

@@ -1,1 +1,0 @@
-"""One module per external API; each owns its paging, retries, rate limit and error mapping."""
