@@ -72,6 +72,7 @@ def child(args: argparse.Namespace) -> None:
     from syncbot.pipeline import run_once
     from syncbot.sandbox.server import LoopbackAdapter
     from syncbot.sheets.client import Workbook
+    from syncbot.sheets.spreadsheet import Spreadsheet
     from syncbot.sheets.tabs import init_spreadsheet
 
     info = json.loads(args.child)
@@ -108,7 +109,8 @@ def child(args: argparse.Namespace) -> None:
     def progress(message: str) -> None:
         stages.append((message, time.perf_counter() - wall0, peak_rss_mb()))
 
-    report = run_once(config, audience, workbook, datetime.now(UTC), progress=progress,
+    report = run_once(config, audience, Spreadsheet(workbook, config.sheets), datetime.now(UTC),
+                      progress=progress,
                       full=info["mode"] != "incremental", dry_run=info["mode"] == "naive")
     progress("done")
     if profiler is not None:

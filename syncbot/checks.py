@@ -12,7 +12,6 @@ from syncbot.locales import catalogue, t
 from syncbot.mailchimp.client import MailchimpError, MailchimpUnreachable
 from syncbot.pipeline import sheet_rules
 from syncbot.sheets.client import SheetsError
-from syncbot.sheets.tabs import read_spreadsheet
 
 
 def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
@@ -49,7 +48,7 @@ def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
     finally:
         audience.close()
     try:
-        data = read_spreadsheet(wiring.workbook(config, notify=echo), config.sheets)
+        data = wiring.spreadsheet(config, notify=echo).read()
         echo(t("check.ok", what=t("check.sheets", id=config.sheets.spreadsheet_id)))
     except InvalidInputError as exc:
         for problem in exc.problems:

@@ -23,7 +23,7 @@ from syncbot.errors import EXIT_FAILURE, SyncbotError
 from syncbot.locales import t
 
 if TYPE_CHECKING:
-    from syncbot.pipeline import RunReport
+    from syncbot.report import RunReport
 
 log = logging.getLogger("syncbot")
 
@@ -89,14 +89,13 @@ def init(ctx: Context, write_config: Path | None, config_path: str | None, verbo
     formatting and default rules. Existing tabs are never changed; running it twice changes
     nothing. With --write-config PATH, write a starting configuration file instead."""
     from syncbot import wiring
-    from syncbot.sheets.tabs import init_spreadsheet
 
     if write_config is not None:
         write_example(write_config)
         click.echo(t("cli.config_written", path=write_config))
         return
     config = ctx.with_overrides(config_path, verbose).config()
-    created = init_spreadsheet(wiring.workbook(config, notify=_progress), config.sheets)
+    created = wiring.spreadsheet(config, notify=_progress).init()
     if created:
         click.echo(t("cli.init_created", tabs=", ".join(created)))
     else:

@@ -20,13 +20,15 @@ from syncbot.config import Config, parse_config
 from syncbot.errors import SyncbotError, UsageError
 from syncbot.locales import t
 from syncbot.mailchimp.client import MailchimpAudience
-from syncbot.pipeline import Progress, RunReport, run_once
+from syncbot.pipeline import Progress, run_once
+from syncbot.report import RunReport
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import URLS, generate_audience
 from syncbot.sandbox.sheets import from_serial
 from syncbot.sheets.client import Workbook
 from syncbot.sheets.leads import DATE_COLUMNS
-from syncbot.sheets.tabs import init_spreadsheet, tab_names
+from syncbot.sheets.spreadsheet import Spreadsheet
+from syncbot.sheets.tabs import tab_names
 
 SPREADSHEET_ID = "1SyncbotDemoSpreadsheet"
 LIST_ID = "demo0list1"
@@ -85,13 +87,14 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
                                           adapter=adapter)
         audience = MailchimpAudience(config.secrets.mailchimp_api_key, LIST_ID,
                                      session=box.session())
-        init_spreadsheet(workbook, config.sheets)
+        sheet = Spreadsheet(workbook, config.sheets)
+        sheet.init()
         names = tab_names(config.sheets)
         # the sandbox audience has a JOBTITLE merge field: switch on the template's example rule
         workbook.write([{"range": f"'{names['Weights']}'!A9", "values": [["JOBTITLE"]]},
                         {"range": f"'{names['Interests']}'!A2:A3",
                          "values": [["Pricing"], ["Webinars"]]}])
-        first = run_once(config, audience, workbook, now, progress=progress)
+        first = run_once(config, audience, sheet, now, progress=progress)
 
         later = now + timedelta(hours=6)
         box.mailchimp.clock = lambda: later
@@ -101,7 +104,7 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
             box.mailchimp.add_event(newest, email, "open", later - timedelta(minutes=30))
             box.mailchimp.add_event(newest, email, "click", later - timedelta(minutes=20),
                                     rng.choice(URLS))
-        second = run_once(config, audience, workbook, later, progress=progress)
+        second = run_once(config, audience, sheet, later, progress=progress)
         audience.close()
     export_xlsx(box, SPREADSHEET_ID, output)
     return DemoResult(first, second, output, members)

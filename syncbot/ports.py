@@ -9,10 +9,18 @@ defined here, by neither side.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from syncbot.core.model import Event
+
+if TYPE_CHECKING:  # for the types only: the port does not depend on the Sheets package
+    from syncbot.sheets.leads import LeadsDiff
+    from syncbot.sheets.tabs import SheetData
+
+
+Mode = Literal["full", "incremental"]  # how a run pulled: everything, or what changed
 
 
 class StoredMember(NamedTuple):
@@ -43,3 +51,94 @@ class PulledStore(Protocol):
 
     def audience(self, chunk: int, *, stale_only: bool = False
                  ) -> Iterator[list[tuple[dict[str, Any], list[Event]]]]: ...
+
+
+class Known(NamedTuple):
+    """What the ledger knows of a lead's row: syncbot's cells as syncbot last wrote them
+    (JSON) and the row's ``synced_at`` then (a date serial; None if it had none)."""
+
+    cells: str
+    synced_at: float | None
+
+
+class LeadNote(NamedTuple):
+    """What the ledger keeps with a lead besides its cells, so an unchanged lead is reused
+    without recomputing it."""
+
+    stable_until: float  # a POSIX timestamp: its values hold until then
+    status: str
+    email: str  # as Mailchimp spells it
+    tags: str  # the managed tags it should have, as a JSON list
+    score: float
+
+
+class LedgerEntry(NamedTuple):
+    """One lead in the ledger: its key, what its row holds, and its note."""
+
+    key: str
+    cells: str
+    synced_at: float | None
+    stable_until: float
+    status: str
+    email: str
+    tags: str
+    score: float
+
+    @classmethod
+    def of(cls, key: str, known: Known, note: LeadNote) -> LedgerEntry:
+        return cls(key, known.cells, known.synced_at, note.stable_until, note.status, note.email,
+                   note.tags, note.score)
+
+    @property
+    def known(self) -> Known:
+        return Known(self.cells, self.synced_at)
+
+    @property
+    def note(self) -> LeadNote:
+        return LeadNote(self.stable_until, self.status, self.email, self.tags, self.score)
+
+
+@dataclass
+class WriteReport:
+    """What a tag write did."""
+
+    added: int = 0
+    removed: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (address, Mailchimp's reason)
+    created_tags: list[str] = field(default_factory=list)
+
+
+class AudienceSource(Protocol):
+    """The audience as a run reads and tags it: Mailchimp's records (in Mailchimp's own shape,
+    which ``mailchimp.pull`` stores) and its tags. ``MailchimpAudience`` is one;
+    ``mailchimp.fake.FakeAudience`` is one in memory."""
+
+    @property
+    def requests(self) -> int: ...
+    def member_pages(self, *, fields: Sequence[str] = ...,
+                     since_last_changed: datetime | None = None
+                     ) -> Iterator[list[dict[str, Any]]]: ...
+    def members(self, *, fields: Sequence[str] = ...,
+                since_last_changed: datetime | None = None) -> list[dict[str, Any]]: ...
+    def members_by_hash(self, hashes: Sequence[str]) -> list[dict[str, Any]]: ...
+    def campaigns(self, since_send_time: datetime) -> list[dict[str, Any]]: ...
+    def activity_pages(self, since: Mapping[str, datetime | None]
+                       ) -> Iterator[tuple[str, bool, list[dict[str, Any]]]]: ...
+    def resolve_tags(self, names: Sequence[str], *, create: bool
+                     ) -> tuple[dict[str, int], list[str]]: ...
+    def tag_members(self, segment_ids: Mapping[str, int]) -> dict[str, set[str]]: ...
+    def create_tag(self, name: str) -> int: ...
+    def write_tags(self, segment_ids: Mapping[str, int], adds: Mapping[str, Iterable[str]],
+                   removes: Mapping[str, Iterable[str]]) -> WriteReport: ...
+
+
+class SheetPort(Protocol):
+    """The spreadsheet as a run reads and writes it (``sheets.spreadsheet.Spreadsheet``)."""
+
+    @property
+    def requests(self) -> int: ...
+    def read(self) -> SheetData: ...
+    def prepare_leads(self, columns: Sequence[str], *, trust_ledger: bool) -> LeadsDiff: ...
+    def settle_leads(self, diff: LeadsDiff) -> None: ...
+    def write_leads(self, diff: LeadsDiff, synced_at: datetime) -> int: ...
+    def append_run(self, values: Sequence[Any]) -> None: ...

@@ -16,8 +16,9 @@ from requests.adapters import BaseAdapter
 
 from syncbot.config import Config
 from syncbot.mailchimp.client import MailchimpAudience
-from syncbot.pipeline import RunReport
+from syncbot.report import RunReport
 from syncbot.sheets.client import Workbook
+from syncbot.sheets.spreadsheet import Spreadsheet
 
 transport: Callable[[], BaseAdapter | None] = lambda: None  # noqa: E731
 sleep: Callable[[float], None] = time.sleep
@@ -36,8 +37,14 @@ def sync(config: Config, *, dry_run: bool = False, full: bool = False, force: bo
             stack.enter_context(lock_for(config.state.path))
         mailchimp = audience(config, notify=progress)
         stack.callback(mailchimp.close)
-        return run_once(config, mailchimp, workbook(config, notify=progress), now(), dry_run=dry_run,
-                        force=force, full=full, progress=progress, clock=now)
+        return run_once(config, mailchimp, spreadsheet(config, notify=progress), now(),
+                        dry_run=dry_run, force=force, full=full, progress=progress, clock=now)
+
+
+def spreadsheet(config: Config, *, notify: Callable[[str], None] = lambda message: None
+                ) -> Spreadsheet:
+    """The spreadsheet as a run sees it; ``notify`` hears of every wait for Google."""
+    return Spreadsheet(workbook(config, notify=notify), config.sheets)
 
 
 def workbook(config: Config, *, notify: Callable[[str], None] = lambda message: None

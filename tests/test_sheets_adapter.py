@@ -12,20 +12,19 @@ import syncbot.sheets.client as sheets_module
 from syncbot.config import SheetsConfig
 from syncbot.core.rules import parse_rules
 from syncbot.errors import InvalidInputError
+from syncbot.ports import LeadNote
 from syncbot.sandbox import Faults, Sandbox
 from syncbot.sandbox.sheets import Formula
 from syncbot.sheets.a1 import col_letters
 from syncbot.sheets.client import SheetsError, SheetSetupError, Workbook
 from syncbot.sheets.leads import leads_columns
+from syncbot.sheets.spreadsheet import Spreadsheet
 from syncbot.sheets.tabs import (
     append_run,
     init_spreadsheet,
     load_templates,
-    prepare_leads,
     read_spreadsheet,
     runs_header,
-    settle_leads,
-    write_leads,
 )
 from tests.conftest import CELL, SAY, SCOPES, SHEET_ID, FakeClock
 
@@ -69,14 +68,15 @@ class World:
 
     def sync_leads(self, leads, when=NOW, *, trust_ledger=True):
         """What a run does with the Leads tab; ``self.ledger`` stands in for the cache's."""
-        data = read_spreadsheet(self.book, CONFIG)
-        diff = prepare_leads(self.book, data, COLUMNS, trust_ledger=trust_ledger)
+        sheet = Spreadsheet(self.book, CONFIG)
+        sheet.read()
+        diff = sheet.prepare_leads(COLUMNS, trust_ledger=trust_ledger)
         for values in leads:
             key = values["email"].lower()
-            diff.add(key, values, self.ledger.get(key))
-        settle_leads(self.book, data, diff)
-        writes = write_leads(self.book, data, diff, when)
-        self.ledger.update((key, (cells, stamp)) for key, cells, stamp in diff.ledger_entries(when))
+            diff.add(key, values, self.ledger.get(key), LeadNote(0.0, "subscribed", key, "[]", 0.0))
+        sheet.settle_leads(diff)
+        writes = sheet.write_leads(diff, when)
+        self.ledger.update((entry.key, entry.known) for entry in diff.ledger_entries(when))
         return diff, writes
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
+
+EventKind = Literal["open", "click"]  # bounces never reach the core
 
 
 class Event(NamedTuple):
     """One open or click of a campaign e-mail; ``url`` only for clicks. (A named tuple: an
     audience has millions of them, and a tuple is the cheapest immutable record to build.)"""
 
-    kind: str  # "open" | "click" (bounces never reach the core)
+    kind: EventKind
     at: datetime  # timezone-aware
     url: str | None = None
 

@@ -21,7 +21,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -34,6 +33,7 @@ from syncbot.config import Secret
 from syncbot.core.model import Event, Member
 from syncbot.errors import SyncbotError
 from syncbot.locales import t
+from syncbot.ports import WriteReport
 from syncbot.retry import (
     RetriesExhausted,
     RetryPolicy,
@@ -113,12 +113,6 @@ def to_events(activity: Iterable[Mapping[str, Any]]) -> list[Event]:
     return events
 
 
-@dataclass
-class WriteReport:
-    added: int = 0
-    removed: int = 0
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (address, Mailchimp's reason)
-    created_tags: list[str] = field(default_factory=list)
 
 
 class MailchimpAudience:

@@ -27,12 +27,11 @@ from syncbot.core.model import Event, Member
 from syncbot.mailchimp.client import (
     SCAN_KEYS,
     STATS_FIELDS,
-    MailchimpAudience,
     subscriber_hash,
     to_events,
     to_member,
 )
-from syncbot.ports import PulledStore, StoredMember
+from syncbot.ports import AudienceSource, Mode, PulledStore, StoredMember
 
 OVERLAP = timedelta(minutes=10)
 
@@ -40,7 +39,7 @@ OVERLAP = timedelta(minutes=10)
 @dataclass(frozen=True)
 class Pulled:
     members: int
-    mode: str  # "full" | "incremental"
+    mode: Mode
     mailchimp_requests: int
 
 
@@ -61,7 +60,7 @@ def stored(raws: Iterable[Mapping[str, Any]]) -> list[StoredMember]:
             for raw in raws]
 
 
-def pull(api: MailchimpAudience, cache: PulledStore, *, now: datetime, lookback_days: int,
+def pull(api: AudienceSource, cache: PulledStore, *, now: datetime, lookback_days: int,
          full: bool = False) -> Pulled:
     """Bring the cache up to date with Mailchimp (read it back with ``audience``)."""
     cursor = None if full else cache.cursor()

@@ -28,6 +28,7 @@ from syncbot.core.fields import field_kinds
 from syncbot.core.values import as_text, is_blank, to_serial
 from syncbot.errors import InvalidInputError
 from syncbot.locales import t
+from syncbot.ports import Known, LeadNote, LedgerEntry
 from syncbot.sheets.a1 import cell as cell_name
 from syncbot.sheets.a1 import col_letters, quote_title, row_runs
 
@@ -67,9 +68,6 @@ def same(old: Any, new: Any) -> bool:
 
 
 T = TypeVar("T")
-Known = tuple[str, float | None]  # a lead's ledger entry: cells as JSON, synced_at serial
-Note = tuple[Any, ...]  # what the caller keeps in the ledger with a lead (opaque here)
-Entry = tuple[Any, ...]  # a ledger row: key, cells, synced_at, *note
 ALL = None  # "every value column" (a new row)
 
 
@@ -203,9 +201,9 @@ class LeadsDiff:
         self._stamps = stamps
         self.next_row = max(len(emails), rows_in_use - 1) + 2  # below anything in use
         # row → key, cells, which cells changed (ALL: a new row), note
-        self.pending: dict[int, tuple[str, str, tuple[int, ...] | None, Note]] = {}
-        self.unverified: dict[int, tuple[str, str, Note]] = {}  # row → key, cells, note
-        self.kept: list[Entry] = []  # unchanged rows whose ledger entry gets a new note
+        self.pending: dict[int, tuple[str, str, tuple[int, ...] | None, LeadNote]] = {}
+        self.unverified: dict[int, tuple[str, str, LeadNote]] = {}  # row → key, cells, note
+        self.kept: list[LedgerEntry] = []  # unchanged rows whose ledger entry gets a new note
         self.new_leads = 0
         self.changed_leads = 0
         self.samples: Highest[SampleLead] = Highest(sample_size)
@@ -224,18 +222,18 @@ class LeadsDiff:
                 out.append(to_cell(value))
         return out
 
-    def add(self, key: str, lead: Mapping[str, Any], known: Known | None, note: Note = ()
+    def add(self, key: str, lead: Mapping[str, Any], known: Known | None, note: LeadNote
             ) -> None:
         """One recomputed lead's values; ``known`` is its ledger entry, if any; ``note`` is
         stored with it in the ledger."""
         cells = self.cells(lead)
         self._add(key, to_json(cells), cells, known, note, recomputed=True)
 
-    def reuse(self, key: str, known: Known, note: Note) -> None:
+    def reuse(self, key: str, known: Known, note: LeadNote) -> None:
         """A lead whose values are the ledger's (nothing it depends on changed)."""
-        self._add(key, known[0], None, known, note, recomputed=False)
+        self._add(key, known.cells, None, known, note, recomputed=False)
 
-    def _add(self, key: str, text: str, cells: list[Any] | None, known: Known | None, note: Note,
+    def _add(self, key: str, text: str, cells: list[Any] | None, known: Known | None, note: LeadNote,
              *, recomputed: bool) -> None:
         row = self.rows_of.get(key)
         if row is None:
@@ -246,21 +244,21 @@ class LeadsDiff:
             self._sample(None, json.loads(text) if cells is None else cells)
             return
         stamp = self._stamps[row - 2] if row - 2 < len(self._stamps) else None
-        if not (self.trust_ledger and known is not None and _vouches(known[1], stamp)):
+        if not (self.trust_ledger and known is not None and _vouches(known.synced_at, stamp)):
             self.unverified[row] = (key, text, note)
             return
-        if known[0] == text and not self._blank:
+        if known.cells == text and not self._blank:
             if recomputed:
-                self.kept.append((key, text, known[1], *note))
+                self.kept.append(LedgerEntry.of(key, known, note))
             return
-        old = json.loads(known[0])
+        old = json.loads(known.cells)
         for i in self._blank:
             old[i] = None
         self._compare(row, key, text, old, json.loads(text) if cells is None else cells, stamp,
                       note)
 
     def _compare(self, row: int, key: str, text: str, old: Sequence[Any], cells: Sequence[Any],
-                 stamp: Any, note: Note) -> None:
+                 stamp: Any, note: LeadNote) -> None:
         changed = tuple(i for i, value in enumerate(cells)
                         if not _identical(old[i] if i < len(old) else None, value))
         if changed:
@@ -268,7 +266,8 @@ class LeadsDiff:
             self.changed_leads += 1
             self._sample(old, cells)
         else:
-            self.kept.append((key, text, stamp if _is_number(stamp) else None, *note))
+            self.kept.append(LedgerEntry.of(key, Known(text, stamp if _is_number(stamp) else None),
+                                            note))
 
     def _sample(self, old: Sequence[Any] | None, cells: Sequence[Any]) -> None:
         """Keep the highest-scoring leads whose tags change, for the plan's sample."""
@@ -327,12 +326,12 @@ class LeadsDiff:
                 changes[row][stamp_at] = stamp
             yield _block(layout.tab, changes)
 
-    def ledger_entries(self, synced_at: datetime) -> Iterator[Entry]:
+    def ledger_entries(self, synced_at: datetime) -> Iterator[LedgerEntry]:
         """What the ledger must learn once ``ranges`` were written: (key, cells, synced_at,
         *note) for every row written and every recomputed row found unchanged."""
         stamp = to_serial(synced_at)
         for key, text, _, note in self.pending.values():
-            yield (key, text, stamp, *note)
+            yield LedgerEntry.of(key, Known(text, stamp), note)
         yield from self.kept
 
 

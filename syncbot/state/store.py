@@ -28,7 +28,7 @@ from typing import Any
 
 from syncbot.core.model import Event
 from syncbot.locales import t
-from syncbot.ports import StoredMember
+from syncbot.ports import Known, LedgerEntry, StoredMember
 
 FULL_PULL_REASONS = {"missing": "cache.missing", "corrupt": "cache.corrupt",
                      "audience": "cache.audience", "lookback": "cache.lookback",
@@ -212,34 +212,32 @@ class AudienceCache:
             "OR m.key IN (SELECT key FROM dirty)", (everyone, now.timestamp()))
         return int(self.db.execute("SELECT COUNT(*) FROM stale").fetchone()[0])
 
-    def settled_leads(self) -> Iterator[tuple[str, str, float | None, float, str, str, str, float]]:
-        """The ledger entries of the members ``mark_stale`` did not choose, as recorded:
-        key, cells, synced_at, stable_until, status, email, tags (JSON), score."""
-        yield from self.db.execute(
+    def settled_leads(self) -> Iterator[LedgerEntry]:
+        """The ledger entries of the members ``mark_stale`` did not choose, as recorded."""
+        yield from map(LedgerEntry._make, self.db.execute(
             "SELECT l.key, l.cells, l.synced_at, l.stable_until, l.status, l.email, l.tags, "
             "l.score FROM leads AS l JOIN members AS m ON m.key = l.key "
-            "WHERE l.key NOT IN (SELECT key FROM stale)")
+            "WHERE l.key NOT IN (SELECT key FROM stale)"))
 
     def ledger_rules(self) -> str | None:
         """The rules fingerprint every ledger entry was computed with."""
         return self._meta(LEDGER_RULES)
 
-    def ledger(self, keys: Sequence[str]) -> dict[str, tuple[str, float | None]]:
-        """key → (cells as JSON, synced_at serial) for those of ``keys`` the ledger holds."""
-        found: dict[str, tuple[str, float | None]] = {}
+    def ledger(self, keys: Sequence[str]) -> dict[str, Known]:
+        """What the ledger knows of those of ``keys`` it holds."""
+        found: dict[str, Known] = {}
         for start in range(0, len(keys), 900):  # under SQLite's limit of bound parameters
             part = keys[start:start + 900]
-            found.update((key, (cells, stamp)) for key, cells, stamp in self.db.execute(
+            found.update((key, Known(cells, stamp)) for key, cells, stamp in self.db.execute(
                 f"SELECT key, cells, synced_at FROM leads WHERE key IN ({','.join('?' * len(part))})",
                 part))
         return found
 
-    def record_leads(self, entries: Iterable[Sequence[Any]], layout: Any, rules: str, *,
+    def record_leads(self, entries: Iterable[LedgerEntry], layout: Any, rules: str, *,
                      replace: bool) -> None:
         """Remember what the Leads tab now holds (after a successful write) and that every
-        lead was recomputed with ``rules``, durably. Each entry: key, cells, synced_at,
-        stable_until, status, email, tags (JSON), score. ``replace`` forgets the rest first
-        (the ledger described another layout)."""
+        lead was recomputed with ``rules``, durably. ``replace`` forgets the rest first (the
+        ledger described another layout)."""
         if replace:
             self.db.execute("DELETE FROM leads")
         self.db.executemany("INSERT OR REPLACE INTO leads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

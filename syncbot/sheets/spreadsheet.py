@@ -1,0 +1,71 @@
+"""The team's spreadsheet as a sync sees it: the one object the pipeline talks to for Sheets.
+
+It holds the workbook (the transport) and what the run read (``SheetData``),
+so the steps of a run — read the tabs, find the leads, settle the rows the
+ledger cannot vouch for, write the changes, log the run — are its methods
+instead of functions handed the same pair again and again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from syncbot.config import SheetsConfig
+from syncbot.sheets.client import Workbook
+from syncbot.sheets.leads import LeadsDiff
+from syncbot.sheets.tabs import (
+    SheetData,
+    append_run,
+    init_spreadsheet,
+    prepare_leads,
+    read_spreadsheet,
+    runs_header,
+    settle_leads,
+    write_leads,
+)
+
+
+class Spreadsheet:
+    def __init__(self, workbook: Workbook, config: SheetsConfig) -> None:
+        self.workbook, self.config = workbook, config
+        self._data: SheetData | None = None
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self.workbook.requests
+
+    @property
+    def spreadsheet_id(self) -> str:
+        return self.config.spreadsheet_id
+
+    @property
+    def data(self) -> SheetData:
+        """What ``read`` found (read it first)."""
+        assert self._data is not None, "read() comes first"
+        return self._data
+
+    def init(self, language: str = "en") -> list[str]:
+        """Create the missing tabs; returns their names."""
+        return init_spreadsheet(self.workbook, self.config, language=language)
+
+    def read(self) -> SheetData:
+        """The rules tabs, the Leads header and the Runs length (two requests)."""
+        self._data = read_spreadsheet(self.workbook, self.config)
+        return self._data
+
+    def prepare_leads(self, columns: Sequence[str], *, trust_ledger: bool) -> LeadsDiff:
+        return prepare_leads(self.workbook, self.data, columns, trust_ledger=trust_ledger)
+
+    def settle_leads(self, diff: LeadsDiff) -> None:
+        settle_leads(self.workbook, self.data, diff)
+
+    def write_leads(self, diff: LeadsDiff, synced_at: datetime) -> int:
+        return write_leads(self.workbook, self.data, diff, synced_at)
+
+    def append_run(self, values: Sequence[Any]) -> None:
+        """One row in the Runs tab (nothing when the tabs were never read)."""
+        if self._data is not None:
+            append_run(self.workbook, self._data, runs_header(), values)
