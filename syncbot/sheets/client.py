@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import gspread
 import requests
@@ -120,6 +120,18 @@ class PacedHTTPClient(gspread.HTTPClient):
         if response.ok:
             return response
         raise APIError(response)
+
+
+class Grid(Protocol):
+    """The calls the rest of the Sheets package makes: ``Workbook`` over HTTP, or
+    ``fake.FakeWorkbook`` in memory."""
+
+    @property
+    def requests(self) -> int: ...
+    def tabs(self) -> dict[str, Tab]: ...
+    def read(self, ranges: Sequence[str]) -> list[list[list[Any]]]: ...
+    def change_structure(self, requests_: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]: ...
+    def write(self, data: Iterable[Mapping[str, Any]]) -> int: ...
 
 
 @dataclass(frozen=True)

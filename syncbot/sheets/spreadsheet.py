@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from syncbot.config import SheetsConfig
-from syncbot.sheets.client import Workbook
+from syncbot.sheets.client import Grid
 from syncbot.sheets.leads import LeadsDiff
 from syncbot.sheets.tabs import (
     SheetData,
@@ -28,7 +28,7 @@ from syncbot.sheets.tabs import (
 
 
 class Spreadsheet:
-    def __init__(self, workbook: Workbook, config: SheetsConfig) -> None:
+    def __init__(self, workbook: Grid, config: SheetsConfig) -> None:
         self.workbook, self.config = workbook, config
         self._data: SheetData | None = None
 

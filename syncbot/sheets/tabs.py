@@ -1,6 +1,6 @@
 """The spreadsheet as syncbot uses it: set up from templates, read in one request, written safely.
 
-Built on ``adapters.sheets.Workbook``. ``init_spreadsheet`` creates only the
+Built on a ``client.Grid`` (the ``Workbook``, or a fake). ``init_spreadsheet`` creates only the
 missing tabs (formatting in one ``batchUpdate``, contents in one values write)
 and never changes an existing tab. ``read_spreadsheet`` reads the rules tabs
 and the Leads header in one ``batchGet``; ``prepare_leads`` reads the Leads
@@ -29,7 +29,7 @@ from syncbot.core.values import is_blank
 from syncbot.errors import InvalidInputError
 from syncbot.locales import t
 from syncbot.sheets.a1 import col_letters, quote_title, row_runs
-from syncbot.sheets.client import CELL_LIMIT, SheetsError, SheetSetupError, Tab, Workbook
+from syncbot.sheets.client import CELL_LIMIT, Grid, SheetsError, SheetSetupError, Tab
 from syncbot.sheets.leads import DATE_COLUMNS, LeadsDiff, plan_layout
 
 TABS = (("leads_tab", "Leads"), ("weights_tab", "Weights"), ("segments_tab", "Segments"),
@@ -131,7 +131,7 @@ def tab_names(config: SheetsConfig) -> dict[str, str]:
     return {kind: getattr(config, key) for key, kind in TABS}
 
 
-def init_spreadsheet(workbook: Workbook, config: SheetsConfig, *, language: str = "en"
+def init_spreadsheet(workbook: Grid, config: SheetsConfig, *, language: str = "en"
                      ) -> list[str]:
     """Create every missing tab from the templates; existing tabs are left exactly as they are."""
     templates = load_templates(language)
@@ -164,7 +164,7 @@ class SheetData:
     runs_rows: int  # rows in use in the Runs tab, header included
 
 
-def read_spreadsheet(workbook: Workbook, config: SheetsConfig) -> SheetData:
+def read_spreadsheet(workbook: Grid, config: SheetsConfig) -> SheetData:
     """The rules tabs, the Leads header and the Runs length: one metadata read, one values read."""
     names = tab_names(config)
     found = workbook.tabs()
@@ -195,7 +195,7 @@ def _blocks(rows: Sequence[int], size: int) -> Iterator[list[tuple[int, int]]]:
         yield group
 
 
-def _read_rows(workbook: Workbook, tab: Tab, rows: Sequence[int], last_column: int | None
+def _read_rows(workbook: Grid, tab: Tab, rows: Sequence[int], last_column: int | None
                ) -> Iterator[dict[int, list[Any]]]:
     """The cells of ``rows`` (from column A; all columns when ``last_column`` is None), one
     block of READ_ROWS rows per request; a row the API leaves out (empty) comes back as []."""
@@ -210,7 +210,7 @@ def _read_rows(workbook: Workbook, tab: Tab, rows: Sequence[int], last_column: i
         yield found
 
 
-def prepare_leads(workbook: Workbook, data: SheetData, columns: Sequence[str], *,
+def prepare_leads(workbook: Grid, data: SheetData, columns: Sequence[str], *,
                   trust_ledger: bool) -> LeadsDiff:
     """Where syncbot's columns are, which lead is on which row and where new leads go (the
     e-mail and ``synced_at`` columns, one request; the rows below the last e-mail, one more
@@ -245,7 +245,7 @@ def _in_use(cells: Sequence[Any]) -> bool:
     return any(not is_blank(v) for v in cells)
 
 
-def _last_row_in_use(workbook: Workbook, tab: Tab, *, below: int) -> int:
+def _last_row_in_use(workbook: Grid, tab: Tab, *, below: int) -> int:
     """The last row with anything in it, looking only below row ``below`` (one request, only
     when the grid has rows there: usually they are empty and the answer is tiny)."""
     if tab.rows <= below:
@@ -255,14 +255,14 @@ def _last_row_in_use(workbook: Workbook, tab: Tab, *, below: int) -> int:
     return below + 1 + used[-1] if used else below
 
 
-def settle_leads(workbook: Workbook, data: SheetData, diff: LeadsDiff) -> None:
+def settle_leads(workbook: Grid, data: SheetData, diff: LeadsDiff) -> None:
     """Compare the rows the ledger does not vouch for with what the sheet holds."""
     for block in _read_rows(workbook, data.tabs["Leads"], diff.unverified_rows(),
                             diff.layout.read_width - 1):
         diff.settle(block)
 
 
-def write_leads(workbook: Workbook, data: SheetData, diff: LeadsDiff, synced_at: datetime,
+def write_leads(workbook: Grid, data: SheetData, diff: LeadsDiff, synced_at: datetime,
                 date_columns: Sequence[str] = DATE_COLUMNS) -> int:
     """Grow the Leads grid if needed, then write; returns the number of write requests."""
     tab = data.tabs["Leads"]
@@ -288,7 +288,7 @@ def write_leads(workbook: Workbook, data: SheetData, diff: LeadsDiff, synced_at:
     return requests + workbook.write(diff.ranges(synced_at))
 
 
-def append_run(workbook: Workbook, data: SheetData, header: Sequence[str],
+def append_run(workbook: Grid, data: SheetData, header: Sequence[str],
                values: Sequence[Any]) -> None:
     """One Runs row, written at an explicit row (a retried write cannot add it twice)."""
     tab = data.tabs["Runs"]
