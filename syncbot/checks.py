@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
 from syncbot import wiring
-from syncbot.config import load_config
+from syncbot.config import Config, load_config
 from syncbot.errors import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, InvalidInputError
 from syncbot.locales import catalogue, t
 from syncbot.mailchimp.client import MailchimpError, MailchimpUnreachable
@@ -24,32 +25,13 @@ def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
             echo(f"  - {problem}")
         return EXIT_INVALID
     echo(t("check.ok", what=t("check.config", path=config_path)))
-    code = EXIT_OK
-    merge_tags: list[str] = []
-    audience = wiring.audience(config, notify=echo)
-    try:
-        found = audience.audience()
-        merge_tags = audience.merge_tags()
-        echo(t("check.ok", what=t("check.mailchimp", name=found.get("name", ""),
-                                  list_id=config.mailchimp.list_id,
-                                  members=(found.get("stats") or {}).get("member_count", "?"))))
-    except MailchimpUnreachable as exc:
-        echo(t("check.problem", what=str(exc)))
-        code = EXIT_FAILURE
-    except MailchimpError as exc:
-        echo(t("check.problem", what=str(exc)))
-        code = EXIT_FAILURE
-        try:
-            names = [f"{a.get('id')} ({a.get('name')})" for a in audience.audiences()]
-            if names:
-                echo("  " + t("check.audiences", audiences=", ".join(names)))
-        except MailchimpError:
-            pass
-    finally:
-        audience.close()
+    merge_tags = _check_mailchimp(config, echo)
     try:
         data = wiring.spreadsheet(config, notify=echo).read()
         echo(t("check.ok", what=t("check.sheets", id=config.sheets.spreadsheet_id)))
+        rules = sheet_rules(data, config, merge_tags or [], catalogue())
+        echo(t("check.ok", what=t("check.rules", weights=len(rules.weights),
+                                  segments=len(rules.segments), interests=len(rules.interests))))
     except InvalidInputError as exc:
         for problem in exc.problems:
             echo(t("check.problem", what=problem))
@@ -57,14 +39,30 @@ def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
     except SheetsError as exc:
         echo(t("check.problem", what=str(exc)))
         return EXIT_FAILURE
+    if merge_tags is None:
+        return EXIT_FAILURE
+    echo(t("check.all_good"))
+    return EXIT_OK
+
+
+def _check_mailchimp(config: Config, echo: Callable[[str], None]) -> list[str] | None:
+    """The audience's merge tags, or None (said why) when Mailchimp cannot be used."""
+    audience = wiring.audience(config, notify=echo)
     try:
-        rules = sheet_rules(data, config, merge_tags, catalogue())
-        echo(t("check.ok", what=t("check.rules", weights=len(rules.weights),
-                                  segments=len(rules.segments), interests=len(rules.interests))))
-    except InvalidInputError as exc:
-        for problem in exc.problems:
-            echo(t("check.problem", what=problem))
-        return EXIT_INVALID
-    if code == EXIT_OK:
-        echo(t("check.all_good"))
-    return code
+        found = audience.info()
+        merge_tags = audience.merge_tags()
+        echo(t("check.ok", what=t("check.mailchimp", name=found.get("name", ""),
+                                  list_id=config.mailchimp.list_id,
+                                  members=(found.get("stats") or {}).get("member_count", "?"))))
+        return merge_tags
+    except MailchimpUnreachable as exc:
+        echo(t("check.problem", what=str(exc)))
+    except MailchimpError as exc:
+        echo(t("check.problem", what=str(exc)))
+        with contextlib.suppress(MailchimpError):
+            names = [f"{a.get('id')} ({a.get('name')})" for a in audience.audiences()]
+            if names:
+                echo("  " + t("check.audiences", audiences=", ".join(names)))
+    finally:
+        audience.close()
+    return None

@@ -183,7 +183,7 @@ def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
     stop on Ctrl-C or SIGTERM (a sync in progress finishes first)."""
     from syncbot import wiring
     from syncbot.serve import build_scheduler, install_stop_signals
-    from syncbot.state.store import AudienceCache
+    from syncbot.state.store import StateStore
 
     ctx = ctx.with_overrides(config_path, verbose)
     config = ctx.config()
@@ -200,7 +200,7 @@ def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
 
     last = None
     if config.state.path.exists():
-        cache, reason = AudienceCache.open(config.state.path, list_id=config.mailchimp.list_id,
+        cache, reason = StateStore.open(config.state.path, list_id=config.mailchimp.list_id,
                                            lookback_days=config.mailchimp.lookback_days)
         last = cache.cursor() if reason is None else None
         cache.close()

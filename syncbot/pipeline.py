@@ -41,14 +41,13 @@ from syncbot.core.texts import Say
 from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
 from syncbot.locales import Catalogue, catalogue
-from syncbot.mailchimp.pull import audience as audience_chunks
-from syncbot.mailchimp.pull import pull
+from syncbot.mailchimp.pull import pull, stored_leads
 from syncbot.ports import AudienceSource, Known, LeadNote, LedgerEntry, SheetPort
 from syncbot.report import RunReport, Status
 from syncbot.sheets.a1 import cell as cell_name
 from syncbot.sheets.leads import Highest, LeadsDiff, SampleLead, duplicates_message, leads_columns
 from syncbot.sheets.tabs import SheetData
-from syncbot.state.store import AudienceCache, full_pull_warning
+from syncbot.state.store import StateStore, full_pull_warning
 
 Progress = Callable[[str], None]
 SAMPLE_SIZE = 5
@@ -151,14 +150,14 @@ def run_once(config: Config, audience: AudienceSource, sheet: SheetPort, now: da
     return run.finish("dry-run" if dry_run else "ok", report.message)
 
 
-def _open_state(config: Config, dry_run: bool, scratch: Path) -> tuple[AudienceCache, str | None]:
+def _open_state(config: Config, dry_run: bool, scratch: Path) -> tuple[StateStore, str | None]:
     path = config.state.path
     if dry_run:  # a dry run works on a copy: the real state stays as it is
         copy = scratch / "state.db"
         if path.exists():
             shutil.copyfile(path, copy)
         path = copy
-    return AudienceCache.open(path, list_id=config.mailchimp.list_id,
+    return StateStore.open(path, list_id=config.mailchimp.list_id,
                               lookback_days=config.mailchimp.lookback_days)
 
 
@@ -194,7 +193,7 @@ class _LeadsTab:
     trusted: bool
 
 
-def _open_leads(run: _Run, data: SheetData, state: AudienceCache, merge_tags: list[str]
+def _open_leads(run: _Run, data: SheetData, state: StateStore, merge_tags: list[str]
                 ) -> _LeadsTab:
     config = run.config
     columns = leads_columns(merge_tags, config.mailchimp.lookback_days)
@@ -205,7 +204,7 @@ def _open_leads(run: _Run, data: SheetData, state: AudienceCache, merge_tags: li
     return _LeadsTab(diff, layout_key, rules_key(config, data, columns, run.texts), trusted)
 
 
-def _decide_and_write(run: _Run, data: SheetData, state: AudienceCache, rules: Ruleset,
+def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Ruleset,
                       merge_tags: list[str]) -> None:
     tab = _open_leads(run, data, state, merge_tags)
     leads = _Leads(run, rules, tab.diff)
@@ -232,13 +231,13 @@ def _decide_and_write(run: _Run, data: SheetData, state: AudienceCache, rules: R
     _compose_message(run, data, tab.diff)
 
 
-def _evaluate(run: _Run, state: AudienceCache, leads: _Leads, stale: int, *, trusted: bool
+def _evaluate(run: _Run, state: StateStore, leads: _Leads, stale: int, *, trusted: bool
               ) -> None:
     """Evaluate the leads ``mark_stale`` chose, chunk by chunk; reuse the rest from the ledger."""
     unchanged = run.report.members - stale
     run.progress(run.texts("progress.scoring_some", count=stale, unchanged=unchanged)
                  if unchanged else run.texts("progress.scoring", count=stale))
-    for chunk in audience_chunks(state, CHUNK, stale_only=True):
+    for chunk in stored_leads(state, CHUNK, stale_only=True):
         known = state.ledger([member.key for member, _ in chunk]) if trusted else {}
         for member, events in chunk:
             leads.compute(member, events, known.get(member.key))

@@ -16,13 +16,13 @@ import pytest
 from syncbot.config import Secret, parse_config
 from syncbot.mailchimp.client import MailchimpAudience
 from syncbot.mailchimp.fake import FakeAudience
-from syncbot.mailchimp.pull import audience, pull
+from syncbot.mailchimp.pull import pull, stored_leads
 from syncbot.pipeline import run_once
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import generate_audience
 from syncbot.sheets.fake import FakeWorkbook
 from syncbot.sheets.spreadsheet import Spreadsheet
-from syncbot.state.store import AudienceCache
+from syncbot.state.store import StateStore
 from tests.conftest import LIST_ID, NOW, SAY
 
 SHEET = "1FakeSpreadsheetForTests"
@@ -45,10 +45,10 @@ def copy_into_fake(box: Sandbox) -> FakeAudience:
 
 
 def state_after(source, path, now, *, full=False):
-    store, _ = AudienceCache.open(path, list_id=LIST_ID, lookback_days=90)
+    store, _ = StateStore.open(path, list_id=LIST_ID, lookback_days=90)
     pull(source, store, now=now, lookback_days=90, full=full)
     store.commit_run(now)
-    pulled = {m.key: (m, Counter(events)) for chunk in audience(store, 500) for m, events in chunk}
+    pulled = {m.key: (m, Counter(events)) for chunk in stored_leads(store, 500) for m, events in chunk}
     store.close()
     return pulled
 

@@ -174,7 +174,7 @@ def test_client_errors_are_not_retried_and_say_what_to_do(box, setup, message):
         if setup == "bad request":
             api.write_tags({"lead:hot": 999}, {"lead:hot": ["a@example.com"]}, {})
         elif setup == "bad list":
-            api.audience()
+            api.info()
         else:
             api.members()
     assert str(failed.value).startswith(message)

@@ -11,11 +11,11 @@ import pytest
 from syncbot.config import Secret
 from syncbot.core.fields import compute_features
 from syncbot.mailchimp.client import MailchimpAudience
-from syncbot.mailchimp.pull import audience, pull
+from syncbot.mailchimp.pull import pull, stored_leads
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import generate_audience
 from syncbot.sandbox.mailchimp import SINCE_READINGS, subscriber_hash
-from syncbot.state.store import AudienceCache
+from syncbot.state.store import StateStore
 from tests.conftest import LIST_ID, NOW
 
 LOOKBACK = 90
@@ -37,9 +37,9 @@ class World:
 
     def pull(self, path, full=False):
         """Pull, then read the whole audience back the way the pipeline does (in chunks)."""
-        cache, reason = AudienceCache.open(path, list_id=LIST_ID, lookback_days=LOOKBACK)
+        cache, reason = StateStore.open(path, list_id=LIST_ID, lookback_days=LOOKBACK)
         result = pull(self.api, cache, now=self.now, lookback_days=LOOKBACK, full=full)
-        loaded = [pair for chunk in audience(cache, chunk=97) for pair in chunk]
+        loaded = [pair for chunk in stored_leads(cache, chunk=97) for pair in chunk]
         assert result.members == len(loaded)
         return cache, reason, SimpleNamespace(
             mode=result.mode, mailchimp_requests=result.mailchimp_requests,
@@ -145,7 +145,7 @@ def test_a_corrupt_or_foreign_cache_means_a_full_pull(tmp_path, damage, reason):
     cache.close()
     damage(path)
     list_id = "another" if reason == "audience" else LIST_ID
-    cache, why = AudienceCache.open(path, list_id=list_id, lookback_days=LOOKBACK)
+    cache, why = StateStore.open(path, list_id=list_id, lookback_days=LOOKBACK)
     assert why == reason and cache.cursor() is None
     cache.close()
     change_everything(world)
@@ -157,15 +157,15 @@ def test_a_corrupt_or_foreign_cache_means_a_full_pull(tmp_path, damage, reason):
 
 def test_a_cache_for_another_lookback_or_version_starts_empty(tmp_path):
     path = tmp_path / "state.db"
-    cache, _ = AudienceCache.open(path, list_id=LIST_ID, lookback_days=90)
+    cache, _ = StateStore.open(path, list_id=LIST_ID, lookback_days=90)
     cache.commit_run(NOW)
     cache.close()
-    cache, why = AudienceCache.open(path, list_id=LIST_ID, lookback_days=30)
+    cache, why = StateStore.open(path, list_id=LIST_ID, lookback_days=30)
     assert why == "lookback"
     cache.db.execute("UPDATE meta SET value = '0' WHERE key = 'version'")
     cache.commit_run(NOW)
     cache.close()
-    assert AudienceCache.open(path, list_id=LIST_ID, lookback_days=30)[1] == "version"
+    assert StateStore.open(path, list_id=LIST_ID, lookback_days=30)[1] == "version"
 
 
 def test_events_leave_the_cache_as_they_leave_the_window(tmp_path):

@@ -252,7 +252,7 @@ class MailchimpAudience:
     def ping(self) -> None:
         self._call("ping", self.client.ping.get)
 
-    def audience(self) -> dict[str, Any]:
+    def info(self) -> dict[str, Any]:
         return self._call("audience lookup", self.client.lists.get_list, self.list_id,
                           fields=["id", "name", "stats.member_count"])
 

@@ -31,7 +31,7 @@ from syncbot.mailchimp.client import (
     to_events,
     to_member,
 )
-from syncbot.ports import AudienceSource, Mode, PulledStore, StoredMember
+from syncbot.ports import AudienceSource, Mode, PulledStore, ScannedMember, StoredMember
 
 OVERLAP = timedelta(minutes=10)
 
@@ -43,26 +43,34 @@ class Pulled:
     mailchimp_requests: int
 
 
-def audience(cache: PulledStore, chunk: int = 2000, *, stale_only: bool = False
+def stored_leads(cache: PulledStore, chunk: int = 2000, *, stale_only: bool = False
              ) -> Iterator[list[tuple[Member, list[Event]]]]:
     """What the last pull left in the cache: members with their opens and clicks, by key, in
     chunks (the core works on one chunk at a time, so memory stays flat with audience size);
     ``stale_only``: only the members ``PulledStore.mark_stale`` chose."""
-    for batch in cache.audience(chunk, stale_only=stale_only):
+    for batch in cache.member_chunks(chunk, stale_only=stale_only):
         yield [(to_member(raw), events) for raw, events in batch]
 
 
+def _scan(raw: Mapping[str, Any]) -> str:
+    """The part of a member record the stats scan sees, as comparable text."""
+    return json.dumps({k: raw[k] for k in SCAN_KEYS if k in raw}, sort_keys=True)
+
+
 def stored(raws: Iterable[Mapping[str, Any]]) -> list[StoredMember]:
-    """Member records as the store keeps them: by lower-cased address, with the part a stats
-    scan sees as comparable text."""
-    return [StoredMember(raw["email_address"].lower(), json.dumps(raw),
-                         json.dumps({k: raw[k] for k in SCAN_KEYS if k in raw}, sort_keys=True))
+    """Member records as the store keeps them: by lower-cased address, whole, with their scan."""
+    return [StoredMember(raw["email_address"].lower(), json.dumps(raw), _scan(raw))
             for raw in raws]
+
+
+def scanned(page: Iterable[Mapping[str, Any]]) -> list[ScannedMember]:
+    """A page of the stats scan as the store compares it."""
+    return [ScannedMember(raw["email_address"].lower(), _scan(raw), raw) for raw in page]
 
 
 def pull(api: AudienceSource, cache: PulledStore, *, now: datetime, lookback_days: int,
          full: bool = False) -> Pulled:
-    """Bring the cache up to date with Mailchimp (read it back with ``audience``)."""
+    """Bring the cache up to date with Mailchimp (read it back with ``stored_leads``)."""
     cursor = None if full else cache.cursor()
     since = cursor - OVERLAP if cursor is not None else None
     before = api.requests
@@ -76,7 +84,7 @@ def pull(api: AudienceSource, cache: PulledStore, *, now: datetime, lookback_day
         listed: set[str] = set()
         unknown: list[str] = []
         for page in api.member_pages(fields=STATS_FIELDS):  # page by page, changes only
-            unknown += cache.refresh_members(stored(page))
+            unknown += cache.refresh_members(scanned(page))
             listed.update(m["email_address"].lower() for m in page)
         cache.keep_members(listed)
         if unknown:  # not seen by any earlier pull: fetch their whole record

@@ -28,7 +28,7 @@ from typing import Any
 
 from syncbot.core.model import Event
 from syncbot.locales import t
-from syncbot.ports import Known, LedgerEntry, StoredMember
+from syncbot.ports import Known, LedgerEntry, ScannedMember, StoredMember
 
 FULL_PULL_REASONS = {"missing": "cache.missing", "corrupt": "cache.corrupt",
                      "audience": "cache.audience", "lookback": "cache.lookback",
@@ -58,13 +58,13 @@ LEDGER_RULES = "leads_rules"
 
 
 
-class AudienceCache:
+class StateStore:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.db = connection
         self.path = path
 
     @classmethod
-    def open(cls, path: Path, *, list_id: str, lookback_days: int) -> tuple[AudienceCache, str | None]:
+    def open(cls, path: Path, *, list_id: str, lookback_days: int) -> tuple[StateStore, str | None]:
         """The cache at ``path``, and why it had to start empty (None when it is usable)."""
         reason = None
         if path.exists():
@@ -135,10 +135,9 @@ class AudienceCache:
         self.db.execute(f"INSERT OR IGNORE INTO dirty SELECT DISTINCT member_key FROM events "
                         f"WHERE {where}", params)
 
-    def refresh_members(self, partial: Sequence[StoredMember]) -> list[str]:
-        """Overlay fresh values (status, rating, stats: one page of the scan, each ``raw``
-        holding only those) on the stored members whose scan changed; returns the keys the
-        store does not know."""
+    def refresh_members(self, partial: Sequence[ScannedMember]) -> list[str]:
+        """Overlay fresh values (status, rating, stats: one page of the scan) on the stored
+        members whose scan changed; returns the keys the store does not know."""
         fresh = {member.key: member for member in partial}
         known = {key: scan for key, scan in self.db.execute(
             f"SELECT key, scan FROM members WHERE key IN ({','.join('?' * len(fresh))})",
@@ -147,7 +146,7 @@ class AudienceCache:
         for key, scan in known.items():
             if scan != fresh[key].scan:
                 (raw,) = self.db.execute("SELECT raw FROM members WHERE key = ?", (key,)).fetchone()
-                merged = json.loads(raw) | json.loads(fresh[key].raw)
+                merged = json.loads(raw) | dict(fresh[key].fields)
                 updated.append(StoredMember(key, json.dumps(merged), fresh[key].scan))
         self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?, ?)", updated)
         self._mark((member.key,) for member in updated)
@@ -167,7 +166,7 @@ class AudienceCache:
             "SELECT j.key FROM members AS m, json_each(m.raw, '$.merge_fields') AS j "
             "GROUP BY j.key ORDER BY MIN(m.rowid * 1000000 + j.id)")]
 
-    def audience(self, chunk: int, *, stale_only: bool = False
+    def member_chunks(self, chunk: int, *, stale_only: bool = False
                  ) -> Iterator[list[tuple[dict[str, Any], list[Event]]]]:
         """Every member (or only those ``mark_stale`` chose) with its events (oldest first),
         ``chunk`` members at a time, by key: never the whole audience in memory at once."""
