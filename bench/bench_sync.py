@@ -69,7 +69,7 @@ def child(args: argparse.Namespace) -> None:
     """One measured scenario, in its own process; prints one JSON line."""
     from syncbot.config import parse_config
     from syncbot.mailchimp.client import MailchimpAudience
-    from syncbot.pipeline import run_once
+    from syncbot.pipeline import RunHooks, RunOptions, run_once
     from syncbot.sandbox.server import LoopbackAdapter
     from syncbot.sheets.client import Workbook
     from syncbot.sheets.spreadsheet import Spreadsheet
@@ -110,8 +110,9 @@ def child(args: argparse.Namespace) -> None:
         stages.append((message, time.perf_counter() - wall0, peak_rss_mb()))
 
     report = run_once(config, audience, Spreadsheet(workbook, config.sheets), datetime.now(UTC),
-                      progress=progress,
-                      full=info["mode"] != "incremental", dry_run=info["mode"] == "naive")
+                      RunOptions(full=info["mode"] != "incremental",
+                                 dry_run=info["mode"] == "naive"),
+                      RunHooks(progress=progress))
     progress("done")
     if profiler is not None:
         profiler.disable()

@@ -81,9 +81,29 @@ def _provisional_merge_tags(data: SheetData) -> list[str]:
 
 @dataclass(frozen=True)
 class RunOptions:
+    """What the user asked for: ``--dry-run``, ``--force``, ``--full``."""
+
     dry_run: bool = False
     force: bool = False
     full: bool = False
+
+
+def _quiet(message: str) -> None:
+    """No stage lines."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RunHooks:
+    """How a run tells its progress, reads the clock (for ``finished_at``) and speaks (the
+    language of ``why`` and of its messages; None: the user's)."""
+
+    progress: Progress = _quiet
+    clock: Callable[[], datetime] = _utc_now
+    texts: Catalogue | None = None
 
 
 @dataclass
@@ -121,19 +141,14 @@ class _Run:
             self.finish("failed", message)
 
 
-def run_once(config: Config, audience: AudienceSource, sheet: SheetPort, now: datetime, *,
-             dry_run: bool = False, force: bool = False, full: bool = False,
-             progress: Progress = lambda message: None,
-             clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-             texts: Catalogue | None = None) -> RunReport:
+def run_once(config: Config, audience: AudienceSource, sheet: SheetPort, now: datetime,
+             options: RunOptions = RunOptions(), hooks: RunHooks = RunHooks()) -> RunReport:
     """One sync. Raises RulesError (exit 2), SafetyStop (exit 3) or another SyncbotError (exit 1)
-    after logging the run in the Runs tab (not for dry runs). ``texts``: the language of the
-    sheet's ``why`` and of the run's messages (default: the user's)."""
-    texts = texts or catalogue()
-    report = RunReport(started_at=now, mode="full" if full else "incremental")
-    run = _Run(config, audience, sheet, now, RunOptions(dry_run, force, full), texts, progress,
-               clock, report)
-    progress(texts("progress.reading_sheet"))
+    after logging the run in the Runs tab (not for dry runs)."""
+    texts = hooks.texts or catalogue()
+    report = RunReport(started_at=now, mode="full" if options.full else "incremental")
+    run = _Run(config, audience, sheet, now, options, texts, hooks.progress, hooks.clock, report)
+    run.progress(texts("progress.reading_sheet"))
     data = sheet.read()
     try:
         sheet_rules(data, config, _provisional_merge_tags(data), texts)
@@ -147,7 +162,7 @@ def run_once(config: Config, audience: AudienceSource, sheet: SheetPort, now: da
     except SyncbotError as exc:
         run.log_failure(str(exc))
         raise
-    return run.finish("dry-run" if dry_run else "ok", report.message)
+    return run.finish("dry-run" if options.dry_run else "ok", report.message)
 
 
 def _open_state(config: Config, dry_run: bool, scratch: Path) -> tuple[StateStore, str | None]:

@@ -29,7 +29,7 @@ def sync(config: Config, *, dry_run: bool = False, full: bool = False, force: bo
          progress: Callable[[str], None] = lambda message: None) -> RunReport:
     """One ``run_once`` with the real clients, under the run lock (a dry run writes nothing, so
     it takes no lock); used by `sync`, `plan` and every scheduled run of `serve`."""
-    from syncbot.pipeline import run_once
+    from syncbot.pipeline import RunHooks, RunOptions, run_once
     from syncbot.state.lock import lock_for
 
     with contextlib.ExitStack() as stack:
@@ -38,7 +38,8 @@ def sync(config: Config, *, dry_run: bool = False, full: bool = False, force: bo
         mailchimp = audience(config, notify=progress)
         stack.callback(mailchimp.close)
         return run_once(config, mailchimp, spreadsheet(config, notify=progress), now(),
-                        dry_run=dry_run, force=force, full=full, progress=progress, clock=now)
+                        RunOptions(dry_run=dry_run, force=force, full=full),
+                        RunHooks(progress=progress, clock=now))
 
 
 def spreadsheet(config: Config, *, notify: Callable[[str], None] = lambda message: None

@@ -17,7 +17,7 @@ from syncbot.config import Secret, parse_config
 from syncbot.mailchimp.client import MailchimpAudience
 from syncbot.mailchimp.fake import FakeAudience
 from syncbot.mailchimp.pull import pull, stored_leads
-from syncbot.pipeline import run_once
+from syncbot.pipeline import RunHooks, RunOptions, run_once
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import generate_audience
 from syncbot.sheets.fake import FakeWorkbook
@@ -104,8 +104,8 @@ class FakeWorld:
         self.sheet.init()
 
     def run(self, **options):
-        return run_once(self.config, self.audience, self.sheet, self.now, texts=SAY,
-                        clock=lambda: self.now, **options)
+        return run_once(self.config, self.audience, self.sheet, self.now, RunOptions(**options),
+                        RunHooks(clock=lambda: self.now, texts=SAY))
 
     def leads(self) -> dict[str, dict]:
         rows = self.book.values("Leads")
