@@ -70,14 +70,35 @@ def _best(values: Iterable[int]) -> int | None:
     return min(counts, key=lambda v: (-counts[v], v))
 
 
+Opens = list[tuple[datetime, float]]  # (time, age in days)
+Clicks = list[tuple[datetime, float, str]]  # (time, age in days, url)
+
+
 def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
                      lookback_days: int, half_life_days: float, timezone: str = "UTC",
                      interests: Sequence[Interest] = ()) -> dict[str, Any]:
     """One lead's row of fields. Events outside the lookback window (or in the future) are ignored."""
-    tz: tzinfo = UTC if timezone == "UTC" else ZoneInfo(timezone)
+    opens, clicks = _in_window(events, now, lookback_days)
+    row: dict[str, Any] = {"email": member.email, "status": member.status}
+    _engagement(row, opens, clicks, now=now, lookback_days=lookback_days,
+                half_life_days=half_life_days)
+    latest = max((t for t in (row["last_open_at"], row["last_click_at"], member.subscribed_at)
+                  if t is not None), default=None)
+    row["days_since_last_activity"] = _whole_days(now, latest)
+    _best_times(row, opens, UTC if timezone == "UTC" else ZoneInfo(timezone))
+    urls = [url.casefold() for _, _, url in clicks]
+    topics = [i.topic for i in interests
+              if any(i.url_contains.casefold() in url for url in urls)]
+    row["topics"] = ", ".join(dict.fromkeys(topics)) or None
+    _profile(row, member)
+    return row
+
+
+def _in_window(events: Iterable[Event], now: datetime, lookback_days: int
+               ) -> tuple[Opens, Clicks]:
     oldest = now - timedelta(days=lookback_days)
-    opens: list[tuple[datetime, float]] = []
-    clicks: list[tuple[datetime, float, str]] = []
+    opens: Opens = []
+    clicks: Clicks = []
     for event in events:
         if not oldest <= event.at <= now:
             continue
@@ -86,8 +107,12 @@ def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
             opens.append((event.at, age))
         elif event.kind == "click":
             clicks.append((event.at, age, event.url or ""))
+    return opens, clicks
 
-    row: dict[str, Any] = {"email": member.email, "status": member.status}
+
+def _engagement(row: dict[str, Any], opens: Opens, clicks: Clicks, *, now: datetime,
+                lookback_days: int, half_life_days: float) -> None:
+    """Counts per window, decayed sums, latest times and the days since them."""
     for window in WINDOWS:
         if window <= lookback_days:
             row[f"opens_{window}d"] = sum(1 for _, age in opens if age <= window)
@@ -99,9 +124,9 @@ def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
     row["last_open_at"], row["last_click_at"] = last_open, last_click
     row["days_since_last_open"] = _whole_days(now, last_open)
     row["days_since_last_click"] = _whole_days(now, last_click)
-    latest = max((t for t in (last_open, last_click, member.subscribed_at) if t is not None),
-                 default=None)
-    row["days_since_last_activity"] = _whole_days(now, latest)
+
+
+def _best_times(row: dict[str, Any], opens: Opens, tz: tzinfo) -> None:
     hour = weekday = None
     if len(opens) >= MIN_OPENS_FOR_BEST_TIME:
         local = [at if at.tzinfo is tz else at.astimezone(tz) for at, _ in opens]
@@ -109,10 +134,10 @@ def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
         weekday = _best(t.weekday() for t in local)
     row["best_send_hour"] = hour
     row["best_send_weekday"] = None if weekday is None else WEEKDAYS[weekday]
-    urls = [url.casefold() for _, _, url in clicks]
-    topics = [i.topic for i in interests
-              if any(i.url_contains.casefold() in url for url in urls)]
-    row["topics"] = ", ".join(dict.fromkeys(topics)) or None
+
+
+def _profile(row: dict[str, Any], member: Member) -> None:
+    """What Mailchimp reports of the member, and its merge fields under their tags."""
     row["member_rating"] = member.member_rating
     row["avg_open_rate"] = member.avg_open_rate
     row["avg_click_rate"] = member.avg_click_rate
@@ -127,7 +152,6 @@ def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
     row["subscribed_at"] = member.subscribed_at
     for tag, value in member.merge_fields.items():
         row[tag.upper()] = value
-    return row
 
 
 def stable_until(member: Member, events: Iterable[Event], *, now: datetime, lookback_days: int,
