@@ -70,6 +70,7 @@ def child(args: argparse.Namespace) -> None:
     from syncbot.config import parse_config
     from syncbot.mailchimp.client import MailchimpAudience
     from syncbot.pipeline import RunHooks, RunOptions, run_once
+    from syncbot.progress import Lines
     from syncbot.sandbox.server import LoopbackAdapter
     from syncbot.sheets.client import Workbook
     from syncbot.sheets.spreadsheet import Spreadsheet
@@ -112,7 +113,7 @@ def child(args: argparse.Namespace) -> None:
     report = run_once(config, audience, Spreadsheet(workbook, config.sheets), datetime.now(UTC),
                       RunOptions(full=info["mode"] != "incremental",
                                  dry_run=info["mode"] == "naive"),
-                      RunHooks(progress=progress))
+                      RunHooks(meters=Lines(progress)))
     progress("done")
     if profiler is not None:
         profiler.disable()

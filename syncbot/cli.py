@@ -7,11 +7,12 @@ error (``SyncbotError``) prints its message and no traceback (``-vv`` adds it).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from syncbot import __version__
 from syncbot.config import Config, load_config, resolve_path, write_example
 from syncbot.errors import EXIT_FAILURE, SyncbotError
 from syncbot.locales import t
+from syncbot.progress import Bars, Lines, Meters, Silent
 
 if TYPE_CHECKING:
     from syncbot.report import RunReport
@@ -107,11 +109,31 @@ def _progress(message: str) -> None:
     click.echo(message, err=True)
 
 
-def print_report(report: RunReport, *, dry_run: bool) -> None:
+@contextlib.contextmanager
+def showing_progress(quiet: bool) -> Iterator[Meters]:
+    """Progress bars on a terminal, stage lines in a log (cron, CI), nothing with --quiet;
+    all of it on stderr, so stdout keeps just the report."""
+    if quiet:
+        yield Silent()
+    elif sys.stderr.isatty():
+        with Bars() as bars:
+            yield bars
+    else:
+        yield Lines(_progress)
+
+
+def quiet_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("-q", "--quiet", is_flag=True,
+                        help="Print only errors and the final summary.")(func)
+
+
+def print_report(report: RunReport, *, dry_run: bool, quiet: bool = False) -> None:
     if dry_run:
         click.echo(t("report.dry_run"))
     click.echo(t("report.summary", mode=report.mode.capitalize(), members=f"{report.members:,}",
                  new=f"{report.new_leads:,}", changed=f"{report.changed_leads:,}"))
+    if quiet:
+        return
     click.echo(t("report.tags_heading"))
     for tag, (adds, removes) in report.per_tag.items():
         click.echo(t("report.tag_line", tag=tag, size=f"{report.tag_sizes.get(tag, 0):,}",
@@ -131,12 +153,13 @@ def print_report(report: RunReport, *, dry_run: bool) -> None:
     click.echo(t("report.requests", mailchimp=report.mailchimp_calls, sheets=report.sheets_calls))
 
 
-def _sync(ctx: Context, *, dry_run: bool, full: bool, force: bool) -> None:
+def _sync(ctx: Context, *, dry_run: bool, full: bool, force: bool, quiet: bool = False) -> None:
     from syncbot import wiring
 
-    report = wiring.sync(ctx.config(), dry_run=dry_run, full=full, force=force,
-                         progress=_progress)
-    print_report(report, dry_run=dry_run)
+    config = ctx.config()
+    with showing_progress(quiet) as meters:
+        report = wiring.sync(config, dry_run=dry_run, full=full, force=force, meters=meters)
+    print_report(report, dry_run=dry_run, quiet=quiet)
 
 
 @cli.command(short_help=t("help.sync"))
@@ -144,12 +167,15 @@ def _sync(ctx: Context, *, dry_run: bool, full: bool, force: bool) -> None:
 @click.option("--full", is_flag=True, help="Ignore the local cache and pull the whole audience.")
 @click.option("--force", is_flag=True,
               help="Write even when the safety check would stop the run (exit code 3).")
+@quiet_option
 @common_options
 @click.pass_obj
-def sync(ctx: Context, dry_run: bool, full: bool, force: bool, config_path: str | None,
-         verbose: int) -> None:
-    """One run: pull from Mailchimp, score, write the Leads tab and the tags, log to Runs."""
-    _sync(ctx.with_overrides(config_path, verbose), dry_run=dry_run, full=full, force=force)
+def sync(ctx: Context, dry_run: bool, full: bool, force: bool, quiet: bool,
+         config_path: str | None, verbose: int) -> None:
+    """One run: pull from Mailchimp, score, write the Leads tab and the tags, log to Runs.
+    On a terminal, progress bars show each long step with time left."""
+    _sync(ctx.with_overrides(config_path, verbose), dry_run=dry_run, full=full, force=force,
+          quiet=quiet)
 
 
 @cli.command(short_help=t("help.plan"))
@@ -216,24 +242,27 @@ def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
               help="Where to write the resulting spreadsheet (.xlsx).")
 @click.option("--members", type=click.IntRange(10, 100_000), default=3000, show_default=True,
               help="Size of the generated audience.")
+@quiet_option
 @verbose_option
 @click.pass_obj
-def demo(ctx: Context, output: Path, members: int, verbose: int) -> None:
+def demo(ctx: Context, output: Path, members: int, quiet: bool, verbose: int) -> None:
     """The whole pipeline against the built-in sandbox: no credentials, no network. Prints a
     summary and writes the resulting tabs to a workbook you can open."""
     from syncbot.demo import check_output, run_demo
 
     check_output(output)
-    result = run_demo(output, members=members, progress=_progress)
+    with showing_progress(quiet) as meters:
+        result = run_demo(output, members=members, meters=meters)
     click.echo(t("report.demo_first"))
-    print_report(result.first, dry_run=False)
-    click.echo(t("report.top_heading"))
-    for lead in result.first.top:
-        click.echo(t("report.top_line", email=lead.email, score=lead.score, tags=lead.after,
-                     why=lead.why))
-    click.echo("")
+    print_report(result.first, dry_run=False, quiet=quiet)
+    if not quiet:
+        click.echo(t("report.top_heading"))
+        for lead in result.first.top:
+            click.echo(t("report.top_line", email=lead.email, score=lead.score, tags=lead.after,
+                         why=lead.why))
+        click.echo("")
     click.echo(t("report.demo_second"))
-    print_report(result.second, dry_run=False)
+    print_report(result.second, dry_run=False, quiet=quiet)
     click.echo("")
     click.echo(t("report.demo_saved", path=output))
 

@@ -20,7 +20,8 @@ from syncbot.config import Config, parse_config
 from syncbot.errors import SyncbotError, UsageError
 from syncbot.locales import t
 from syncbot.mailchimp.client import MailchimpAudience
-from syncbot.pipeline import Progress, RunHooks, run_once
+from syncbot.pipeline import RunHooks, run_once
+from syncbot.progress import Meters, Silent
 from syncbot.report import RunReport
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import URLS, generate_audience
@@ -73,7 +74,7 @@ def check_output(output: Path) -> None:
 
 
 def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int = 7,
-             progress: Progress = lambda message: None) -> DemoResult:
+             meters: Meters | None = None) -> DemoResult:
     now = datetime.now(UTC).replace(microsecond=0)
     box = Sandbox()
     box.mailchimp.clock = lambda: now - timedelta(days=1)
@@ -94,7 +95,7 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
         workbook.write([{"range": f"'{names['Weights']}'!A9", "values": [["JOBTITLE"]]},
                         {"range": f"'{names['Interests']}'!A2:A3",
                          "values": [["Pricing"], ["Webinars"]]}])
-        first = run_once(config, audience, sheet, now, hooks=RunHooks(progress=progress))
+        first = run_once(config, audience, sheet, now, hooks=RunHooks(meters=meters or Silent()))
 
         later = now + timedelta(hours=6)
         box.mailchimp.clock = lambda: later
@@ -104,7 +105,8 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
             box.mailchimp.add_event(newest, email, "open", later - timedelta(minutes=30))
             box.mailchimp.add_event(newest, email, "click", later - timedelta(minutes=20),
                                     rng.choice(URLS))
-        second = run_once(config, audience, sheet, later, hooks=RunHooks(progress=progress))
+        second = run_once(config, audience, sheet, later,
+                          hooks=RunHooks(meters=meters or Silent()))
         audience.close()
     export_xlsx(box, SPREADSHEET_ID, output)
     return DemoResult(first, second, output, members)

@@ -27,7 +27,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,13 +43,13 @@ from syncbot.errors import RulesError, SafetyStop, SyncbotError
 from syncbot.locales import Catalogue, catalogue
 from syncbot.mailchimp.pull import pull, stored_leads
 from syncbot.ports import AudienceSource, Known, LeadNote, LedgerEntry, SheetPort
+from syncbot.progress import Meters, Silent
 from syncbot.report import RunReport, Status
 from syncbot.sheets.a1 import cell as cell_name
 from syncbot.sheets.leads import Highest, LeadsDiff, SampleLead, duplicates_message, leads_columns
 from syncbot.sheets.tabs import SheetData
 from syncbot.state.store import StateStore, full_pull_warning
 
-Progress = Callable[[str], None]
 SAMPLE_SIZE = 5
 CHUNK = 2000  # leads evaluated at a time: memory stays flat whatever the audience size
 _MERGE_TAG = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -88,20 +88,17 @@ class RunOptions:
     full: bool = False
 
 
-def _quiet(message: str) -> None:
-    """No stage lines."""
-
-
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
 class RunHooks:
-    """How a run tells its progress, reads the clock (for ``finished_at``) and speaks (the
-    language of ``why`` and of its messages; None: the user's)."""
+    """How a run shows its progress (stage lines and meters), reads the clock (for
+    ``finished_at``) and speaks (the language of ``why`` and of its messages; None: the
+    user's)."""
 
-    progress: Progress = _quiet
+    meters: Meters = field(default_factory=Silent)
     clock: Callable[[], datetime] = _utc_now
     texts: Catalogue | None = None
 
@@ -116,7 +113,7 @@ class _Run:
     now: datetime
     options: RunOptions
     texts: Catalogue
-    progress: Progress
+    meters: Meters
     clock: Callable[[], datetime]
     report: RunReport
 
@@ -147,8 +144,8 @@ def run_once(config: Config, audience: AudienceSource, sheet: SheetPort, now: da
     after logging the run in the Runs tab (not for dry runs)."""
     texts = hooks.texts or catalogue()
     report = RunReport(started_at=now, mode="full" if options.full else "incremental")
-    run = _Run(config, audience, sheet, now, options, texts, hooks.progress, hooks.clock, report)
-    run.progress(texts("progress.reading_sheet"))
+    run = _Run(config, audience, sheet, now, options, texts, hooks.meters, hooks.clock, report)
+    run.meters.stage(texts("progress.reading_sheet"))
     data = sheet.read()
     try:
         sheet_rules(data, config, _provisional_merge_tags(data), texts)
@@ -185,9 +182,10 @@ def _pull_and_apply(run: _Run, data: SheetData) -> None:
         try:
             if reason and not run.options.full:
                 report.warnings.append(full_pull_warning(reason, config.state.path))
-            run.progress(run.texts("progress.pulling"))
+            run.meters.stage(run.texts("progress.pulling"))
             pulled = pull(run.audience, state, now=run.now,
-                          lookback_days=config.mailchimp.lookback_days, full=run.options.full)
+                          lookback_days=config.mailchimp.lookback_days, full=run.options.full,
+                          pages=run.meters.start(run.texts("progress.meter_pages")))
             report.mode, report.members = pulled.mode, pulled.members
             merge_tags = state.merge_tags()
             rules = sheet_rules(data, config, merge_tags, run.texts)
@@ -237,9 +235,10 @@ def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Rule
     _safety_check(run, plan, tab.diff)
     if run.options.dry_run:
         return
-    run.progress(run.texts("progress.writing_leads",
-                           count=tab.diff.new_leads + tab.diff.changed_leads))
-    run.sheet.write_leads(tab.diff, run.now)
+    rows = tab.diff.new_leads + tab.diff.changed_leads
+    run.meters.stage(run.texts("progress.writing_leads", count=rows))
+    run.sheet.write_leads(tab.diff, run.now,
+                          rows=run.meters.start(run.texts("progress.meter_rows"), rows))
     state.record_leads(tab.diff.ledger_entries(run.now), tab.layout_key, tab.fingerprint,
                        replace=not tab.trusted)
     _write_tags(run, rules, plan, ids, leads.addresses)
@@ -250,12 +249,14 @@ def _evaluate(run: _Run, state: StateStore, leads: _Leads, stale: int, *, truste
               ) -> None:
     """Evaluate the leads ``mark_stale`` chose, chunk by chunk; reuse the rest from the ledger."""
     unchanged = run.report.members - stale
-    run.progress(run.texts("progress.scoring_some", count=stale, unchanged=unchanged)
-                 if unchanged else run.texts("progress.scoring", count=stale))
+    run.meters.stage(run.texts("progress.scoring_some", count=stale, unchanged=unchanged)
+                     if unchanged else run.texts("progress.scoring", count=stale))
+    scored = run.meters.start(run.texts("progress.meter_leads"), stale)
     for chunk in stored_leads(state, CHUNK, stale_only=True):
         known = state.ledger([member.key for member, _ in chunk]) if trusted else {}
         for member, events in chunk:
             leads.compute(member, events, known.get(member.key))
+        scored.advance(len(chunk))
     for entry in state.settled_leads():
         leads.reuse(entry)
 
@@ -272,8 +273,8 @@ def _safety_check(run: _Run, plan: TagPlan, diff: LeadsDiff) -> None:
 def _write_tags(run: _Run, rules: Ruleset, plan: TagPlan, ids: dict[str, int],
                 addresses: dict[str, str]) -> None:
     """Only the differences, creating the managed tags Mailchimp does not have yet."""
-    run.progress(run.texts("progress.writing_tags", adds=plan.total_adds,
-                           removes=plan.total_removes))
+    run.meters.stage(run.texts("progress.writing_tags", adds=plan.total_adds,
+                               removes=plan.total_removes))
     if plan.is_empty:
         return
     for tag in rules.managed_tags:
@@ -281,7 +282,8 @@ def _write_tags(run: _Run, rules: Ruleset, plan: TagPlan, ids: dict[str, int],
             ids[tag] = run.audience.create_tag(tag)
     written = run.audience.write_tags(
         ids, {tag: [addresses.get(k, k) for k in keys] for tag, keys in plan.adds.items()},
-        {tag: [addresses.get(k, k) for k in keys] for tag, keys in plan.removes.items()})
+        {tag: [addresses.get(k, k) for k in keys] for tag, keys in plan.removes.items()},
+        batches=run.meters.start(run.texts("progress.meter_batches")))
     run.report.tags_added, run.report.tags_removed = written.added, written.removed
     run.report.rejected = written.errors
 

@@ -16,6 +16,7 @@ from requests.adapters import BaseAdapter
 
 from syncbot.config import Config
 from syncbot.mailchimp.client import MailchimpAudience
+from syncbot.progress import Meters, Silent
 from syncbot.report import RunReport
 from syncbot.sheets.client import Workbook
 from syncbot.sheets.spreadsheet import Spreadsheet
@@ -26,7 +27,7 @@ now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 
 
 def sync(config: Config, *, dry_run: bool = False, full: bool = False, force: bool = False,
-         progress: Callable[[str], None] = lambda message: None) -> RunReport:
+         meters: Meters | None = None) -> RunReport:
     """One ``run_once`` with the real clients, under the run lock (a dry run writes nothing, so
     it takes no lock); used by `sync`, `plan` and every scheduled run of `serve`."""
     from syncbot.pipeline import RunHooks, RunOptions, run_once
@@ -35,11 +36,12 @@ def sync(config: Config, *, dry_run: bool = False, full: bool = False, force: bo
     with contextlib.ExitStack() as stack:
         if not dry_run:
             stack.enter_context(lock_for(config.state.path))
-        mailchimp = audience(config, notify=progress)
+        meters = meters or Silent()
+        mailchimp = audience(config, notify=meters.stage)
         stack.callback(mailchimp.close)
-        return run_once(config, mailchimp, spreadsheet(config, notify=progress), now(),
+        return run_once(config, mailchimp, spreadsheet(config, notify=meters.stage), now(),
                         RunOptions(dry_run=dry_run, force=force, full=full),
-                        RunHooks(progress=progress, clock=now))
+                        RunHooks(meters=meters, clock=now))
 
 
 def spreadsheet(config: Config, *, notify: Callable[[str], None] = lambda message: None

@@ -8,7 +8,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "syncbot"
 TOP_LEVEL = {"__init__", "__main__", "cli", "serve", "checks", "demo", "wiring", "pipeline",
-             "config", "errors", "retry", "ports", "report"}  # none of them belongs to one outside system
+             "config", "errors", "retry", "ports", "report",
+             "progress"}  # none of them belongs to one outside system
 SYSTEMS = {"mailchimp", "sheets", "state"}
 IMPURE_CALLS = {"now", "utcnow", "today", "time", "monotonic", "getenv", "open", "urlopen"}
 

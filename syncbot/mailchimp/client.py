@@ -34,6 +34,7 @@ from syncbot.core.model import Event, Member
 from syncbot.errors import SyncbotError
 from syncbot.locales import t
 from syncbot.ports import WriteReport
+from syncbot.progress import STILL, Meter
 from syncbot.retry import (
     RetriesExhausted,
     RetryPolicy,
@@ -376,9 +377,10 @@ class MailchimpAudience:
         return int(made["id"])
 
     def write_tags(self, segment_ids: Mapping[str, int], adds: Mapping[str, Iterable[str]],
-                   removes: Mapping[str, Iterable[str]]) -> WriteReport:
+                   removes: Mapping[str, Iterable[str]], batches: Meter = STILL) -> WriteReport:
         """Send the differences, at most 500 addresses per list per call; per-address errors
-        (e.g. an address that left the audience) are collected, not raised."""
+        (e.g. an address that left the audience) are collected, not raised; ``batches``
+        counts the calls."""
         jobs: list[tuple[int, list[str], list[str]]] = []
         for tag, sid in segment_ids.items():
             plus, minus = sorted(adds.get(tag, ())), sorted(removes.get(tag, ()))
@@ -400,7 +402,9 @@ class MailchimpAudience:
             return {key: answer.get(key) for key in ("total_added", "total_removed", "errors")}
 
         report = WriteReport()
+        batches.add_total(len(jobs))
         for result in self._parallel(send, jobs):
+            batches.advance()
             report.added += int(result.get("total_added") or 0)
             report.removed += int(result.get("total_removed") or 0)
             for error in result.get("errors") or []:

@@ -19,6 +19,7 @@ from typing import Any
 
 from syncbot.mailchimp.client import parse_time, subscriber_hash
 from syncbot.ports import WriteReport
+from syncbot.progress import STILL, Meter
 
 PAGE = 1000
 
@@ -131,8 +132,9 @@ class FakeAudience:
         return self.tag_ids[name]
 
     def write_tags(self, segment_ids: Mapping[str, int], adds: Mapping[str, Iterable[str]],
-                   removes: Mapping[str, Iterable[str]]) -> WriteReport:
+                   removes: Mapping[str, Iterable[str]], batches: Meter = STILL) -> WriteReport:
         report = WriteReport()
+        batches.add_total(len(segment_ids))
         for name in segment_ids:
             holders = self.tags.setdefault(name, set())
             added = {a.lower() for a in adds.get(name, ())} & set(self.records)
@@ -142,6 +144,7 @@ class FakeAudience:
             holders -= removed
             report.added += len(added)
             report.removed += len(removed)
+            batches.advance()
         return report
 
     def close(self) -> None:

@@ -32,6 +32,7 @@ from syncbot.mailchimp.client import (
     to_member,
 )
 from syncbot.ports import AudienceSource, Mode, PulledStore, ScannedMember, StoredMember
+from syncbot.progress import STILL, Meter
 
 OVERLAP = timedelta(minutes=10)
 
@@ -69,7 +70,7 @@ def scanned(page: Iterable[Mapping[str, Any]]) -> list[ScannedMember]:
 
 
 def pull(api: AudienceSource, cache: PulledStore, *, now: datetime, lookback_days: int,
-         full: bool = False) -> Pulled:
+         full: bool = False, pages: Meter = STILL) -> Pulled:
     """Bring the cache up to date with Mailchimp (read it back with ``stored_leads``)."""
     cursor = None if full else cache.cursor()
     since = cursor - OVERLAP if cursor is not None else None
@@ -79,12 +80,14 @@ def pull(api: AudienceSource, cache: PulledStore, *, now: datetime, lookback_day
         cache.clear_members()
         for page in api.member_pages():  # stored page by page: never all in memory at once
             cache.upsert_members(stored(page))
+            pages.advance()
     else:
         cache.upsert_members(stored(api.members(since_last_changed=since)))
         listed: set[str] = set()
         unknown: list[str] = []
         for page in api.member_pages(fields=STATS_FIELDS):  # page by page, changes only
             unknown += cache.refresh_members(scanned(page))
+            pages.advance()
             listed.update(m["email_address"].lower() for m in page)
         cache.keep_members(listed)
         if unknown:  # not seen by any earlier pull: fetch their whole record
@@ -104,6 +107,7 @@ def pull(api: AudienceSource, cache: PulledStore, *, now: datetime, lookback_day
                                for entry in entries
                                for event in to_events(entry.get("activity") or [])
                                if start is None or event.at > start))
+        pages.advance()
     cache.drop_events_before(oldest)
     cache.save()
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from syncbot.config import SheetsConfig
+from syncbot.progress import STILL, Meter
 from syncbot.sheets.client import Grid
 from syncbot.sheets.leads import LeadsDiff
 from syncbot.sheets.tabs import (
@@ -62,8 +63,9 @@ class Spreadsheet:
     def settle_leads(self, diff: LeadsDiff) -> None:
         settle_leads(self.workbook, self.data, diff)
 
-    def write_leads(self, diff: LeadsDiff, synced_at: datetime) -> int:
-        return write_leads(self.workbook, self.data, diff, synced_at)
+    def write_leads(self, diff: LeadsDiff, synced_at: datetime, rows: Meter = STILL) -> int:
+        """Write the changed rows; ``rows`` counts them as their requests are made up."""
+        return write_leads(self.workbook, self.data, diff, synced_at, rows=rows)
 
     def append_run(self, values: Sequence[Any]) -> None:
         """One row in the Runs tab (nothing when the tabs were never read)."""

@@ -28,6 +28,7 @@ from syncbot.core.rules import DIMENSIONS, OPERATORS
 from syncbot.core.values import is_blank
 from syncbot.errors import InvalidInputError
 from syncbot.locales import t
+from syncbot.progress import STILL, Meter
 from syncbot.sheets.a1 import col_letters, quote_title, row_runs
 from syncbot.sheets.client import CELL_LIMIT, Grid, SheetsError, SheetSetupError, Tab
 from syncbot.sheets.leads import DATE_COLUMNS, LeadsDiff, plan_layout
@@ -263,7 +264,7 @@ def settle_leads(workbook: Grid, data: SheetData, diff: LeadsDiff) -> None:
 
 
 def write_leads(workbook: Grid, data: SheetData, diff: LeadsDiff, synced_at: datetime,
-                date_columns: Sequence[str] = DATE_COLUMNS) -> int:
+                date_columns: Sequence[str] = DATE_COLUMNS, rows: Meter = STILL) -> int:
     """Grow the Leads grid if needed, then write; returns the number of write requests."""
     tab = data.tabs["Leads"]
     rows_needed = max(tab.rows, diff.rows_needed, 1)
@@ -285,7 +286,18 @@ def write_leads(workbook: Grid, data: SheetData, diff: LeadsDiff, synced_at: dat
             layout.append(date_format(tab.sheet_id, diff.layout.index[name], rows_needed))
     requests = 1 if layout else 0
     workbook.change_structure(layout)
-    return requests + workbook.write(diff.ranges(synced_at))
+    ranges = diff.ranges(synced_at)
+    return requests + workbook.write(_counted(ranges, rows, header=bool(diff.layout.new_columns)))
+
+
+def _counted(ranges: Iterator[dict[str, Any]], rows: Meter, *, header: bool
+             ) -> Iterator[dict[str, Any]]:
+    """The ranges as they are, counting the lead rows in them (``header``: the first range
+    is the new columns' header row, not a lead)."""
+    for number, value_range in enumerate(ranges):
+        yield value_range
+        if number or not header:
+            rows.advance(len(value_range["values"]))
 
 
 def append_run(workbook: Grid, data: SheetData, header: Sequence[str],
