@@ -27,9 +27,8 @@ from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import URLS, generate_audience
 from syncbot.sandbox.sheets import from_serial
 from syncbot.sheets.client import Workbook
-from syncbot.sheets.leads import DATE_COLUMNS
 from syncbot.sheets.spreadsheet import Spreadsheet
-from syncbot.sheets.tabs import tab_names
+from syncbot.sheets.tabs import load_templates, tab_names
 
 SPREADSHEET_ID = "1SyncbotDemoSpreadsheet"
 LIST_ID = "demo0list1"
@@ -112,7 +111,8 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
     return DemoResult(first, second, output, members)
 
 
-SHOWN_AS_DATES = (*DATE_COLUMNS, "started_at", "finished_at")
+SHOWN_AS_DATES = tuple(name for template in load_templates().values()
+                       for name in template.format.get("date_columns", []))
 
 
 def _cell(value: Any, column: str) -> Any:

@@ -80,9 +80,15 @@ def test_dates_compare_as_dates():
     ("2,5", 2.5), ("2.5", 2.5), ("1.234,5", 1234.5), ("1,234.5", 1234.5), ("-10", -10.0),
     ("1,234", 1.234), ("1.234.567", 1234567.0), ("1,234,567", 1234567.0), (" 7 ", 7.0),
     (",5", 0.5), (3, 3.0), (2.5, 2.5), ("abc", None), ("", None), (True, None), ("1..2", None),
+    ("63%", 0.63), ("12,5 %", 0.125), ("%", None),
 ])
 def test_numbers_in_either_notation(text, number):
     assert parse_number(text) == number
+
+
+def test_a_rate_shown_as_a_percentage_can_be_written_as_one():
+    assert holds("avg_open_rate", ">", "30%", 0.63)
+    assert not holds("avg_open_rate", ">", "70 %", 0.63)
 
 
 def test_per_with_max_and_dimensions_and_case_insensitive_fields():

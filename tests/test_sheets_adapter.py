@@ -424,3 +424,16 @@ def test_rows_are_read_and_written_as_runs_of_consecutive_rows():
     rows = [2, 3, 4, 7, 8, 20]
     assert list(row_runs(rows, 2)) == [(2, 3), (4, 4), (7, 8), (20, 20)]
     assert list(_blocks(rows, 4)) == [[(2, 4), (7, 7)], [(8, 8), (20, 20)]]
+
+
+def test_dates_and_rates_keep_their_format_on_rows_the_grid_grows_by(world):
+    """Whether Google carries a column's format onto appended rows is undocumented: syncbot
+    formats the new rows itself, so a date never shows as a serial number."""
+    leads = [lead(i, avg_open_rate=0.63) for i in range(1, 1201)]  # the template has 1000 rows
+    world.sync_leads(leads)
+    shown = world.box.sheets.values(SHEET_ID, "Leads", "FORMATTED_VALUE")
+    header = shown[0]
+    last_open, rate = header.index("last_open_at"), header.index("avg_open_rate")
+    for row in (shown[5], shown[1150]):  # inside the template's grid, and past it
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row[last_open]), row[last_open]
+        assert row[rate] == "63%"

@@ -31,6 +31,9 @@ def parse_number(value: Any) -> float | None:
     if not isinstance(value, str):
         return None
     text = value.strip().replace("\u00a0", "").replace(" ", "")
+    percent = text.endswith("%")  # "63%" or "63 %" is 0.63, as a sheet reads it
+    if percent:
+        text = text[:-1]
     if not _NUMBER.fullmatch(text):
         return None
     last_dot, last_comma = text.rfind("."), text.rfind(",")
@@ -40,7 +43,8 @@ def parse_number(value: Any) -> float | None:
     if decimal == "," and text.count(",") > 1:  # 1,234,567: commas are thousands
         decimal = "."
     thousands = "." if decimal == "," else ","
-    return float(text.replace(thousands, "").replace(decimal, "."))
+    number = float(text.replace(thousands, "").replace(decimal, "."))
+    return number / 100 if percent else number
 
 
 def to_serial(moment: datetime) -> float:

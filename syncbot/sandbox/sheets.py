@@ -284,6 +284,8 @@ def render(value: Any, option: str, datetime_option: str, number_format: dict[st
             moment = from_serial(float(value))
             kind = number_format.get("type") if number_format else "DATE"
             return moment.strftime("%Y-%m-%d %H:%M:%S" if kind == "DATE_TIME" else "%Y-%m-%d")
+        if option == "FORMATTED_VALUE" and number_format and number_format.get("type") == "PERCENT":
+            return format_number(round(value * 100), locale) + "%"  # the "0%" pattern
         if option == "FORMATTED_VALUE":
             return format_number(value, locale)
         return value

@@ -33,7 +33,6 @@ from syncbot.sheets.a1 import cell as cell_name
 from syncbot.sheets.a1 import col_letters, quote_title, row_runs
 
 OUTPUT_COLUMNS = ("engagement_score", "fit_score", "score", "tags", "why", "synced_at")
-DATE_COLUMNS = ("last_open_at", "last_click_at", "subscribed_at", "synced_at")
 MAX_CELL_CHARS = 50_000
 BLOCK_ROWS = 1000
 

@@ -31,13 +31,15 @@ from syncbot.locales import t
 from syncbot.progress import STILL, Meter
 from syncbot.sheets.a1 import col_letters, quote_title, row_runs
 from syncbot.sheets.client import CELL_LIMIT, Grid, SheetsError, SheetSetupError, Tab
-from syncbot.sheets.leads import DATE_COLUMNS, LeadsDiff, plan_layout
+from syncbot.sheets.leads import LeadsDiff, plan_layout
 
 TABS = (("leads_tab", "Leads"), ("weights_tab", "Weights"), ("segments_tab", "Segments"),
         ("interests_tab", "Interests"), ("runs_tab", "Runs"))
 DROPDOWNS = {"weights_operators": list(OPERATORS), "segment_operators": list(OPERATORS[1:]),
              "dimensions": list(DIMENSIONS)}
 DATE_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
+PERCENT_FORMAT = {"type": "PERCENT", "pattern": "0%"}
+NUMBER_FORMATS = {"date_columns": DATE_FORMAT, "percent_columns": PERCENT_FORMAT}  # format.toml
 READ_ROWS = 5000  # Leads rows per read request (~2 MB at 40 columns)
 
 
@@ -60,7 +62,9 @@ def _typed(cell: str) -> Any:
             return cell
 
 
+@cache
 def load_templates(language: str = "en") -> dict[str, Template]:
+    """The tabs' templates (read once per process and language; treat them as read-only)."""
     root = resources.files("syncbot.sheets").joinpath("templates")
     formats = tomllib.loads(root.joinpath("format.toml").read_text("utf-8"))
     notes = tomllib.loads(root.joinpath(language, "leads_notes.toml").read_text("utf-8"))
@@ -101,8 +105,8 @@ def _layout(sheet_id: int, title: str, template: Template) -> list[dict[str, Any
             "rule": {"condition": {"type": "ONE_OF_LIST", "values": [
                 {"userEnteredValue": v} for v in DROPDOWNS[values]]},
                 "showCustomUi": True, "strict": False}}})
-    for name in fmt.get("date_columns", []):
-        requests.append(date_format(sheet_id, column[name], rows))
+    for name, number_format in column_formats(template).items():
+        requests.append(format_rows(sheet_id, column[name], number_format, 1, rows))
     if template.notes:
         requests.append({"updateCells": {
             "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
@@ -119,11 +123,19 @@ def _layout(sheet_id: int, title: str, template: Template) -> list[dict[str, Any
     return requests
 
 
-def date_format(sheet_id: int, column: int, rows: int) -> dict[str, Any]:
+def column_formats(template: Template) -> dict[str, dict[str, str]]:
+    """Column name → the number format ``format.toml`` gives it (dates, percentages)."""
+    return {name: number_format for key, number_format in NUMBER_FORMATS.items()
+            for name in template.format.get(key, [])}
+
+
+def format_rows(sheet_id: int, column: int, number_format: dict[str, str], first: int,
+                end: int) -> dict[str, Any]:
+    """Give one column's rows ``first``..``end`` - 1 (0-based) a number format."""
     return {"repeatCell": {
-        "range": {"sheetId": sheet_id, "startRowIndex": 1, "endRowIndex": rows,
+        "range": {"sheetId": sheet_id, "startRowIndex": first, "endRowIndex": end,
                   "startColumnIndex": column, "endColumnIndex": column + 1},
-        "cell": {"userEnteredFormat": {"numberFormat": DATE_FORMAT}},
+        "cell": {"userEnteredFormat": {"numberFormat": number_format}},
         "fields": "userEnteredFormat.numberFormat"}}
 
 
@@ -264,8 +276,11 @@ def settle_leads(workbook: Grid, data: SheetData, diff: LeadsDiff) -> None:
 
 
 def write_leads(workbook: Grid, data: SheetData, diff: LeadsDiff, synced_at: datetime,
-                date_columns: Sequence[str] = DATE_COLUMNS, rows: Meter = STILL) -> int:
-    """Grow the Leads grid if needed, then write; returns the number of write requests."""
+                rows: Meter = STILL) -> int:
+    """Grow the Leads grid if needed, then write; returns the number of write requests.
+    Dates and percentages get their number format on new columns and on rows the grid grows
+    by: whether Google carries a column's format onto appended rows is not documented, so it
+    is never left to chance."""
     tab = data.tabs["Leads"]
     rows_needed = max(tab.rows, diff.rows_needed, 1)
     columns_needed = max(tab.columns, diff.layout.width)
@@ -281,9 +296,13 @@ def write_leads(workbook: Grid, data: SheetData, diff: LeadsDiff, synced_at: dat
     if columns_needed > tab.columns:
         layout.append({"appendDimension": {"sheetId": tab.sheet_id, "dimension": "COLUMNS",
                                            "length": columns_needed - tab.columns}})
-    for name in diff.layout.new_columns:
-        if name in date_columns:
-            layout.append(date_format(tab.sheet_id, diff.layout.index[name], rows_needed))
+    for name, number_format in column_formats(load_templates()["Leads"]).items():
+        column = diff.layout.index.get(name)
+        if column is None:
+            continue
+        first = 1 if name in diff.layout.new_columns else tab.rows
+        if first < rows_needed:
+            layout.append(format_rows(tab.sheet_id, column, number_format, first, rows_needed))
     requests = 1 if layout else 0
     workbook.change_structure(layout)
     ranges = diff.ranges(synced_at)
