@@ -99,7 +99,12 @@ def test_init_creates_every_tab_formatted_in_three_requests():
     w = World()
     created = init_spreadsheet(w.book, CONFIG)
     assert created == ["Leads", "Weights", "Segments", "Interests", "Runs"]
-    assert w.book.requests == 3  # metadata, one batchUpdate, one values write
+    # metadata, the default tab's values (empty), one batchUpdate, one values write
+    assert w.book.requests == 4
+    assert "Sheet1" not in w.book.tabs()  # the untouched default tab is gone
+    assert any(
+        d["updateDimensionProperties"]["properties"]["pixelSize"] == 520
+        for d in w.sheet("Leads").dimension_properties)  # the why column is wide
     weights = w.sheet("Weights")
     assert weights.frozen_rows == 1 and weights.formats[0]["textFormat"] == {"bold": True}
     ops = weights.validations[0]["rule"]["condition"]["values"]
@@ -146,10 +151,10 @@ def test_missing_tabs_are_all_named_with_the_fix():
 
 def test_everything_is_read_in_one_request_with_numbers_as_numbers(world):
     world.book.write([{"range": "'Weights'!D2", "values": [[2.5]]}])
-    before = world.book.requests
+    before, gets = world.book.requests, world.box.sheets_host.count("GET", "values:batchGet")
     data = read_spreadsheet(world.book, CONFIG)
     assert world.book.requests == before + 2  # metadata + one batchGet
-    assert world.box.sheets_host.count("GET", "values:batchGet") == 1
+    assert world.box.sheets_host.count("GET", "values:batchGet") == gets + 1
     assert data.weights[1][3] == 2.5 and data.runs_rows == 1
 
 
@@ -437,3 +442,10 @@ def test_dates_and_rates_keep_their_format_on_rows_the_grid_grows_by(world):
     for row in (shown[5], shown[1150]):  # inside the template's grid, and past it
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row[last_open]), row[last_open]
         assert row[rate] == "63%"
+
+
+def test_init_keeps_a_default_tab_the_team_wrote_in():
+    w = World()
+    w.book.write([{"range": "'Sheet1'!A1", "values": [["our notes"]]}])
+    init_spreadsheet(w.book, CONFIG)
+    assert w.values("Sheet1") == [["our notes"]]

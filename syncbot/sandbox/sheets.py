@@ -119,7 +119,7 @@ class Spreadsheet:
     time_zone: str = "Etc/GMT"
     sheets: list[Sheet] = field(default_factory=list)
     editors: set[str] = field(default_factory=set)
-    next_sheet_id: int = 1
+    next_sheet_id: int = 0  # a new spreadsheet's first tab is sheetId 0 ("gid=0"), as on Google
 
     def sheet(self, title: str) -> Sheet | None:
         return next((s for s in self.sheets if s.title == title), None)

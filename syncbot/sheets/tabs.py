@@ -41,6 +41,7 @@ DATE_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
 PERCENT_FORMAT = {"type": "PERCENT", "pattern": "0%"}
 NUMBER_FORMATS = {"date_columns": DATE_FORMAT, "percent_columns": PERCENT_FORMAT}  # format.toml
 READ_ROWS = 5000  # Leads rows per read request (~2 MB at 40 columns)
+DEFAULT_TAB_TITLES = ("Sheet1", "Hoja 1", "Hoja1")  # a new spreadsheet's first tab, en and es
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ def load_templates(language: str = "en") -> dict[str, Template]:
     for _, kind in TABS:
         text = root.joinpath(language, f"{kind}.csv").read_text("utf-8")
         rows = [[_typed(c) for c in row] for row in csv.reader(io.StringIO(text)) if row]
-        templates[kind] = Template(kind, rows, formats.get(kind, {}) | {"header": formats["header"]},
+        shared = {"header": formats["header"], "widths": formats["widths"]}
+        templates[kind] = Template(kind, rows, formats.get(kind, {}) | shared,
                                    notes if kind == "Leads" else {})
     return templates
 
@@ -107,6 +109,11 @@ def _layout(sheet_id: int, title: str, template: Template) -> list[dict[str, Any
                 "showCustomUi": True, "strict": False}}})
     for name, number_format in column_formats(template).items():
         requests.append(format_rows(sheet_id, column[name], number_format, 1, rows))
+    for name, pixels in _widths(template, header).items():
+        requests.append({"updateDimensionProperties": {
+            "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": column[name],
+                      "endIndex": column[name] + 1},
+            "properties": {"pixelSize": pixels}, "fields": "pixelSize"}})
     if template.notes:
         requests.append({"updateCells": {
             "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
@@ -123,6 +130,15 @@ def _layout(sheet_id: int, title: str, template: Template) -> list[dict[str, Any
     return requests
 
 
+def _widths(template: Template, header: list[str]) -> dict[str, int]:
+    """Column name → width in pixels (``format.toml`` [widths]; dates get ``dates``), so an
+    address, a ``why`` or a date is not cut; other columns keep Google's default."""
+    widths = template.format["widths"]
+    dates = set(template.format.get("date_columns", []))
+    return {name: widths["dates"] if name in dates else widths[name]
+            for name in header if name in dates or name in widths}
+
+
 def column_formats(template: Template) -> dict[str, dict[str, str]]:
     """Column name → the number format ``format.toml`` gives it (dates, percentages)."""
     return {name: number_format for key, number_format in NUMBER_FORMATS.items()
@@ -137,6 +153,19 @@ def format_rows(sheet_id: int, column: int, number_format: dict[str, str], first
                   "startColumnIndex": column, "endColumnIndex": column + 1},
         "cell": {"userEnteredFormat": {"numberFormat": number_format}},
         "fields": "userEnteredFormat.numberFormat"}}
+
+
+def _forget_untouched_default(workbook: Grid, existing: dict[str, Tab], ours: set[str]
+                              ) -> list[dict[str, Any]]:
+    """Delete the empty first tab a new spreadsheet comes with ("Sheet1", "Hoja 1"), so the
+    sheet opens on syncbot's tabs; a default tab with anything in it is the team's and stays.
+    (Runs in the same batch as the new tabs, so the spreadsheet is never left with none.)"""
+    default = next((tab for title, tab in existing.items()
+                    if title in DEFAULT_TAB_TITLES and title not in ours), None)
+    if default is None:
+        return []
+    [values] = workbook.read([quote_title(default.title)])
+    return [] if values else [{"deleteSheet": {"sheetId": default.sheet_id}}]
 
 
 def tab_names(config: SheetsConfig) -> dict[str, str]:
@@ -162,6 +191,8 @@ def init_spreadsheet(workbook: Grid, config: SheetsConfig, *, language: str = "e
         contents.append({"range": f"{quote_title(title)}!A1", "values": template.rows})
         created.append(title)
         next_id += 1
+    if created:
+        layout.extend(_forget_untouched_default(workbook, existing, set(tab_names(config).values())))
     workbook.change_structure(layout)
     workbook.write(contents)
     return created
