@@ -14,7 +14,6 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from syncbot.config import Config, parse_config
 from syncbot.errors import SyncbotError, UsageError
@@ -25,10 +24,10 @@ from syncbot.progress import Meters, Silent
 from syncbot.report import RunReport
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import URLS, generate_audience
-from syncbot.sandbox.sheets import from_serial
+from syncbot.sandbox.xlsx import save_xlsx
 from syncbot.sheets.client import Workbook
 from syncbot.sheets.spreadsheet import Spreadsheet
-from syncbot.sheets.tabs import load_templates, tab_names
+from syncbot.sheets.tabs import tab_names
 
 SPREADSHEET_ID = "1SyncbotDemoSpreadsheet"
 LIST_ID = "demo0list1"
@@ -74,6 +73,7 @@ def check_output(output: Path) -> None:
 
 def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int = 7,
              meters: Meters | None = None) -> DemoResult:
+    meters = meters or Silent()
     now = datetime.now(UTC).replace(microsecond=0)
     box = Sandbox()
     box.mailchimp.clock = lambda: now - timedelta(days=1)
@@ -94,7 +94,7 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
         workbook.write([{"range": f"'{names['Weights']}'!A9", "values": [["JOBTITLE"]]},
                         {"range": f"'{names['Interests']}'!A2:A3",
                          "values": [["Pricing"], ["Webinars"]]}])
-        first = run_once(config, audience, sheet, now, hooks=RunHooks(meters=meters or Silent()))
+        first = run_once(config, audience, sheet, now, hooks=RunHooks(meters=meters))
 
         later = now + timedelta(hours=6)
         box.mailchimp.clock = lambda: later
@@ -105,46 +105,18 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
             box.mailchimp.add_event(newest, email, "click", later - timedelta(minutes=20),
                                     rng.choice(URLS))
         second = run_once(config, audience, sheet, later,
-                          hooks=RunHooks(meters=meters or Silent()))
+                          hooks=RunHooks(meters=meters))
         audience.close()
-    export_xlsx(box, SPREADSHEET_ID, output)
+    meters.stage(t("progress.writing_workbook", path=output))
+    export_xlsx(box, SPREADSHEET_ID, output, meters)
     return DemoResult(first, second, output, members)
 
 
-SHOWN_AS_DATES = tuple(name for template in load_templates().values()
-                       for name in template.format.get("date_columns", []))
-
-
-def _cell(value: Any, column: str) -> Any:
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    return from_serial(float(value)) if column in SHOWN_AS_DATES and is_number else value
-
-
-def export_xlsx(box: Sandbox, spreadsheet_id: str, output: Path) -> None:
-    """Every tab of the emulated spreadsheet as a sheet of an .xlsx workbook."""
-    from openpyxl import Workbook as XlsxWorkbook
-    from openpyxl.styles import Font
-
-    book = XlsxWorkbook()
-    book.remove(book.active)
+def export_xlsx(box: Sandbox, spreadsheet_id: str, output: Path, meters: Meters) -> None:
+    """The emulated spreadsheet as the workbook a person opens (``sandbox.xlsx``)."""
     spreadsheet = box.sheets.spreadsheets[spreadsheet_id]
-    for tab in sorted(spreadsheet.sheets, key=lambda s: s.index):
-        values = box.sheets.values(spreadsheet_id, tab.title)
-        sheet = book.create_sheet(tab.title[:31])
-        header = [str(h) for h in values[0]] if values else []
-        for row in values:
-            sheet.append([_cell(v, header[i] if i < len(header) else "")
-                          for i, v in enumerate(row)])
-        for cell in sheet[1] if values else []:
-            cell.font = Font(bold=True)
-        sheet.freeze_panes = "A2"
-        for i, name in enumerate(header, start=1):
-            if name in SHOWN_AS_DATES:
-                for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
-                    cell.number_format = "yyyy-mm-dd hh:mm"
-    if not book.sheetnames:
-        book.create_sheet("empty")
+    rows = meters.start(t("progress.meter_workbook"), sum(len(s.rows) for s in spreadsheet.sheets))
     try:
-        book.save(output)
+        save_xlsx(spreadsheet, output, row_written=rows.advance)
     except OSError as exc:
         raise SyncbotError(t("demo.save_failed", path=output, reason=exc.strerror or exc)) from None

@@ -1,0 +1,68 @@
+"""The demo's workbook looks like the spreadsheet `init` + `sync` make: read back as a person's
+spreadsheet program would read it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from openpyxl import load_workbook
+
+from syncbot.cli import main
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    output = tmp_path_factory.mktemp("demo") / "demo.xlsx"
+    with pytest.raises(SystemExit) as done:  # past the template's 1,000 rows
+        main(["demo", "--members", "1200", "--output", str(output), "--quiet"])
+    assert done.value.code == 0
+    return load_workbook(output)
+
+
+def column(sheet, name: str) -> int:
+    return [c.value for c in sheet[1]].index(name) + 1
+
+
+def test_it_opens_on_the_leads_tab_with_syncbot_s_tabs_only(book):
+    assert book.sheetnames == ["Leads", "Weights", "Segments", "Interests", "Runs"]
+    assert book.active.title == "Leads"
+
+
+def test_the_header_is_frozen_styled_and_explained(book):
+    leads = book["Leads"]
+    assert leads.freeze_panes == "A2"
+    assert leads["A1"].font.bold and leads["A1"].fill.fgColor.rgb.endswith("D9E2F3")
+    assert leads["A1"].comment.text.startswith("The contact's address")
+
+
+def test_addresses_why_and_dates_are_wide_enough_to_read(book):
+    leads = book["Leads"]
+    letter = {name: leads.cell(1, column(leads, name)).column_letter
+              for name in ("email", "why", "synced_at")}
+    assert leads.column_dimensions[letter["email"]].width >= 30
+    assert leads.column_dimensions[letter["why"]].width >= 60
+    assert leads.column_dimensions[letter["synced_at"]].width >= 18
+
+
+def test_dates_and_rates_carry_their_formats_on_every_row(book):
+    leads = book["Leads"]
+    synced, rate = column(leads, "synced_at"), column(leads, "avg_open_rate")
+    for row in (2, 1150):
+        assert leads.cell(row, synced).number_format == "yyyy-mm-dd hh:mm"
+        assert isinstance(leads.cell(row, synced).value, datetime)  # a real date, not a number
+        assert leads.cell(row, rate).number_format == "0%"
+
+
+def test_dropdowns_and_tier_colours_are_there(book):
+    operators = book["Weights"].data_validations.dataValidation
+    assert any("per" in v.formula1 and "between" in v.formula1 for v in operators)
+    rules = [r for area in book["Leads"].conditional_formatting for r in area.rules]
+    assert {r.text for r in rules} == {"lead:hot", "lead:warm", "lead:cold"}
+
+
+def test_text_that_looks_like_a_formula_stays_text(book):
+    leads = book["Leads"]
+    looks = [c for row in leads.iter_rows(min_row=2) for c in row
+             if isinstance(c.value, str) and c.value.startswith("=")]
+    assert looks and all(c.data_type == "s" for c in looks)
