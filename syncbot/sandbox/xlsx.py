@@ -27,6 +27,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from syncbot.sandbox.sheets import Formula, Sheet, Spreadsheet, evaluate
 
 PIXELS_PER_CHARACTER = 7  # Excel's column width unit is about one digit of the default font
+GOOGLE_COLUMN_PIXELS = 100  # a column nobody sized, in Google Sheets
 
 
 def _hex(color: dict[str, float]) -> str:
@@ -94,6 +95,9 @@ def _decorate(ws: Any, sheet: Sheet) -> None:
     """What must be set before the rows stream: frozen rows, widths, dropdowns, colour rules."""
     if sheet.frozen_rows:
         ws.freeze_panes = f"A{sheet.frozen_rows + 1}"
+    for column in range(sheet.column_count):  # Google's default width, not Excel's narrower one
+        ws.column_dimensions[get_column_letter(column + 1)].width = \
+            GOOGLE_COLUMN_PIXELS / PIXELS_PER_CHARACTER
     for record in sheet.dimension_properties:
         body = record.get("updateDimensionProperties") or {}
         span, pixels = body.get("range") or {}, (body.get("properties") or {}).get("pixelSize")
