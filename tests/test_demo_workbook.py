@@ -58,7 +58,12 @@ def test_dropdowns_and_tier_colours_are_there(book):
     operators = book["Weights"].data_validations.dataValidation
     assert any("per" in v.formula1 and "between" in v.formula1 for v in operators)
     rules = [r for area in book["Leads"].conditional_formatting for r in area.rules]
-    assert {r.text for r in rules} == {"lead:hot", "lead:warm", "lead:cold"}
+    assert {r.text for r in rules if r.type == "containsText"} == {"lead:hot", "lead:warm",
+                                                                   "lead:cold"}
+    [scale] = [area for area in book["Leads"].conditional_formatting
+               if any(r.type == "colorScale" for r in area.rules)]
+    score = book["Leads"].cell(1, column(book["Leads"], "score")).column_letter
+    assert str(scale.sqref).startswith(f"{score}2:")  # the score, white to green
 
 
 def test_text_that_looks_like_a_formula_stays_text(book):

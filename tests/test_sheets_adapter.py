@@ -115,7 +115,8 @@ def test_init_creates_every_tab_formatted_in_three_requests():
                          segments.validations[0]["rule"]["condition"]["values"]]
     leads = w.sheet("Leads")
     assert leads.notes[(0, 0)].startswith("The contact's address")
-    assert len(leads.conditional_formats) == 3
+    assert len(leads.conditional_formats) == 4  # three tier colours and the score's scale
+    assert sum("gradientRule" in rule for rule in leads.conditional_formats) == 1
     assert w.values("Leads") == [leads_columns([], 90)]
     assert w.values("Segments")[1][:5] == ["lead:hot", "score", ">=", 60, "tier"]
     data = read_spreadsheet(w.book, CONFIG)  # the default rules are valid as they come

@@ -18,7 +18,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
-from openpyxl.formatting.rule import Rule
+from openpyxl.formatting.rule import ColorScaleRule, Rule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.utils import get_column_letter
@@ -113,6 +113,12 @@ def _decorate(ws: Any, sheet: Sheet) -> None:
             rule.add(_area(validation["range"], sheet))
             ws.data_validations.append(rule)
     for colour in sheet.conditional_formats:
+        if "gradientRule" in colour:
+            ends = colour["gradientRule"]
+            ws.conditional_formatting.add(_area(colour["ranges"][0], sheet), ColorScaleRule(
+                start_type="min", start_color=_hex(ends["minpoint"].get("color") or {}),
+                end_type="max", end_color=_hex(ends["maxpoint"].get("color") or {})))
+            continue
         condition = colour["booleanRule"]["condition"]
         if condition.get("type") != "TEXT_CONTAINS":
             continue

@@ -127,6 +127,13 @@ def _layout(sheet_id: int, title: str, template: Template) -> list[dict[str, Any
             "booleanRule": {"condition": {"type": "TEXT_CONTAINS",
                                           "values": [{"userEnteredValue": rule["contains"]}]},
                             "format": {"backgroundColor": _color(rule["background"])}}}}})
+    for scale in fmt.get("scales", []):  # low to high, e.g. the score from white to green
+        requests.append({"addConditionalFormatRule": {"rule": {
+            "ranges": [{"sheetId": sheet_id, "startRowIndex": 1,
+                        "startColumnIndex": column[scale["column"]],
+                        "endColumnIndex": column[scale["column"]] + 1}],
+            "gradientRule": {"minpoint": {"type": "MIN", "color": _color(scale["low"])},
+                             "maxpoint": {"type": "MAX", "color": _color(scale["high"])}}}}})
     return requests
 
 
