@@ -64,11 +64,6 @@ def catalogue() -> Catalogue:
     return Catalogue(language())
 
 
-def template(message_id: str, /) -> str:
-    """The message ``message_id`` in the user's language, placeholders left as they are."""
-    return catalogue().template(message_id)
-
-
 def t(message_id: str, /, **values: object) -> str:
     """The message ``message_id`` in the user's language, with ``values`` filled in."""
     return catalogue()(message_id, **values)
