@@ -227,7 +227,7 @@ def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
     last = None
     if config.state.path.exists():
         cache, reason = StateStore.open(config.state.path, list_id=config.mailchimp.list_id,
-                                           lookback_days=config.mailchimp.lookback_days)
+                                        lookback_days=config.mailchimp.lookback_days)
         last = cache.cursor() if reason is None else None
         cache.close()
     scheduler, first = build_scheduler(config.schedule, job, last_success=last, now=wiring.now())

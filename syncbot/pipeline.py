@@ -170,7 +170,7 @@ def _open_state(config: Config, dry_run: bool, scratch: Path) -> tuple[StateStor
             shutil.copyfile(path, copy)
         path = copy
     return StateStore.open(path, list_id=config.mailchimp.list_id,
-                              lookback_days=config.mailchimp.lookback_days)
+                           lookback_days=config.mailchimp.lookback_days)
 
 
 def _pull_and_apply(run: _Run, data: SheetData) -> None:
@@ -321,8 +321,9 @@ class _Leads:
         self.diff.add(member.key, lead.values, known, note)
 
     def reuse(self, entry: LedgerEntry) -> None:
-        self._remember(entry.key, entry.note, entry.cells)
-        self.diff.reuse(entry.key, entry.known, entry.note)
+        note = entry.note  # built once: this runs for every unchanged lead
+        self._remember(entry.key, note, entry.cells)
+        self.diff.reuse(entry.key, entry.known, note)
 
     def _remember(self, key: str, note: LeadNote, lead: SampleLead | str | None) -> None:
         tags = self._shared.get(note.tags)

@@ -147,6 +147,21 @@ def _last_failure(state: RetryCallState) -> Any:
     return state.outcome.exception() if state.outcome.failed else state.outcome.result()
 
 
+def _failed_to_reach(state: RetryCallState) -> Unreachable | None:
+    last = _last_failure(state)
+    return unreachable(last) if isinstance(last, BaseException) else None
+
+
+class _ShortBudgetSpent(stop_base):
+    """Stop once an unreachable host has had its short budget of attempts."""
+
+    def __init__(self, attempts: int) -> None:
+        self.attempts = attempts
+
+    def __call__(self, state: RetryCallState) -> bool:
+        return state.attempt_number >= self.attempts and _failed_to_reach(state) is not None
+
+
 def send_with_retries(send: Callable[[], requests.Response], policy: RetryPolicy, *,
                       sleep: Callable[[float], None] = time.sleep,
                       rng: random.Random | None = None,
@@ -160,10 +175,6 @@ def send_with_retries(send: Callable[[], requests.Response], policy: RetryPolicy
     retriable = TRANSPORT_ERRORS + transient
     jitter = rng or random.Random()
 
-    def failed_to_reach(state: RetryCallState) -> Unreachable | None:
-        last = _last_failure(state)
-        return unreachable(last) if isinstance(last, BaseException) else None
-
     def wait(state: RetryCallState) -> float:
         if state.outcome is not None and not state.outcome.failed:
             hinted = retry_after_seconds(state.outcome.result())
@@ -176,12 +187,7 @@ def send_with_retries(send: Callable[[], requests.Response], policy: RetryPolicy
         if on_wait is not None:
             assert state.next_action is not None
             on_wait(Waiting(describe(_last_failure(state)), state.next_action.sleep,
-                            state.attempt_number + 1, policy.attempts, failed_to_reach(state)))
-
-    class short_budget_spent(stop_base):  # noqa: N801 - reads as the stop rule it is
-        def __call__(self, state: RetryCallState) -> bool:
-            return (state.attempt_number >= policy.unreachable_attempts
-                    and failed_to_reach(state) is not None)
+                            state.attempt_number + 1, policy.attempts, _failed_to_reach(state)))
 
     def attempt() -> requests.Response:
         if on_attempt is not None:
@@ -190,14 +196,14 @@ def send_with_retries(send: Callable[[], requests.Response], policy: RetryPolicy
 
     def give_up(state: RetryCallState) -> requests.Response:
         raise RetriesExhausted(state.attempt_number, describe(_last_failure(state)),
-                               failed_to_reach(state))
+                               _failed_to_reach(state))
 
     retrying = Retrying(
         retry=(retry_if_exception(lambda e: isinstance(e, retriable))
                | retry_if_result(lambda r: r.status_code in policy.retry_statuses)),
         wait=wait,
         stop=stop_any(stop_after_attempt(policy.attempts), stop_after_delay(policy.max_seconds),
-                      short_budget_spent()),
+                      _ShortBudgetSpent(policy.unreachable_attempts)),
         sleep=sleep,
         before_sleep=pause,
         retry_error_callback=give_up,

@@ -39,10 +39,6 @@ class Spreadsheet:
         return self.workbook.requests
 
     @property
-    def spreadsheet_id(self) -> str:
-        return self.config.spreadsheet_id
-
-    @property
     def data(self) -> SheetData:
         """What ``read`` found (read it first)."""
         assert self._data is not None, "read() comes first"
