@@ -110,7 +110,8 @@ def child(args: argparse.Namespace) -> None:
     def progress(message: str) -> None:
         stages.append((message, time.perf_counter() - wall0, peak_rss_mb()))
 
-    report = run_once(config, audience, Spreadsheet(workbook, config.sheets), datetime.now(UTC),
+    sheet = Spreadsheet(workbook, config.sheets, config.sources.tabs)
+    report = run_once(config, audience, sheet, datetime.now(UTC),
                       RunOptions(full=info["mode"] != "incremental",
                                  dry_run=info["mode"] == "naive"),
                       RunHooks(meters=Lines(progress)))

@@ -12,6 +12,7 @@ from syncbot.errors import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, InvalidInputErro
 from syncbot.locales import catalogue, t
 from syncbot.mailchimp.client import MailchimpError, MailchimpUnreachable
 from syncbot.pipeline import sheet_rules
+from syncbot.report import team_inputs
 from syncbot.sheets.client import SheetsError
 
 
@@ -32,6 +33,9 @@ def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
         rules = sheet_rules(data, config, merge_tags or [], catalogue())
         echo(t("check.ok", what=t("check.rules", weights=len(rules.weights),
                                   segments=len(rules.segments), interests=len(rules.interests))))
+        if rules.inputs:
+            echo(t("check.ok", what=t("check.team",
+                                      inputs=team_inputs(rules.inputs, catalogue()))))
     except InvalidInputError as exc:
         for problem in exc.problems:
             echo(t("check.problem", what=problem))

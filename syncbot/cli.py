@@ -148,6 +148,8 @@ def print_report(report: RunReport, *, dry_run: bool, quiet: bool = False) -> No
             click.echo(t("report.sample_line", email=lead.email,
                          before=lead.before or t("report.none"), after=lead.after or t("report.none"),
                          score=lead.score, why=lead.why))
+    if report.team_inputs:
+        click.echo(t("report.team_inputs", inputs=report.team_inputs))
     for warning in report.warnings:
         click.echo(t("report.warning", message=warning))
     click.echo(t("report.requests", mailchimp=report.mailchimp_calls, sheets=report.sheets_calls))

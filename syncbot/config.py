@@ -67,6 +67,13 @@ class SheetsConfig:
 
 
 @dataclass(frozen=True)
+class SourcesConfig:
+    """Other tabs of the spreadsheet whose columns rules may use, joined by e-mail."""
+
+    tabs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ScoringConfig:
     half_life_days: float = 30.0
     timezone: str = "UTC"
@@ -108,6 +115,7 @@ class Config:
     schedule: ScheduleConfig = ScheduleConfig()
     safety: SafetyConfig = SafetyConfig()
     state: StateConfig = StateConfig()
+    sources: SourcesConfig = SourcesConfig()
     source: Path | None = None
     secrets: Secrets | None = None
 
@@ -177,6 +185,15 @@ def _statuses(section: str, key: str, value: Any, problems: list[str]) -> Any:
     return _MISSING if bad else tuple(dict.fromkeys(v.lower() for v in value))
 
 
+def _tab_list(section: str, key: str, value: Any, problems: list[str]) -> Any:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        problems.append(t("config.wrong_type", section=section, key=key,
+                          expected='a list of tab names such as ["Form responses 1"]',
+                          got=_show(value)))
+        return _MISSING
+    return tuple(dict.fromkeys(v.strip() for v in value))
+
+
 def _timezone(section: str, key: str, value: Any, problems: list[str]) -> Any:
     name = _text(section, key, value, problems)
     if name is _MISSING:
@@ -226,6 +243,7 @@ SCHEMA: dict[str, dict[str, _Check]] = {
     "schedule": {"cron": _cron, "interval_minutes": _integer(1, 7 * 24 * 60)},
     "safety": {"max_removal_fraction": _number(0, 1)},
     "state": {"path": _text},
+    "sources": {"tabs": _tab_list},
 }
 
 
@@ -287,6 +305,17 @@ def _tabs(sheets: dict[str, Any], problems: list[str]) -> dict[str, str]:
         else:
             seen[folded] = key
     return names
+
+
+def _sources(sources: dict[str, Any], tabs: dict[str, str], problems: list[str]
+             ) -> SourcesConfig:
+    """Source tabs must be other tabs than syncbot's own."""
+    listed = sources.get("tabs", ())
+    ours = {name.casefold(): key for key, name in tabs.items()}
+    for name in listed:
+        if name.casefold() in ours:
+            problems.append(t("config.source_is_ours", value=name, key=ours[name.casefold()]))
+    return SourcesConfig(tabs=listed)
 
 
 def _schedule(schedule: dict[str, Any], raw: Mapping[str, Any], problems: list[str]) -> ScheduleConfig:
@@ -366,6 +395,7 @@ def parse_config(raw: Mapping[str, Any], *, source: Path | None = None,
                           what=t("config.list_id_what")))
     spreadsheet_id = _spreadsheet_id(sh, raw_sh, problems)
     tabs = _tabs(sh, problems)
+    sources = _sources(checked["sources"], tabs, problems)
     schedule = _schedule(checked["schedule"], raw_sched, problems)
     secrets = load_secrets(os.environ if environ is None else environ, problems) \
         if require_secrets else None
@@ -391,6 +421,7 @@ def parse_config(raw: Mapping[str, Any], *, source: Path | None = None,
         schedule=schedule,
         safety=SafetyConfig(**checked["safety"]),
         state=StateConfig(path=state_path),
+        sources=sources,
         source=source,
         secrets=secrets,
     )

@@ -87,7 +87,7 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
                                           adapter=adapter)
         audience = MailchimpAudience(config.secrets.mailchimp_api_key, LIST_ID,
                                      session=box.session())
-        sheet = Spreadsheet(workbook, config.sheets)
+        sheet = Spreadsheet(workbook, config.sheets, config.sources.tabs)
         sheet.init()
         names = tab_names(config.sheets)
         # the sandbox audience has a JOBTITLE merge field: switch on the template's example rule

@@ -29,7 +29,12 @@ class InvalidInputError(SyncbotError):
         self.problems = list(problems)
         self.heading = heading
         body = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{heading}\n{body}" if heading else body)
+        if heading:
+            super().__init__(f"{heading}\n{body}")
+        elif len(self.problems) == 1:  # one problem reads as one sentence, not a list
+            super().__init__(self.problems[0])
+        else:
+            super().__init__(f"\n{body}")
 
 
 class ConfigError(InvalidInputError):

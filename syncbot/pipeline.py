@@ -42,9 +42,9 @@ from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
 from syncbot.locales import Catalogue, catalogue
 from syncbot.mailchimp.pull import pull, stored_leads
-from syncbot.ports import AudienceSource, Known, LeadNote, LedgerEntry, SheetPort
+from syncbot.ports import AudienceSource, Known, LeadNote, LedgerEntry, SheetPort, TeamInputs
 from syncbot.progress import Meters, Silent
-from syncbot.report import RunReport, Status
+from syncbot.report import RunReport, Status, team_inputs
 from syncbot.sheets.a1 import cell as cell_name
 from syncbot.sheets.leads import Highest, LeadsDiff, SampleLead, duplicates_message, leads_columns
 from syncbot.sheets.tabs import SheetData
@@ -58,10 +58,11 @@ _MERGE_TAG = re.compile(r"^[A-Z][A-Z0-9_]*$")
 def sheet_rules(data: SheetData, config: Config, merge_tags: list[str], say: Say) -> Ruleset:
     """The rules in the spreadsheet's tabs, or RulesError (used by `sync` and by `check`)."""
     tabs = (config.sheets.weights_tab, config.sheets.segments_tab, config.sheets.interests_tab)
+    team = data.team_headers(leads_columns(merge_tags, config.mailchimp.lookback_days))
     try:
         return parse_rules(weights=data.weights, segments=data.segments, interests=data.interests,
                            lookback_days=config.mailchimp.lookback_days, merge_tags=merge_tags,
-                           tabs=tabs, say=say, cell=cell_name)
+                           team=team, tabs=tabs, say=say, cell=cell_name)
     except InvalidRules as exc:
         raise RulesError(exc.problems, heading=say("rules.heading")) from None
 
@@ -220,9 +221,13 @@ def _open_leads(run: _Run, data: SheetData, state: StateStore, merge_tags: list[
 def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Ruleset,
                       merge_tags: list[str]) -> None:
     tab = _open_leads(run, data, state, merge_tags)
-    leads = _Leads(run, rules, tab.diff)
+    run.report.team_inputs = team_inputs(rules.inputs, run.texts)
+    inputs = run.sheet.read_inputs(rules.inputs, tab.diff.rows_of)
+    run.report.warnings.extend(_team_warnings(run.texts, inputs))
+    leads = _Leads(run, rules, tab.diff, inputs)
     stale = state.mark_stale(run.now, everyone=not tab.trusted
-                             or state.ledger_rules() != tab.fingerprint)
+                             or state.ledger_rules() != tab.fingerprint,
+                             inputs=inputs.fingerprints())
     ids, _ = run.audience.resolve_tags(rules.managed_tags, create=False)
     with ThreadPoolExecutor(1) as background:  # Mailchimp answers while the leads are scored
         holders = background.submit(run.audience.tag_members, ids)
@@ -243,6 +248,13 @@ def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Rule
                        replace=not tab.trusted)
     _write_tags(run, rules, plan, ids, leads.addresses)
     _compose_message(run, data, tab.diff)
+
+
+def _team_warnings(texts: Catalogue, inputs: TeamInputs) -> list[str]:
+    """What the team should know about its data: cells with a formula error, rows skipped."""
+    return ([texts("sheets.team_errors", count=n, tab=tab) for tab, n in inputs.error_cells.items()]
+            + [texts("sheets.skipped_rows", count=n, tab=tab)
+               for tab, n in inputs.skipped_rows.items()])
 
 
 def _evaluate(run: _Run, state: StateStore, leads: _Leads, stale: int, *, trusted: bool
@@ -302,8 +314,8 @@ class _Leads:
     evaluated again when something they depend on changed, and otherwise taken from the
     ledger as they are."""
 
-    def __init__(self, run: _Run, rules: Ruleset, diff: LeadsDiff) -> None:
-        self.diff, self.now = diff, run.now
+    def __init__(self, run: _Run, rules: Ruleset, diff: LeadsDiff, inputs: TeamInputs) -> None:
+        self.diff, self.now, self.inputs = diff, run.now, inputs
         self.evaluate = Evaluator(rules, lead_settings(run.config), run.texts)
         self.desired: dict[str, list[str]] = {}
         self.statuses: dict[str, str] = {}
@@ -312,9 +324,9 @@ class _Leads:
         self._top: Highest[SampleLead | str] = Highest(SAMPLE_SIZE)
 
     def compute(self, member: Member, events: list[Event], known: Known | None) -> None:
-        lead = self.evaluate(member, events, self.now)
+        lead = self.evaluate(member, events, self.now, self.inputs.of(member.key))
         note = LeadNote(lead.stable_until.timestamp(), member.status, member.email,
-                        json.dumps(lead.tags), lead.score)
+                        json.dumps(lead.tags), lead.score, self.inputs.fingerprint(member.key))
         sample = (SampleLead(member.email, "", lead.values["tags"], lead.score, lead.why)
                   if lead.tags and self._top.wants(lead.score) else None)  # built only if kept
         self._remember(member.key, note, sample)
@@ -349,7 +361,7 @@ class _Leads:
 def rules_key(config: Config, data: SheetData, columns: list[str], texts: Catalogue) -> str:
     """Everything a lead's values depend on besides its own inputs: a change means every lead
     is evaluated again."""
-    basis = [data.weights, data.segments, data.interests, columns,
+    basis = [data.weights, data.segments, data.interests, columns, list(config.sources.tabs),
              config.mailchimp.lookback_days, sorted(config.mailchimp.tag_statuses),
              config.scoring.half_life_days, config.scoring.timezone,
              [texts.template(text) for text in WHY_TEXTS]]

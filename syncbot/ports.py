@@ -8,11 +8,13 @@ defined here, by neither side.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
+from syncbot.core.inputs import TeamColumn
 from syncbot.core.model import Event
 from syncbot.progress import Meter
 
@@ -80,6 +82,7 @@ class LeadNote(NamedTuple):
     email: str  # as Mailchimp spells it
     tags: str  # the managed tags it should have, as a JSON list
     score: float
+    inputs: str = ""  # the team's values it was computed with (``TeamInputs.fingerprint``)
 
 
 class LedgerEntry(NamedTuple):
@@ -93,11 +96,12 @@ class LedgerEntry(NamedTuple):
     email: str
     tags: str
     score: float
+    inputs: str | None = ""
 
     @classmethod
     def of(cls, key: str, known: Known, note: LeadNote) -> LedgerEntry:
         return cls(key, known.cells, known.synced_at, note.stable_until, note.status, note.email,
-                   note.tags, note.score)
+                   note.tags, note.score, note.inputs)
 
     @property
     def known(self) -> Known:
@@ -105,7 +109,31 @@ class LedgerEntry(NamedTuple):
 
     @property
     def note(self) -> LeadNote:
-        return LeadNote(self.stable_until, self.status, self.email, self.tags, self.score)
+        return LeadNote(self.stable_until, self.status, self.email, self.tags, self.score,
+                        self.inputs or "")
+
+
+@dataclass
+class TeamInputs:
+    """The team's values the rules name, read for one run: per lead (by key), the value of
+    each team column (by field name; blanks left out), and what could not be used."""
+
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped_rows: dict[str, int] = field(default_factory=dict)  # source tab → rows without a
+    #                                                            valid e-mail
+    error_cells: dict[str, int] = field(default_factory=dict)  # tab → formula errors read as blank
+
+    def of(self, key: str) -> dict[str, Any]:
+        return self.values.get(key, {})
+
+    def fingerprints(self) -> dict[str, str]:
+        """Lead key → its values as comparable text: a lead whose text changed since the ledger
+        recorded it is computed again (leads with no value are left out: their text is "")."""
+        return {key: self.fingerprint(key) for key, values in self.values.items() if values}
+
+    def fingerprint(self, key: str) -> str:
+        values = self.values.get(key)
+        return json.dumps(values, sort_keys=True, ensure_ascii=False, default=str) if values else ""
 
 
 @dataclass
@@ -149,6 +177,8 @@ class SheetPort(Protocol):
     def requests(self) -> int: ...
     def read(self) -> SheetData: ...
     def prepare_leads(self, columns: Sequence[str], *, trust_ledger: bool) -> LeadsDiff: ...
+    def read_inputs(self, columns: Sequence[TeamColumn], rows_of: Mapping[str, int]
+                    ) -> TeamInputs: ...
     def settle_leads(self, diff: LeadsDiff) -> None: ...
     def write_leads(self, diff: LeadsDiff, synced_at: datetime, rows: Meter = ...) -> int: ...
     def append_run(self, values: Sequence[Any]) -> None: ...

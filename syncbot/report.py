@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from syncbot.core.inputs import TeamColumn
+from syncbot.core.texts import Say
 from syncbot.ports import Mode
 from syncbot.sheets.leads import SampleLead, to_cell
 
@@ -34,9 +37,21 @@ class RunReport:
     sample: list[SampleLead] = field(default_factory=list)
     top: list[SampleLead] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (address, Mailchimp's reason)
+    team_inputs: str = ""  # which team columns and source tabs the rules use (``team_inputs``)
 
     def runs_row(self) -> list[Any]:
         return [to_cell(self.started_at), to_cell(self.finished_at or self.started_at),
                 self.mode, self.status, self.members, self.new_leads, self.changed_leads,
                 self.tags_added, self.tags_removed, self.mailchimp_calls, self.sheets_calls,
                 self.message[:RUNS_MESSAGE_LIMIT]]
+
+
+def team_inputs(columns: Sequence[TeamColumn], say: Say) -> str:
+    """The team columns the rules use, tab by tab: ``Leads: "Demo requested"; Form responses
+    1: "Timestamp", row count`` ("" when they use none)."""
+    by_tab: dict[str, list[str]] = {}
+    for column in columns:
+        name = say("report.team_count") if column.is_count else f'"{column.header}"'
+        by_tab.setdefault(column.tab, []).append(name)
+    return "; ".join(say("report.team_tab", tab=tab, columns=", ".join(names))
+                     for tab, names in by_tab.items())

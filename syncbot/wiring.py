@@ -47,7 +47,7 @@ def sync(config: Config, *, dry_run: bool = False, full: bool = False, force: bo
 def spreadsheet(config: Config, *, notify: Callable[[str], None] = lambda message: None
                 ) -> Spreadsheet:
     """The spreadsheet as a run sees it; ``notify`` hears of every wait for Google."""
-    return Spreadsheet(workbook(config, notify=notify), config.sheets)
+    return Spreadsheet(workbook(config, notify=notify), config.sheets, config.sources.tabs)
 
 
 def workbook(config: Config, *, notify: Callable[[str], None] = lambda message: None

@@ -184,3 +184,20 @@ def test_config_path_precedence():
 def test_parse_config_without_a_file():
     config = parse_config({"mailchimp": {"list_id": "x"}, "sheets": {"spreadsheet_id": "1AbCdEfGhIjK"}})
     assert config.source is None and config.secrets is None
+
+
+def test_source_tabs_are_listed_by_name(tmp_path, env):
+    text = MINIMAL + '[sources]\ntabs = ["Form responses 1", " CRM export ", "Form responses 1"]\n'
+    assert load_config(write(tmp_path, text), environ=env).sources.tabs == (
+        "Form responses 1", "CRM export")
+    assert load_config(write(tmp_path, MINIMAL), environ=env).sources.tabs == ()
+
+
+@pytest.mark.parametrize(("tabs", "expected"), [
+    ('"Form responses 1"', '[sources] tabs must be a list of tab names such as '
+                           '["Form responses 1"] (got "Form responses 1").'),
+    ('["Leads"]', '[sources] tabs: "Leads" is syncbot\'s own tab ([sheets] leads_tab); list only '
+                  "tabs of your own, such as a form's responses."),
+])
+def test_bad_source_tabs_are_named(tmp_path, tabs, expected):
+    assert problems_of(tmp_path, MINIMAL + f"[sources]\ntabs = {tabs}\n") == [expected]

@@ -142,8 +142,9 @@ MESSAGES = [
     ([["clics_30d", "per", "", 5]], [], [],
      'Weights!A2: unknown field "clics_30d" (did you mean "clicks_30d"?)'),
     ([["zzzz", "per", "", 5]], [], [],
-     'Weights!A2: unknown field "zzzz": use a field from the README, "Fields", or a merge tag '
-     "of your audience (FNAME, COMPANY, …)"),
+     'Weights!A2: unknown field "zzzz": use a field from the README, "Fields", a merge tag '
+     "of your audience (FNAME, COMPANY, …), a column of Leads by its header, or Tab!Column for "
+     "a tab listed in [sources] tabs"),
     ([["opens_90d", "per", "", 5]], [], [],
      'Weights!A2: unknown field "opens_90d" (did you mean "opens_30d"?)'),  # lookback 30
     ([["clicks_7d", "", "", 5]], [], [],

@@ -100,7 +100,7 @@ class FakeWorld:
         self.config = parse_config({"mailchimp": {"list_id": LIST_ID},
                                     "sheets": {"spreadsheet_id": SHEET},
                                     "state": {"path": str(tmp_path / f"{name}.db")}})
-        self.sheet = Spreadsheet(self.book, self.config.sheets)
+        self.sheet = Spreadsheet(self.book, self.config.sheets, self.config.sources.tabs)
         self.sheet.init()
 
     def run(self, **options):

@@ -186,3 +186,36 @@ def test_every_full_pull_reason_has_a_message(tmp_path):
     for reason in FULL_PULL_REASONS:
         assert "whole audience" in full_pull_warning(reason, tmp_path / "s.db")
     assert str(tmp_path / "s.db") in full_pull_warning("corrupt", tmp_path / "s.db")
+
+
+V2_LEADS = """CREATE TABLE leads (key TEXT PRIMARY KEY, cells TEXT NOT NULL, synced_at REAL,
+                    stable_until REAL, status TEXT, email TEXT, tags TEXT, score REAL);"""
+
+
+def test_a_cache_from_the_previous_version_is_upgraded_keeping_what_it_holds(tmp_path):
+    """A cache written before team data existed (version 2) keeps its members, cursor and
+    ledger: the upgrade costs no full pull."""
+    import sqlite3
+
+    from syncbot.state import store
+
+    path = tmp_path / "state.db"
+    db = sqlite3.connect(path)
+    db.executescript(store.SCHEMA.replace(store.SCHEMA[store.SCHEMA.index("CREATE TABLE leads"):
+                                                       store.SCHEMA.index("CREATE TABLE dirty")],
+                                          V2_LEADS + "\n"))
+    db.executemany("INSERT INTO meta VALUES (?, ?)", [
+        ("version", "2"), ("list_id", LIST_ID), ("lookback_days", "90"),
+        ("cursor", NOW.isoformat())])
+    db.execute("INSERT INTO members VALUES ('ana@example.es', '{}', '')")
+    db.execute("INSERT INTO leads VALUES ('ana@example.es', '[]', 46000.5, 1e12, 'subscribed', "
+               "'ana@example.es', '[]', 12.5)")
+    db.commit()
+    db.close()
+    cache, why = StateStore.open(path, list_id=LIST_ID, lookback_days=90)
+    assert why is None and cache.cursor() == NOW
+    [entry] = cache.settled_leads() if cache.mark_stale(NOW, everyone=False) == 0 else [None]
+    assert entry.score == 12.5 and entry.note.inputs == ""
+    assert cache.mark_stale(NOW, everyone=False, inputs={"ana@example.es": '{"x":1}'}) == 1
+    cache.close()
+    assert StateStore.open(path, list_id=LIST_ID, lookback_days=90)[1] is None  # stays upgraded

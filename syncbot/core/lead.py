@@ -8,12 +8,13 @@ no environment.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from syncbot.core.fields import compute_features, stable_until
+from syncbot.core.inputs import days_since
 from syncbot.core.model import Event, Member
 from syncbot.core.rules import Ruleset
 from syncbot.core.scoring import Scorer
@@ -47,12 +48,16 @@ class Evaluator:
         self.rules, self.settings = rules, settings
         self.scorer = Scorer(rules.weights, say)
 
-    def __call__(self, member: Member, events: Sequence[Event], now: datetime) -> ScoredLead:
+    def __call__(self, member: Member, events: Sequence[Event], now: datetime,
+                 team: Mapping[str, Any] | None = None) -> ScoredLead:
+        """``team``: the lead's values of the team columns the rules name (``Ruleset.inputs``,
+        by field name; a blank is absent)."""
         settings = self.settings
         values = compute_features(member, events, now=now,
                                   lookback_days=settings.lookback_days,
                                   half_life_days=settings.half_life_days,
                                   timezone=settings.timezone, interests=self.rules.interests)
+        team_changes = self._team_values(values, team or {}, now)
         score = self.scorer.score(values)
         values.update(engagement_score=score.engagement, fit_score=score.fit, score=score.total)
         tags = (assign_tags(values, self.rules.segments)
@@ -60,10 +65,24 @@ class Evaluator:
         values.update(tags=", ".join(tags), why=score.why)
         until = stable_until(member, events, now=now, lookback_days=settings.lookback_days,
                              half_life_days=settings.half_life_days)
-        return ScoredLead(values, tags, score.total, score.why, until)
+        return ScoredLead(values, tags, score.total, score.why, min([until, *team_changes]))
+
+    def _team_values(self, values: dict[str, Any], team: Mapping[str, Any], now: datetime
+                     ) -> list[datetime]:
+        """Add the team's values and the ``days_since`` fields to ``values``; returns when
+        those day counts next change. (Team columns count 0 rows when absent; the names never
+        clash with syncbot's fields, which the rules resolve first.)"""
+        for column in self.rules.inputs:
+            values[column.field] = team.get(column.field, 0 if column.is_count else None)
+        changes = []
+        for field in self.rules.days_since:
+            values[field.name], change = days_since(values.get(field.of), now)
+            if change is not None:
+                changes.append(change)
+        return changes
 
 
 def evaluate(member: Member, events: Sequence[Event], rules: Ruleset, settings: Settings,
-             now: datetime, say: Say) -> ScoredLead:
+             now: datetime, say: Say, team: Mapping[str, Any] | None = None) -> ScoredLead:
     """One lead's scored row (for many leads, make one ``Evaluator`` and call it)."""
-    return Evaluator(rules, settings, say)(member, events, now)
+    return Evaluator(rules, settings, say)(member, events, now, team)

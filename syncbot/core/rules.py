@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from syncbot.core.fields import BOOLEAN, DATE, NUMBER, SCORE_FIELDS, TEXT, Interest, field_kinds
+from syncbot.core.inputs import NO_TEAM, UNKNOWN, DaysSince, FieldNames, TeamColumn, TeamHeaders
 from syncbot.core.texts import CellName, Problems, Say
 from syncbot.core.values import as_text, is_blank, parse_date, parse_number, to_serial
 
@@ -26,6 +27,8 @@ ALIASES = {"==": "=", "<>": "!=", "≠": "!=", "≥": ">=", "≤": "<=", "=>": "
 NUMBER_OPERATORS = {">", ">=", "<", "<=", "between"}
 LIST_OPERATORS = {"contains", "not contains", "in", "not in"}
 NO_VALUE_OPERATORS = {"per", "is empty", "is not empty"}
+TRUE_WORDS = frozenset({"yes", "true", "sí", "si", "y", "x", "1", "verdadero", "✓", "✔"})
+FALSE_WORDS = frozenset({"no", "false", "n", "0", "falso"})  # a checkbox's two values, as written
 DIMENSIONS = ("engagement", "fit")
 
 WEIGHTS_COLUMNS = ("Field", "Operator", "Value", "Points", "Max", "Dimension", "Note")
@@ -72,6 +75,8 @@ class Ruleset:
     weights: tuple[WeightRule, ...]
     segments: tuple[SegmentRule, ...]
     interests: tuple[Interest, ...]
+    inputs: tuple[TeamColumn, ...] = ()  # the team's columns the rules name, to read each run
+    days_since: tuple[DaysSince, ...] = ()  # the days_since(X) fields the rules use
 
     @property
     def managed_tags(self) -> tuple[str, ...]:
@@ -125,38 +130,18 @@ def _read_table(tab: str, rows: Sequence[Sequence[Any]], columns: Sequence[str],
 
 # ---- fields and operators ---------------------------------------------------------------------
 
-class _Fields:
-    """Which names a rule may use, case-insensitively; §5 fields win over a merge tag of the same name."""
-
-    def __init__(self, kinds: dict[str, str], merge_tags: Collection[str]) -> None:
-        self.kinds = dict(kinds)
-        self.exact: dict[str, str] = {}
-        self.folded: dict[str, str] = {}
-        for tag in merge_tags:
-            self.exact.setdefault(tag, tag)
-            self.folded.setdefault(tag.casefold(), tag)
-            self.kinds.setdefault(tag, "")  # kind unknown: decided by each value
-        for name in kinds:
-            self.exact[name] = name
-            self.folded[name.casefold()] = name
-
-    def resolve(self, name: str) -> str | None:
-        return self.exact.get(name) or self.folded.get(name.casefold())
-
-    def suggest(self, name: str) -> str | None:
-        close = difflib.get_close_matches(name.casefold(), list(self.folded), n=1, cutoff=0.6)
-        return self.folded[close[0]] if close else None
-
-
 def _operator(raw: Any) -> str:
     text = " ".join(as_text(raw).casefold().split())
     return ALIASES.get(text, text)
 
 
 def _number_of(value: Any) -> float | None:
-    """A field value as a number for comparisons (dates as sheet serial numbers)."""
+    """A field value as a number for comparisons (dates as sheet serial numbers, as is a date
+    typed as text in a team's column: ``2026-01-31``)."""
     if isinstance(value, datetime):
         return to_serial(value)
+    if isinstance(value, str):
+        return parse_date(value)
     return parse_number(value)
 
 
@@ -174,18 +159,27 @@ def _alternatives(value: Any) -> list[str]:
     return [part.strip() for part in as_text(value).split(",") if part.strip()]
 
 
+def _same_day(day: float) -> Test:
+    return lambda v: not is_blank(v) and int(_number_of(v) or -1) == int(day)
+
+
 def _equals_test(expected: Any, kind: str) -> Test:
-    """Equal numerically when both sides are numbers, else as case-insensitive text."""
-    if kind == DATE:
+    """Equal numerically when both sides are numbers, as a ticked or unticked box when the
+    value is a checkbox (``yes``, ``true``, ``sí``…), as the same day when the field is a date
+    (or may be one, and the Value is a date), else as case-insensitive text."""
+    if kind == DATE or (kind == UNKNOWN and parse_number(expected) is None):
         day = parse_date(expected)
         if day is not None:
-            return lambda v: not is_blank(v) and int(_number_of(v) or -1) == int(day)
+            return _same_day(day)
     number = parse_number(expected)
     text = as_text(expected).casefold()
+    ticked = True if text in TRUE_WORDS else False if text in FALSE_WORDS else None
 
     def test(value: Any) -> bool:
         if is_blank(value):
             return False
+        if isinstance(value, bool) and ticked is not None:
+            return value is ticked
         if number is not None and not isinstance(value, bool):
             own = _number_of(value)
             if own is not None:
@@ -223,7 +217,7 @@ def _compile(operator: str, value: Any, kind: str, field: str, where: str,
     if operator in NUMBER_OPERATORS and kind in (TEXT, BOOLEAN):
         problems.add("rules.number_op_on_text", cell=where, field=field, operator=operator)
         return None
-    parse = parse_date if kind == DATE else parse_number
+    parse = parse_date if kind in (DATE, UNKNOWN) else parse_number  # a team column may hold dates
     if operator == "between":
         low_text, sep, high_text = shown.partition("..")
         low, high = parse(low_text), parse(high_text)
@@ -260,17 +254,11 @@ def _compile(operator: str, value: Any, kind: str, field: str, where: str,
     return member_of if operator == "in" else (lambda v: is_blank(v) or not member_of(v))
 
 
-def _condition(row: _Row, tab: str, fields: _Fields, problems: Problems, *,
+def _condition(row: _Row, tab: str, fields: FieldNames, problems: Problems, *,
                allow_per: bool) -> tuple[str, str, Condition | None] | None:
     """Field, operator and compiled condition of a row; None when the row has a problem."""
     raw_field, raw_op = as_text(row.get("Field")), row.get("Operator")
-    field = fields.resolve(raw_field)
-    if field is None:
-        suggestion = fields.suggest(raw_field)
-        hint = (problems.say("rules.unknown_field_hint", suggestion=suggestion) if suggestion
-                else problems.say("rules.unknown_field_help"))
-        problems.add("rules.unknown_field", cell=row.cell(tab, "Field"), field=raw_field,
-                      hint=hint)
+    field = fields.resolve(raw_field, row.cell(tab, "Field"))
     operator = _operator(raw_op)
     operators = OPERATORS if allow_per else OPERATORS[1:]
     if not operator:
@@ -288,11 +276,11 @@ def _condition(row: _Row, tab: str, fields: _Fields, problems: Problems, *,
         return None
     if field is None:  # reported above; the operator was still checked
         return None
-    kind = fields.kinds[field]
+    kind = fields.kind(field)
     value = row.get("Value") if "Value" in row.columns else None
     where = row.cell(tab, "Value") if "Value" in row.columns else row.cell(tab, "Operator")
     if operator == "per":
-        if kind not in (NUMBER, ""):
+        if kind not in (NUMBER, UNKNOWN):
             kinds = {TEXT: "rules.kind_text", DATE: "rules.kind_date", BOOLEAN: "rules.kind_boolean"}
             problems.add("rules.per_needs_number_field", cell=row.cell(tab, "Field"),
                           field=field, kind=problems.say(kinds[kind]))
@@ -325,7 +313,7 @@ def _points(row: _Row, tab: str, column: str, problems: Problems, *, required: b
     return True, number
 
 
-def parse_weights(rows: Sequence[Sequence[Any]], tab: str, fields: _Fields,
+def parse_weights(rows: Sequence[Sequence[Any]], tab: str, fields: FieldNames,
                   problems: Problems) -> list[WeightRule]:
     rules = []
     for row in _read_table(tab, rows, WEIGHTS_COLUMNS, ("Field", "Operator", "Points"), problems):
@@ -357,7 +345,7 @@ def parse_weights(rows: Sequence[Sequence[Any]], tab: str, fields: _Fields,
     return rules
 
 
-def parse_segments(rows: Sequence[Sequence[Any]], tab: str, fields: _Fields,
+def parse_segments(rows: Sequence[Sequence[Any]], tab: str, fields: FieldNames,
                    problems: Problems) -> list[SegmentRule]:
     rules: list[SegmentRule] = []
     seen: dict[str, tuple[int, str | None]] = {}  # folded tag -> (row, group)
@@ -423,16 +411,17 @@ class InvalidRules(ValueError):
 
 def parse_rules(*, weights: Sequence[Sequence[Any]], segments: Sequence[Sequence[Any]],
                 interests: Sequence[Sequence[Any]], lookback_days: int, say: Say, cell: CellName,
-                merge_tags: Collection[str] = (), tabs: tuple[str, str, str] = (
-                    "Weights", "Segments", "Interests")) -> Ruleset:
+                merge_tags: Collection[str] = (), team: TeamHeaders = NO_TEAM,
+                tabs: tuple[str, str, str] = ("Weights", "Segments", "Interests")) -> Ruleset:
     """All three tabs as one rule set, or InvalidRules listing every problem in every tab
-    (in the language ``say`` speaks, with cells named by ``cell``)."""
+    (in the language ``say`` speaks, with cells named by ``cell``). ``team`` is what the
+    spreadsheet offers besides syncbot's fields (``core.inputs``)."""
     problems = Problems(say, cell)
-    kinds = field_kinds(lookback_days)
-    weight_rules = parse_weights(weights, tabs[0], _Fields(kinds, merge_tags), problems)
-    segment_rules = parse_segments(segments, tabs[1], _Fields(kinds | SCORE_FIELDS, merge_tags),
-                                   problems)
+    fields = FieldNames(field_kinds(lookback_days) | SCORE_FIELDS, merge_tags, team, problems)
+    weight_rules = parse_weights(weights, tabs[0], fields, problems)  # rejects the scores itself
+    segment_rules = parse_segments(segments, tabs[1], fields, problems)
     interest_rules = parse_interests(interests, tabs[2], problems)
     if problems:
         raise InvalidRules(problems.found)
-    return Ruleset(tuple(weight_rules), tuple(segment_rules), tuple(interest_rules))
+    return Ruleset(tuple(weight_rules), tuple(segment_rules), tuple(interest_rules),
+                   tuple(fields.used.values()), tuple(fields.days_since.values()))

@@ -240,15 +240,23 @@ def from_serial(serial: float) -> datetime:
 
 
 def evaluate(formula: Formula) -> Any:
-    """A very small formula engine: enough for HYPERLINK and arithmetic on numbers."""
+    """A very small formula engine: enough for HYPERLINK, arithmetic on numbers and the error
+    values a team's formulas show (``=NA()`` is #N/A, a deleted reference #REF!, ``1/0``
+    #DIV/0!, an unknown function #NAME?). Errors read as their text, formatted or not."""
     body = formula.text[1:].strip()
     link = re.fullmatch(r'(?i)HYPERLINK\(\s*"([^"]*)"\s*(?:[,;]\s*"([^"]*)"\s*)?\)', body)
     if link:
         return link.group(2) if link.group(2) is not None else link.group(1)
+    if re.fullmatch(r"(?i)NA\(\s*\)", body):
+        return "#N/A"
+    if "#REF!" in body.upper():
+        return "#REF!"
     if re.fullmatch(r"[\d\s.+\-*/()]+", body):
         try:
             return eval(body, {"__builtins__": {}}, {})  # noqa: S307 - digits and operators only
-        except (SyntaxError, ZeroDivisionError):
+        except ZeroDivisionError:
+            return "#DIV/0!"
+        except SyntaxError:
             return "#ERROR!"
     return "#NAME?"
 
@@ -326,6 +334,15 @@ class SheetsEmulator(Emulator):
             self._add_sheet(book, {"title": name})
         self.spreadsheets[spreadsheet_id] = book
         return book
+
+    def add_tab(self, spreadsheet_id: str, title: str, rows: list[list[Any]] | None = None
+                ) -> Sheet:
+        """A tab the team made by hand (a form's responses, a pasted export), with its cells."""
+        with self._lock:
+            sheet = self._add_sheet(self.spreadsheets[spreadsheet_id], {"title": title})
+            sheet.rows = [list(row) for row in rows or []]
+            sheet.row_count = max(sheet.row_count, len(sheet.rows))
+        return sheet
 
     def values(self, spreadsheet_id: str, title: str, option: str = "UNFORMATTED_VALUE"
                ) -> list[list[Any]]:

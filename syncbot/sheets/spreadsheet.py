@@ -8,13 +8,16 @@ instead of functions handed the same pair again and again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from syncbot.config import SheetsConfig
+from syncbot.core.inputs import TeamColumn
+from syncbot.ports import TeamInputs
 from syncbot.progress import STILL, Meter
 from syncbot.sheets.client import Grid
+from syncbot.sheets.inputs import read_inputs
 from syncbot.sheets.leads import LeadsDiff
 from syncbot.sheets.tabs import (
     SheetData,
@@ -29,8 +32,8 @@ from syncbot.sheets.tabs import (
 
 
 class Spreadsheet:
-    def __init__(self, workbook: Grid, config: SheetsConfig) -> None:
-        self.workbook, self.config = workbook, config
+    def __init__(self, workbook: Grid, config: SheetsConfig, sources: Sequence[str] = ()) -> None:
+        self.workbook, self.config, self.sources = workbook, config, tuple(sources)
         self._data: SheetData | None = None
 
     @property
@@ -49,12 +52,19 @@ class Spreadsheet:
         return init_spreadsheet(self.workbook, self.config, language=language)
 
     def read(self) -> SheetData:
-        """The rules tabs, the Leads header and the Runs length (two requests)."""
-        self._data = read_spreadsheet(self.workbook, self.config)
+        """The rules tabs, the Leads header, the Runs length and the sources' headers (two
+        requests)."""
+        self._data = read_spreadsheet(self.workbook, self.config, self.sources)
         return self._data
 
     def prepare_leads(self, columns: Sequence[str], *, trust_ledger: bool) -> LeadsDiff:
         return prepare_leads(self.workbook, self.data, columns, trust_ledger=trust_ledger)
+
+    def read_inputs(self, columns: Sequence[TeamColumn], rows_of: Mapping[str, int]
+                    ) -> TeamInputs:
+        """The team's values the rules name, per lead (one request; none when there are none)."""
+        return read_inputs(self.workbook, columns, leads_header=self.data.leads_header,
+                           sources=self.data.sources, rows_of=rows_of)
 
     def settle_leads(self, diff: LeadsDiff) -> None:
         settle_leads(self.workbook, self.data, diff)

@@ -17,20 +17,22 @@ import csv
 import io
 import tomllib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from syncbot.config import SheetsConfig
+from syncbot.core.inputs import TeamHeaders
 from syncbot.core.rules import DIMENSIONS, OPERATORS
-from syncbot.core.values import is_blank
+from syncbot.core.values import as_text, is_blank
 from syncbot.errors import InvalidInputError
 from syncbot.locales import t
 from syncbot.progress import STILL, Meter
 from syncbot.sheets.a1 import col_letters, quote_title, row_runs
 from syncbot.sheets.client import CELL_LIMIT, Grid, SheetsError, SheetSetupError, Tab
+from syncbot.sheets.inputs import email_column
 from syncbot.sheets.leads import LeadsDiff, plan_layout
 
 TABS = (("leads_tab", "Leads"), ("weights_tab", "Weights"), ("segments_tab", "Segments"),
@@ -213,21 +215,47 @@ class SheetData:
     interests: list[list[Any]]
     leads_header: list[Any]
     runs_rows: int  # rows in use in the Runs tab, header included
+    sources: dict[str, list[Any]] = field(default_factory=dict)  # [sources] tab → its header
+
+    def team_headers(self, syncbot_columns: Sequence[str]) -> TeamHeaders:
+        """What the rules may name besides syncbot's fields: the Leads headers that are not
+        syncbot's columns, and each source tab's headers."""
+        ours = {name.casefold() for name in syncbot_columns}
+        team = tuple(text for text in (as_text(h) for h in self.leads_header)
+                     if text and text.casefold() not in ours)
+        return TeamHeaders(self.tabs["Leads"].title, team,
+                           {tab: tuple(as_text(h) for h in header)
+                            for tab, header in self.sources.items()})
 
 
-def read_spreadsheet(workbook: Grid, config: SheetsConfig) -> SheetData:
-    """The rules tabs, the Leads header and the Runs length: one metadata read, one values read."""
+def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str] = ()
+                     ) -> SheetData:
+    """The rules tabs, the Leads header, the Runs length and the header of each ``sources``
+    tab: one metadata read, one values read."""
     names = tab_names(config)
     found = workbook.tabs()
     folded = {title.casefold(): tab for title, tab in found.items()}
     missing = [(key, names[kind]) for key, kind in TABS if names[kind].casefold() not in folded]
     if missing:
-        raise SheetSetupError([t("sheets.missing_tab", tab=title, key=key) for key, title in missing])
+        raise SheetSetupError([t("sheets.missing_tab", tab=title, key=key)
+                               for key, title in missing])
+    problems = [t("sheets.missing_source_tab", tab=title, tabs=", ".join(found))
+                for title in sources if title.casefold() not in folded]
     tabs = {kind: folded[title.casefold()] for kind, title in names.items()}
+    source_titles = [folded[title.casefold()].title for title in sources
+                     if title.casefold() in folded]
     ranges = [quote_title(tabs[kind].title) for kind in ("Weights", "Segments", "Interests")]
     ranges += [f"{quote_title(tabs['Leads'].title)}!1:1", f"{quote_title(tabs['Runs'].title)}!A:A"]
-    weights, segments, interests, leads, runs = workbook.read(ranges)
-    return SheetData(tabs, weights, segments, interests, leads[0] if leads else [], len(runs))
+    ranges += [f"{quote_title(title)}!1:1" for title in source_titles]
+    weights, segments, interests, leads, runs, *headers = workbook.read(ranges)
+    source_headers = {title: list(rows[0]) if rows else []
+                      for title, rows in zip(source_titles, headers, strict=True)}
+    problems += [t("sheets.source_no_email", tab=title) for title, header
+                 in source_headers.items() if email_column(header) is None]
+    if problems:
+        raise SheetSetupError(problems)
+    return SheetData(tabs, weights, segments, interests, leads[0] if leads else [], len(runs),
+                     source_headers)
 
 
 def _blocks(rows: Sequence[int], size: int) -> Iterator[list[tuple[int, int]]]:

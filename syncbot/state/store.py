@@ -39,7 +39,7 @@ def full_pull_warning(reason: str, path: Path) -> str:
     """What to tell the user when the cache could not be used."""
     return t(FULL_PULL_REASONS[reason], path=path)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE members (key TEXT PRIMARY KEY, raw TEXT NOT NULL, scan TEXT NOT NULL);
@@ -49,9 +49,13 @@ CREATE TABLE events (campaign_id TEXT NOT NULL, member_key TEXT NOT NULL, kind T
 CREATE INDEX events_by_campaign ON events (campaign_id, at);
 CREATE INDEX events_by_member ON events (member_key, at);
 CREATE TABLE leads (key TEXT PRIMARY KEY, cells TEXT NOT NULL, synced_at REAL,
-                    stable_until REAL, status TEXT, email TEXT, tags TEXT, score REAL);
+                    stable_until REAL, status TEXT, email TEXT, tags TEXT, score REAL,
+                    inputs TEXT);
 CREATE TABLE dirty (key TEXT PRIMARY KEY);
 """
+MIGRATIONS = {  # from version N to N + 1: what a cache written by an older syncbot needs
+    2: ["ALTER TABLE leads ADD COLUMN inputs TEXT"],  # the team's values each lead was scored with
+}
 LEDGER_LAYOUT = "leads_layout"
 LEDGER_RULES = "leads_rules"
 
@@ -71,6 +75,8 @@ class StateStore:
             try:
                 db = sqlite3.connect(path)
                 meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+                if _upgrade(db, meta.get("version")):
+                    meta["version"] = str(SCHEMA_VERSION)
                 if meta.get("version") != str(SCHEMA_VERSION):
                     reason = "version"
                 elif meta.get("list_id") != list_id:
@@ -199,15 +205,22 @@ class StateStore:
         value = self._meta(LEDGER_LAYOUT)
         return None if value is None else json.loads(value)
 
-    def mark_stale(self, now: datetime, *, everyone: bool) -> int:
+    def mark_stale(self, now: datetime, *, everyone: bool,
+                   inputs: Mapping[str, str] | None = None) -> int:
         """Choose the members whose leads a run must recompute: all of them (``everyone``), or
-        those with no ledger entry, dirty ones and those past their ``stable_until``. Returns
-        how many."""
+        those with no ledger entry, dirty ones, those past their ``stable_until`` and those
+        whose team values (``inputs``: key → fingerprint, blank ones left out) are not the
+        ones their entry was computed with. Returns how many."""
         self.db.execute("DROP TABLE IF EXISTS temp.stale")
+        self.db.execute("DROP TABLE IF EXISTS temp.team")
         self.db.execute("CREATE TEMP TABLE stale (key TEXT PRIMARY KEY)")
+        self.db.execute("CREATE TEMP TABLE team (key TEXT PRIMARY KEY, inputs TEXT NOT NULL)")
+        self.db.executemany("INSERT INTO team VALUES (?, ?)", (inputs or {}).items())
         self.db.execute(
             "INSERT INTO stale SELECT m.key FROM members AS m LEFT JOIN leads AS l ON l.key = m.key "
+            "LEFT JOIN team AS t ON t.key = m.key "
             "WHERE ? OR l.key IS NULL OR l.stable_until IS NULL OR l.stable_until <= ? "
+            "OR IFNULL(l.inputs, '') != IFNULL(t.inputs, '') "
             "OR m.key IN (SELECT key FROM dirty)", (everyone, now.timestamp()))
         return int(self.db.execute("SELECT COUNT(*) FROM stale").fetchone()[0])
 
@@ -215,7 +228,7 @@ class StateStore:
         """The ledger entries of the members ``mark_stale`` did not choose, as recorded."""
         yield from map(LedgerEntry._make, self.db.execute(
             "SELECT l.key, l.cells, l.synced_at, l.stable_until, l.status, l.email, l.tags, "
-            "l.score FROM leads AS l JOIN members AS m ON m.key = l.key "
+            "l.score, l.inputs FROM leads AS l JOIN members AS m ON m.key = l.key "
             "WHERE l.key NOT IN (SELECT key FROM stale)"))
 
     def ledger_rules(self) -> str | None:
@@ -239,7 +252,7 @@ class StateStore:
         ledger described another layout)."""
         if replace:
             self.db.execute("DELETE FROM leads")
-        self.db.executemany("INSERT OR REPLACE INTO leads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        self.db.executemany("INSERT OR REPLACE INTO leads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             entries)
         self.db.execute("DELETE FROM dirty")
         self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
@@ -281,6 +294,22 @@ class StateStore:
         """Make a pull's changes durable: one commit for the whole pull, so a pull that fails
         half way leaves the cache as the last complete pull left it."""
         self.db.commit()
+
+
+def _upgrade(db: sqlite3.Connection, version: str | None) -> bool:
+    """Bring a cache written by an older syncbot to this schema, keeping what it holds;
+    False when there is no way (unknown version: the cache starts empty)."""
+    if version is None or not version.isdigit() or int(version) >= SCHEMA_VERSION:
+        return False
+    steps = range(int(version), SCHEMA_VERSION)
+    if any(step not in MIGRATIONS for step in steps):
+        return False
+    with db:
+        for step in steps:
+            for statement in MIGRATIONS[step]:
+                db.execute(statement)
+        db.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(SCHEMA_VERSION),))
+    return True
 
 
 def _stamp(moment: datetime) -> str:

@@ -1,0 +1,136 @@
+"""The team's own data, read for the rules that name it (docs/reference.md, "Your own columns
+and tabs").
+
+Every team column the rules name is read in one ``values:batchGet``, unformatted (numbers as
+numbers, checkboxes as booleans, dates as serial numbers): a Leads column beside the rows'
+e-mails as the Leads tab already has them, and for each ``[sources]`` tab its e-mail column
+and the named columns. A source tab is joined by e-mail (case-insensitive, spaces ignored):
+a lead's value is the one in the tab's bottom-most row for its address, ``Tab!count`` how
+many rows it has. Rows without a valid address are skipped and counted; a formula error
+(``#N/A``, ``#REF!``…) reads as blank and is counted. Nothing is ever written here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from syncbot.core.inputs import COUNT, TeamColumn
+from syncbot.core.values import as_text, is_blank
+from syncbot.ports import TeamInputs
+from syncbot.sheets.a1 import col_letters, quote_title
+from syncbot.sheets.client import Grid
+
+ERROR_VALUES = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!",
+                          "#ERROR!", "#SPILL!", "#CALC!", "Loading..."})  # as a sheet shows them
+EMAIL_WORDS = ("email", "e-mail", "correo")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def email_column(header: Sequence[Any]) -> int | None:
+    """The first header containing "email", "e-mail" or "correo" (Google Forms: "Email
+    Address", "Dirección de correo electrónico"), or None."""
+    for index, title in enumerate(header):
+        text = as_text(title).casefold()
+        if any(word in text for word in EMAIL_WORDS):
+            return index
+    return None
+
+
+def header_index(header: Sequence[Any], name: str) -> int:
+    """Where the header ``name`` (as the rules resolved it) is."""
+    return next(i for i, title in enumerate(header) if as_text(title) == name)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One range of the read: which column of which tab, and the field it feeds."""
+
+    tab: str
+    column: int
+    field: str | None  # None: a source tab's e-mail column
+    in_leads: bool = False
+
+
+def _plan(columns: Sequence[TeamColumn], leads_header: Sequence[Any],
+          sources: Mapping[str, Sequence[Any]]) -> list[_Read]:
+    reads = [_Read(c.tab, header_index(leads_header, c.header), c.field, in_leads=True)
+             for c in columns if c.in_leads]
+    for tab in _source_tabs(columns):
+        header = sources[tab]
+        email = email_column(header)
+        assert email is not None, "read_spreadsheet refuses a source tab without one"
+        reads.append(_Read(tab, email, None))
+        reads += [_Read(tab, header_index(header, c.header), c.field) for c in columns
+                  if c.tab == tab and not c.in_leads and not c.is_count]
+    return reads
+
+
+def _source_tabs(columns: Sequence[TeamColumn]) -> list[str]:
+    return list(dict.fromkeys(c.tab for c in columns if not c.in_leads))
+
+
+def read_inputs(workbook: Grid, columns: Sequence[TeamColumn], *, leads_header: Sequence[Any],
+                sources: Mapping[str, Sequence[Any]], rows_of: Mapping[str, int]) -> TeamInputs:
+    """The values of ``columns`` for every lead: ``rows_of`` says which Leads row is which
+    lead (key → sheet row); ``sources`` gives each source tab's header row. One request, none
+    when the rules name no team column."""
+    found = TeamInputs()
+    if not columns:
+        return found
+    reads = _plan(columns, leads_header, sources)
+    answers = workbook.read([f"{quote_title(r.tab)}!{col_letters(r.column)}2:"
+                             f"{col_letters(r.column)}" for r in reads])
+    read = [(r, [_cell(row[0] if row else None, r.tab, found) for row in values])
+            for r, values in zip(reads, answers, strict=True)]
+    _join_leads([(r, v) for r, v in read if r.in_leads], rows_of, found)
+    for tab in _source_tabs(columns):
+        counted = any(c.tab == tab and c.is_count for c in columns)
+        _join_source(tab, [(r, v) for r, v in read if r.tab == tab and not r.in_leads], counted,
+                     found)
+    return found
+
+
+def _cell(value: Any, tab: str, found: TeamInputs) -> Any:
+    """A cell as a rule sees it: a formula error is blank (and counted)."""
+    if isinstance(value, str) and value.strip() in ERROR_VALUES:
+        found.error_cells[tab] = found.error_cells.get(tab, 0) + 1
+        return None
+    return None if is_blank(value) else value
+
+
+def _join_leads(reads: list[tuple[_Read, list[Any]]], rows_of: Mapping[str, int],
+                found: TeamInputs) -> None:
+    for key, row in rows_of.items():
+        for read, values in reads:
+            value = values[row - 2] if row - 2 < len(values) else None
+            if value is not None:
+                found.values.setdefault(key, {})[read.field or ""] = value
+
+
+def _join_source(tab: str, reads: list[tuple[_Read, list[Any]]], counted: bool,
+                 found: TeamInputs) -> None:
+    """Bottom-most row wins; a row with something in it but no valid address is skipped."""
+    [emails] = [values for read, values in reads if read.field is None]
+    named = [(read.field or "", values) for read, values in reads if read.field is not None]
+    height = max([len(emails), *(len(values) for _, values in named)])
+    counts: dict[str, int] = {}
+    for index in range(height):
+        row = [values[index] if index < len(values) else None for _, values in named]
+        address = as_text(emails[index] if index < len(emails) else None).lower()
+        if not _EMAIL.match(address):
+            if address or any(v is not None for v in row):
+                found.skipped_rows[tab] = found.skipped_rows.get(tab, 0) + 1
+            continue
+        lead = found.values.setdefault(address, {})
+        for (field, _), value in zip(named, row, strict=True):
+            if value is None:
+                lead.pop(field, None)  # the bottom-most row's value, blank included
+            else:
+                lead[field] = value
+        counts[address] = counts.get(address, 0) + 1
+    if counted:
+        for address, count in counts.items():
+            found.values[address][f"{tab}!{COUNT}"] = count
