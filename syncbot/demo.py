@@ -2,8 +2,12 @@
 
 No credentials, no network: a generated audience and an empty emulated
 spreadsheet are served to the same client code a real sync uses (the
-official Mailchimp client and gspread, through ``run_once``). Two syncs run:
-a full one, then — after some new opens and clicks — an incremental one.
+official Mailchimp client and gspread, through ``run_once``). The team's
+part is played too: after ``init`` it adds a Google Forms responses tab, a
+"Demo requested" checkbox column and rules that score them
+(``sheets/templates/<lang>/team_demo.toml``). Two syncs run: a full one, then —
+after new opens and clicks, a few ticked boxes and new form answers — an
+incremental one.
 """
 
 from __future__ import annotations
@@ -11,11 +15,15 @@ from __future__ import annotations
 import json
 import random
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from syncbot.config import Config, parse_config
+from syncbot.core.values import to_serial
 from syncbot.errors import SyncbotError, UsageError
 from syncbot.locales import t
 from syncbot.mailchimp.client import MailchimpAudience
@@ -25,9 +33,10 @@ from syncbot.report import RunReport
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import URLS, generate_audience
 from syncbot.sandbox.xlsx import save_xlsx
+from syncbot.sheets.a1 import col_letters, quote_title
 from syncbot.sheets.client import Workbook
 from syncbot.sheets.spreadsheet import Spreadsheet
-from syncbot.sheets.tabs import tab_names
+from syncbot.sheets.tabs import DATE_FORMAT, format_rows, tab_names
 
 SPREADSHEET_ID = "1SyncbotDemoSpreadsheet"
 LIST_ID = "demo0list1"
@@ -47,7 +56,8 @@ def _config(folder: Path, box: Sandbox) -> Config:
     key_file.write_text(json.dumps(account), "utf-8")
     box.sheets.create(SPREADSHEET_ID, title="syncbot demo", editors=(account["client_email"],))
     raw = {"mailchimp": {"list_id": LIST_ID}, "sheets": {"spreadsheet_id": SPREADSHEET_ID},
-           "state": {"path": str(folder / "state.db")}}
+           "state": {"path": str(folder / "state.db")},
+           "sources": {"tabs": [team_template()["form_tab"]]}}
     return parse_config(raw, source=folder / "syncbot.toml", require_secrets=True, environ={
         "MAILCHIMP_API_KEY": box.mailchimp.api_key,
         "GOOGLE_APPLICATION_CREDENTIALS": str(key_file)})
@@ -69,6 +79,80 @@ def check_output(output: Path) -> None:
                            reason=exc.strerror or exc)) from None
     if not existed:
         output.unlink()
+
+
+def team_template(language: str = "en") -> dict[str, Any]:
+    """The demo team's tab, column and rules (sheet content, one file per language)."""
+    root = resources.files("syncbot.sheets").joinpath("templates", language, "team_demo.toml")
+    return tomllib.loads(root.read_text("utf-8"))
+
+
+class DemoTeam:
+    """The marketing team of the demo, editing the spreadsheet through the same client as
+    syncbot (a person would use the browser): its own rules, a form's responses, a checkbox
+    column it ticks as sales calls come in."""
+
+    def __init__(self, workbook: Workbook, sheet: Spreadsheet, emails: list[str], seed: int
+                 ) -> None:
+        self.workbook, self.sheet, self.emails = workbook, sheet, emails
+        self.template = team_template()
+        self.rng = random.Random(seed)
+        self.form_rows = 1  # the header
+
+    def set_up(self, now: datetime) -> None:
+        """After ``init``: a form tab with a month of answers, a checkbox column, the rules."""
+        names = tab_names(self.sheet.config)
+        weights = self.workbook.read([quote_title(names["Weights"])])[0]
+        tabs = self.workbook.tabs()
+        leads = tabs[names["Leads"]]
+        form_id = max(tab.sheet_id for tab in tabs.values()) + 1
+        title, header = self.template["form_tab"], self.template["form_header"]
+        self.workbook.change_structure([
+            {"addSheet": {"properties": {"sheetId": form_id, "title": title, "gridProperties": {
+                "rowCount": 1000, "columnCount": len(header), "frozenRowCount": 1}}}},
+            format_rows(form_id, 0, DATE_FORMAT, 1, 1000),
+            {"updateDimensionProperties": {"range": {"sheetId": form_id, "dimension": "COLUMNS",
+                                                     "startIndex": 0, "endIndex": len(header)},
+                                           "properties": {"pixelSize": 220},
+                                           "fields": "pixelSize"}},
+            {"appendDimension": {"sheetId": leads.sheet_id, "dimension": "COLUMNS",
+                                 "length": 1}},
+            {"setDataValidation": {"range": {"sheetId": leads.sheet_id, "startRowIndex": 1,
+                                             "startColumnIndex": leads.columns,
+                                             "endColumnIndex": leads.columns + 1},
+                                   "rule": {"condition": {"type": "BOOLEAN"}}}}])
+        self.team_column = leads.columns
+        self.workbook.write([
+            {"range": f"{quote_title(title)}!A1", "values": [header]},
+            {"range": f"{quote_title(leads.title)}!{col_letters(leads.columns)}1",
+             "values": [[self.template["team_column"]]]},
+            {"range": f"{quote_title(names['Weights'])}!A{len(weights) + 1}",
+             "values": self.template["weights"]}])
+        self.answer(now, count=max(3, len(self.emails) // 25), days=30)
+
+    def answer(self, now: datetime, *, count: int, days: float) -> None:
+        """``count`` form answers over the last ``days`` days, oldest first, and one without
+        a usable address."""
+        times = sorted(now - timedelta(days=self.rng.uniform(0, days)) for _ in range(count))
+        rows: list[list[Any]] = [[to_serial(at), self.rng.choice(self.emails),
+                                  self.rng.choice(self.template["answers"])] for at in times]
+        rows.insert(len(rows) // 2, [to_serial(times[len(times) // 2]),
+                                     self.template["invalid_email"], ""])
+        title = quote_title(self.template["form_tab"])
+        self.workbook.write([{"range": f"{title}!A{self.form_rows + 1}", "values": rows}])
+        self.form_rows += len(rows)
+
+    def tick(self, count: int) -> None:
+        """Sales ticks "Demo requested" for ``count`` leads (found by e-mail, as a person
+        would: the rows are wherever the sheet has them)."""
+        leads = self.workbook.tabs()[tab_names(self.sheet.config)["Leads"]]
+        [emails] = self.workbook.read([f"{quote_title(leads.title)}!A2:A"])
+        wanted = {e.lower() for e in self.rng.sample(self.emails, count)}
+        letter = col_letters(self.team_column)
+        self.workbook.write([{"range": f"{quote_title(leads.title)}!{letter}{row}",
+                              "values": [[True]]}
+                             for row, cells in enumerate(emails, start=2)
+                             if cells and str(cells[0]).lower() in wanted])
 
 
 def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int = 7,
@@ -94,6 +178,8 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
         workbook.write([{"range": f"'{names['Weights']}'!A9", "values": [["JOBTITLE"]]},
                         {"range": f"'{names['Interests']}'!A2:A3",
                          "values": [["Pricing"], ["Webinars"]]}])
+        team = DemoTeam(workbook, sheet, audience_data.emails, seed)
+        team.set_up(now)
         first = run_once(config, audience, sheet, now, hooks=RunHooks(meters=meters))
 
         later = now + timedelta(hours=6)
@@ -104,6 +190,8 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
             box.mailchimp.add_event(newest, email, "open", later - timedelta(minutes=30))
             box.mailchimp.add_event(newest, email, "click", later - timedelta(minutes=20),
                                     rng.choice(URLS))
+        team.tick(max(1, members // 100))
+        team.answer(later, count=max(2, members // 100), days=0.25)
         second = run_once(config, audience, sheet, later,
                           hooks=RunHooks(meters=meters))
         audience.close()

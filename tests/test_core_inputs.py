@@ -199,3 +199,36 @@ def test_per_on_a_team_column_multiplies_its_number():
     scored = evaluate(Member("c@example.es", "subscribed"), [], ruleset, Settings(90, 30), NOW,
                       SAY, {"Budget": 1500})
     assert scored.score == 15
+
+
+def test_the_readme_worked_example_with_team_data_is_what_the_code_does():
+    from pathlib import Path
+
+    from syncbot.core.model import Event
+
+    ruleset = parse_rules(
+        weights=[W, ["clicks_30d", "per", "", 5, 20, ""], ["opens_7d", ">", 0, 10, "", ""],
+                 ["days_since_last_activity", ">", 90, -15, "", ""],
+                 ["JOBTITLE", "contains", "director, ceo, head", 15, "", "fit"],
+                 ["country", "in", "ES, MX, AR", 5, "", "fit"],
+                 ["# topics", "contains", "pricing", 12, "", ""],
+                 ["Demo requested", "=", "yes", 30, "", "fit"],
+                 [f"days_since({FORM}!Timestamp)", "<=", 14, 20, "", ""],
+                 [f"{FORM}!count", "per", "", 5, 10, ""]],
+        segments=[S, ["lead:hot", "score", ">=", 60, "tier"], ["lead:warm", "score", ">=", 25,
+                                                              "tier"],
+                  ["lead:cold", "", "", "", "tier"]],
+        interests=[["Topic", "URL contains"]], lookback_days=90, merge_tags=["JOBTITLE"],
+        team=TEAM, say=SAY, cell=CELL)
+    lucia = Member("lucia@empresa.mx", "subscribed", merge_fields={"JOBTITLE": "Head of Marketing"},
+                   country="MX", subscribed_at=NOW - timedelta(days=300))
+    events = [Event("click", NOW - timedelta(days=d), "https://x") for d in (2, 5, 9, 12, 20, 25)]
+    events.append(Event("open", NOW - timedelta(days=1)))
+    team = {"Demo requested": True, f"{FORM}!Timestamp": to_serial(NOW - timedelta(days=3)),
+            f"{FORM}!count": 2}
+    scored = evaluate(lucia, events, ruleset, Settings(90, 30), NOW, SAY, team)
+    values = scored.values
+    assert (values["engagement_score"], values["fit_score"], scored.score) == (60, 50, 110)
+    assert scored.tags == ["lead:hot"]
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    assert f"`{scored.why}`" in readme

@@ -24,9 +24,25 @@ def column(sheet, name: str) -> int:
     return [c.value for c in sheet[1]].index(name) + 1
 
 
-def test_it_opens_on_the_leads_tab_with_syncbot_s_tabs_only(book):
-    assert book.sheetnames == ["Leads", "Weights", "Segments", "Interests", "Runs"]
+def test_it_opens_on_the_leads_tab_with_syncbot_s_tabs_and_the_team_s_form(book):
+    assert book.sheetnames == ["Leads", "Weights", "Segments", "Interests", "Runs",
+                               "Form responses 1"]
     assert book.active.title == "Leads"
+
+
+def test_the_team_s_checkbox_column_and_form_tab_score(book):
+    leads = book["Leads"]
+    demo = column(leads, "Demo requested")
+    ticked = [row for row in range(2, leads.max_row + 1) if leads.cell(row, demo).value is True]
+    assert ticked
+    why = column(leads, "why")
+    assert all("Demo requested = yes +30" in leads.cell(row, why).value for row in ticked)
+    form = book["Form responses 1"]
+    assert [c.value for c in form[1]] == ["Timestamp", "Email Address",
+                                          "Which product are you interested in?"]
+    assert isinstance(form["A2"].value, datetime)
+    assert any("Form responses 1!count" in str(leads.cell(row, why).value)
+               for row in range(2, leads.max_row + 1))
 
 
 def test_the_header_is_frozen_styled_and_explained(book):

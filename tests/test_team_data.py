@@ -151,7 +151,7 @@ def test_an_incremental_sync_equals_a_full_one_after_the_team_edits(tmp_path, mo
             w.now += timedelta(days=9)  # days_since ticks; the two-week window closes on some
         out, _ = sync_twin(name, w, capsys)
         if edit == "form rows":
-            assert "1 rows of Form responses 1 have no valid e-mail address" in out
+            assert "1 row of Form responses 1 has no valid e-mail address" in out
     incremental, full = worlds["incremental"], worlds["full"]
     assert incremental.leads() == full.leads()
     assert incremental.tags() == full.tags()
@@ -181,7 +181,7 @@ def test_formula_errors_read_as_blank_and_are_counted(tmp_path, monkeypatch, cap
     code, out, err = world.run(capsys, "sync")
     assert code == 0, err
     assert "2 cells of Form responses 1 hold a formula error (#N/A, #REF!…)" in out
-    assert "1 cells of Leads hold a formula error" in out
+    assert "1 cell of Leads holds a formula error" in out
     assert "hold a formula error" in world.runs()[-1][11]
     assert "Demo requested" not in world.leads()[ana.lower()]["why"]
 

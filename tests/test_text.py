@@ -27,8 +27,17 @@ def used_ids() -> set[str]:
 
 def test_every_message_used_in_code_exists_and_none_is_unused():
     english = set(text._catalogue("en"))
-    assert used_ids() - english == set()
-    assert english - used_ids() == set()
+    used = used_ids()
+    assert used - english == set()
+    singulars = {f"{message_id}_one" for message_id in used}  # the count == 1 form of one
+    assert english - used - singulars == set()
+
+
+def test_a_count_of_one_reads_in_the_singular():
+    say = text.Catalogue("en")
+    assert say("sheets.skipped_rows", count=1, tab="Form") == (
+        "1 row of Form has no valid e-mail address and was skipped.")
+    assert say("sheets.skipped_rows", count=2, tab="Form").startswith("2 rows of Form have")
 
 
 def test_placeholders_are_well_formed():

@@ -56,7 +56,14 @@ class Catalogue:
         return _catalogue(self.language).get(message_id) or _catalogue(DEFAULT_LANG)[message_id]
 
     def __call__(self, message_id: str, /, **values: object) -> str:
+        """The message with its values; with ``count`` 1, the message's ``_one`` form when it
+        has one ("1 row was skipped", not "1 rows were skipped")."""
+        if values.get("count") == 1 and self._has(f"{message_id}_one"):
+            message_id = f"{message_id}_one"
         return self.template(message_id).format(**values)
+
+    def _has(self, message_id: str) -> bool:
+        return message_id in _catalogue(self.language) or message_id in _catalogue(DEFAULT_LANG)
 
 
 def catalogue() -> Catalogue:

@@ -729,6 +729,9 @@ class SheetsEmulator(Emulator):
         if kind == "deleteSheet":
             sheet = self._sheet_of(book, body.get("sheetId"))
             book.sheets.remove(sheet)
+            for other in book.sheets:  # the tabs after it move up: indexes stay 0..n-1
+                if other.index > sheet.index:
+                    other.index -= 1
             return {}
         if kind == "updateSheetProperties":
             props = body.get("properties") or {}
