@@ -77,10 +77,13 @@ def child(args: argparse.Namespace) -> None:
     from syncbot.sheets.tabs import init_spreadsheet
 
     info = json.loads(args.child)
-    config = parse_config({"mailchimp": {"list_id": info["list_id"],
+    raw: dict[str, Any] = {"mailchimp": {"list_id": info["list_id"],
                                          "max_connections": MAX_CONNECTIONS},
                            "sheets": {"spreadsheet_id": info["spreadsheet_id"]},
-                           "state": {"path": info["state"]}},
+                           "state": {"path": info["state"]}}
+    if info.get("team"):
+        raw["sources"] = {"tabs": [FORM_TAB]}
+    config = parse_config(raw,
                           require_secrets=True, environ={
                               "MAILCHIMP_API_KEY": info["api_key"],
                               "GOOGLE_APPLICATION_CREDENTIALS": info["key_file"]})
@@ -96,6 +99,8 @@ def child(args: argparse.Namespace) -> None:
                                  max_connections=MAX_CONNECTIONS, session=session)
     if info["mode"] in ("full", "naive"):
         init_spreadsheet(workbook, config.sheets)
+        if info.get("team"):
+            set_up_team(workbook, info)
     before = server_stats(info["port"])
     mc0, sh0, bytes0 = audience.requests, workbook.requests, workbook.bytes_written
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -135,6 +140,26 @@ def child(args: argparse.Namespace) -> None:
         "per_tag": report.per_tag, "new_leads": report.new_leads,
         "changed_leads": report.changed_leads, "before": before,
         "leads_tab_grew": report.new_leads > 0}))
+
+
+FORM_TAB = "Form responses 1"  # as syncbot.sandbox.server makes it
+TEAM_RULES = [["Demo requested", "=", "yes", 30, "", "fit"],
+              ["Budget", "per", "", 0.001, 20, "fit"],
+              [f"days_since({FORM_TAB}!Timestamp)", "<=", 14, 20, "", ""],
+              [f"{FORM_TAB}!count", "per", "", 5, 10, ""]]
+
+
+def team_edits(port: int, spreadsheet_id: str, **edits: float) -> dict[str, int]:
+    """Ask the sandbox to play the team (``syncbot.sandbox.server.team_edits``)."""
+    return requests.post(f"http://127.0.0.1:{port}/_sandbox/team",
+                         json={"spreadsheet_id": spreadsheet_id} | edits, timeout=120).json()
+
+
+def set_up_team(workbook: Any, info: dict[str, Any]) -> None:
+    """After ``init``: the team's form tab and two Leads columns, and rules that use them."""
+    team_edits(info["port"], info["spreadsheet_id"], form_rows=info["form_rows"])
+    [weights] = workbook.read(["'Weights'"])
+    workbook.write([{"range": f"'Weights'!A{len(weights) + 1}", "values": TEAM_RULES}])
 
 
 def naive_recipe(audience: Any, workbook: Any, config: Any, report: Any) -> None:
@@ -211,6 +236,51 @@ def run_size(members: int, campaigns: int, mc_latency: float, sheets_latency: fl
     return results
 
 
+def run_team(members: int, campaigns: int, mc_latency: float, sheets_latency: float,
+             form_rows: int, gap_s: float = 0.0, profile: Path | None = None
+             ) -> list[dict[str, Any]]:
+    """Today's incremental run beside the same run with the team's data switched on (two Leads
+    columns and a ``form_rows``-row form tab named by rules), in two worlds taken through the
+    same steps: full sync; (team: boxes ticked on 5 % of the leads, budgets on 30 %);
+    a settling incremental sync; 1 % new activity (team, as a small team's six hours: 0.05 %
+    more boxes and budgets, 0.5 % more form rows); the measured incremental sync, ``gap_s``
+    after the settling one started
+    in both worlds (what an incremental run recomputes grows with the time since the last
+    one: decayed sums keep moving)."""
+    results = []
+    for team in (False, True):
+        with tempfile.TemporaryDirectory(prefix="syncbot-bench-") as tmp:
+            folder = Path(tmp)
+            proc, info = start_server(folder, members, campaigns, mc_latency, sheets_latency, 60)
+            try:
+                base = info | {"state": str(folder / "state.db"),
+                               "key_file": str(folder / "sa.json"), "team": team,
+                               "form_rows": form_rows}
+                label = "team data" if team else "no team data"
+                full = _measure(base | {"mode": "full"}, 0, mc_latency, sheets_latency)
+                if team:
+                    team_edits(info["port"], info["spreadsheet_id"], tick=0.05, budget=0.3)
+                settled = time.monotonic()
+                _measure(base | {"mode": "incremental"}, 0, mc_latency, sheets_latency)
+                new_activity = requests.post(
+                    f"http://127.0.0.1:{info['port']}/_sandbox/activity",
+                    json={"fraction": 0.01}, timeout=60).json()["members"]
+                if team:
+                    team_edits(info["port"], info["spreadsheet_id"], tick=0.0005,
+                               budget=0.0005, form_rows=form_rows // 200)
+                time.sleep(max(0.0, settled + gap_s - time.monotonic()))
+                profiled = {"profile": str(profile)} if profile and team else {}
+                measured = _measure(base | {"mode": "incremental"} | profiled, new_activity,
+                                    mc_latency, sheets_latency)
+                for result, mode in ((full, "full"), (measured, "incremental")):
+                    result["mode"] = f"{mode} ({label})"
+                    results.append(result)
+            finally:
+                proc.terminate()
+                proc.wait(30)
+    return results
+
+
 def _measure(info: dict[str, Any], new_activity: int, mc_latency: float,
              sheets_latency: float) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-m", "bench.bench_sync", "--child", json.dumps(info)],
@@ -258,6 +328,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="Also save the raw results here.")
     parser.add_argument("--profile", type=Path,
                         help="cProfile the incremental sync into this file (pstats format).")
+    parser.add_argument("--team", type=int, metavar="FORM_ROWS",
+                        help="Instead: today's incremental sync beside one with the team's "
+                             "data (two Leads columns and a form tab of FORM_ROWS rows).")
+    parser.add_argument("--gap", type=float, default=120.0,
+                        help="With --team: seconds from the start of the settling incremental "
+                             "sync to the measured one, the same in both worlds.")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -265,6 +341,10 @@ def main() -> None:
         return
     rows: list[dict[str, Any]] = []
     for members in args.members or [10_000]:
+        if args.team:
+            rows += run_team(members, args.campaigns, args.mailchimp_latency,
+                             args.sheets_latency, args.team, args.gap, args.profile)
+            continue
         rows += run_size(members, args.campaigns, args.mailchimp_latency, args.sheets_latency,
                          args.naive, args.profile)
     print(f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Python "

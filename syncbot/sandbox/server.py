@@ -8,7 +8,9 @@ the measured process sees real sockets, keep-alive and latency.
 
 Run ``python -m syncbot.sandbox.server --members 10000 --campaigns 12``; it
 prints one JSON line (port, api key, list id, spreadsheet id, key file) and
-serves until stopped. ``GET /_sandbox/stats`` returns request counts.
+serves until stopped. ``GET /_sandbox/stats`` returns request counts;
+``POST /_sandbox/activity`` adds opens and clicks, ``POST /_sandbox/team``
+plays the team editing its spreadsheet (``team_edits``).
 A ``timeout`` fault holds the reply for ``--hold`` seconds and then closes the
 connection; a ``reset`` fault closes it at once.
 """
@@ -30,6 +32,7 @@ from requests.adapters import HTTPAdapter
 
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.http import FaultReset, Faults, FaultTimeout, FaultUnreachable, Host, Request
+from syncbot.sandbox.sheets import to_serial
 from syncbot.sandbox.transport import _host_for
 
 
@@ -63,6 +66,10 @@ def make_handler(sandbox: Sandbox, hold: float) -> type[BaseHTTPRequestHandler]:
             if self.path.startswith("/_sandbox/stats"):
                 self._send(200, {"Content-Type": "application/json"}, json.dumps(stats(sandbox))
                            .encode())
+                return
+            if self.path.startswith("/_sandbox/team"):
+                edited = team_edits(sandbox, **json.loads(body or b"{}"))
+                self._send(200, {"Content-Type": "application/json"}, json.dumps(edited).encode())
                 return
             if self.path.startswith("/_sandbox/activity"):
                 fraction = float(json.loads(body or b"{}").get("fraction", 0.01))
@@ -139,6 +146,53 @@ def add_activity(sandbox: Sandbox, fraction: float, seed: int = 99) -> int:
                 mc.add_event(newest.id, email, "open", now)
                 mc.add_event(newest.id, email, "click", now, "https://shop.example.com/pricing")
     return len(chosen)
+
+
+FORM_TAB = "Form responses 1"
+FORM_HEADER = ["Timestamp", "Email Address", "Which product?"]
+TEAM_COLUMNS = ("Demo requested", "Budget")
+
+
+def team_edits(sandbox: Sandbox, *, spreadsheet_id: str, form_rows: int = 0,
+               tick: float = 0.0, budget: float = 0.0, seed: int = 5) -> dict[str, int]:
+    """What a marketing team does to its spreadsheet between syncs, for the benchmarks: adds
+    ``form_rows`` answers to the "Form responses 1" tab (created with its header if missing;
+    about one in a hundred with no usable address), ticks "Demo requested" for a ``tick``
+    fraction of the Leads rows and sets "Budget" on a ``budget`` fraction (both columns
+    found by header, added at the right when missing). Dates are serial numbers, boxes
+    booleans, as Google stores them."""
+    import random
+
+    rng = random.Random(seed + form_rows)
+    now = to_serial(datetime.now(UTC))
+    sheets = sandbox.sheets
+    with sheets._lock:
+        book = sheets.spreadsheets[spreadsheet_id]
+        form = book.sheet(FORM_TAB) or sheets.add_tab(spreadsheet_id, FORM_TAB, [FORM_HEADER])
+        audience = next(iter(sandbox.mailchimp.audiences.values()))
+        emails = [m["email_address"] for m in audience.members.values()]
+        for _ in range(form_rows):
+            address = rng.choice(emails) if rng.random() > 0.01 else "no address"
+            form.rows.append([now - rng.uniform(0, 60), address.upper() if rng.random() < 0.1
+                              else address, rng.choice(["CRM", "Shop", "Both"])])
+        form.row_count = max(form.row_count, len(form.rows) + 100)
+        leads = book.sheet("Leads")
+        changed = 0
+        if leads is not None and leads.rows:
+            header = leads.rows[0]
+            for name in TEAM_COLUMNS:
+                if name not in header:
+                    header.append(name)
+            leads.column_count = max(leads.column_count, len(header))
+            demo, money = header.index(TEAM_COLUMNS[0]), header.index(TEAM_COLUMNS[1])
+            for row in leads.rows[1:]:
+                for column, fraction, value in ((demo, tick, True),
+                                                (money, budget, rng.randrange(500, 50_000))):
+                    if fraction and rng.random() < fraction:
+                        row.extend([None] * (column + 1 - len(row)))
+                        row[column] = value
+                        changed += 1
+    return {"form_rows": len(form.rows) - 1, "team_cells_changed": changed}
 
 
 def serve(sandbox: Sandbox, port: int = 0, hold: float = 5.0) -> ThreadingHTTPServer:

@@ -471,12 +471,13 @@ class SheetsEmulator(Emulator):
         r_end = min(box.r1 if box.r1 is not None else sheet.row_count, len(sheet.rows))
         c_end = box.c1 if box.c1 is not None else sheet.column_count
         out: list[list[Any]] = []
+        formatted = option == "FORMATTED_VALUE" or dt_option == "FORMATTED_STRING"
         for r in range(box.r0, r_end):
             row = sheet.rows[r][box.c0:c_end]
             while row and row[-1] is None:
                 row = row[:-1]
             out.append([render(v, option, dt_option, sheet.number_format(r, box.c0 + i)
-                               if sheet.formats else None, book.locale)
+                               if formatted and sheet.formats else None, book.locale)
                         for i, v in enumerate(row)])
         while out and not out[-1]:
             out.pop()
