@@ -8,7 +8,6 @@ defined here, by neither side.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -118,6 +117,7 @@ class TeamInputs:
     """The team's values the rules name, read for one run: per lead (by key), the value of
     each team column (by field name; blanks left out), and what could not be used."""
 
+    fields: tuple[str, ...] = ()  # the team columns' field names, in the rules' order
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped_rows: dict[str, int] = field(default_factory=dict)  # source tab → rows without a
     #                                                            valid e-mail
@@ -126,14 +126,16 @@ class TeamInputs:
     def of(self, key: str) -> dict[str, Any]:
         return self.values.get(key, {})
 
-    def fingerprints(self) -> dict[str, str]:
-        """Lead key → its values as comparable text: a lead whose text changed since the ledger
-        recorded it is computed again (leads with no value are left out: their text is "")."""
-        return {key: self.fingerprint(key) for key, values in self.values.items() if values}
-
     def fingerprint(self, key: str) -> str:
+        """The lead's values as comparable text ("" when it has none): a lead whose text is
+        not the one its ledger entry was computed with is computed again. (``repr`` of the
+        values in the rules' order: it tells ``True`` from ``1`` and ``1`` from ``1.0``.)"""
         values = self.values.get(key)
-        return json.dumps(values, sort_keys=True, ensure_ascii=False, default=str) if values else ""
+        return repr([values.get(name) for name in self.fields]) if values else ""
+
+    def fingerprints(self) -> dict[str, str]:
+        """Lead key → its fingerprint, for the leads that have any value."""
+        return {key: self.fingerprint(key) for key, values in self.values.items() if values}
 
 
 @dataclass

@@ -59,6 +59,12 @@ def test_a_team_column_or_source_column_resolves_by_header_case_insensitively(wr
     assert ruleset.inputs == (column,)
 
 
+def test_a_leads_header_with_an_exclamation_mark_is_still_a_leads_column():
+    team = TeamHeaders(leads=("Urgent!",), sources={FORM: ("Email",)})
+    ruleset = rules([["urgent!", "=", "yes", 5]], team=team)
+    assert ruleset.inputs == (TeamColumn("Leads", "Urgent!", in_leads=True),)
+
+
 def test_a_header_that_is_also_a_syncbot_field_is_the_field_and_nothing_is_read():
     team = TeamHeaders(leads=("Clicks_30d", "JobTitle"))
     ruleset = rules([["clicks_30d", "per", "", 1], ["jobtitle", "contains", "ceo", 1]], team=team)

@@ -88,8 +88,12 @@ def test_the_team_data_scores_and_why_names_it(tmp_path, monkeypatch, capsys):
     assert f"{FORM}!count 2×5 +10" in why[bea]  # both rows count
     assert f"{FORM}!Which product? contains boots +10" in why[bea]  # the bottom-most row's answer
     assert "1 changed leads" in out  # only Ana's box changed since the first sync
-    assert f'Your own data the rules use: Leads: "Demo requested"; {FORM}: "Timestamp", row ' \
-           'count, "Which product?".' in out
+    uses = (f'Your own data the rules use: Leads: "Demo requested"; {FORM}: "Timestamp", row '
+            'count, "Which product?".')
+    assert uses in out
+    tick(world, [bea], column)
+    code, out, err = world.run(capsys, "plan")
+    assert code == 0 and uses in out and "0 new leads, 1 changed leads" in out
 
 
 def test_team_cells_and_source_tabs_are_only_ever_read(tmp_path, monkeypatch, capsys):

@@ -136,6 +136,9 @@ class FieldNames:
             self.problems.add("rules.unknown_source_column", cell=cell, column=column, tab=tab,
                               hint=self._hint(column, list(headers.values()) + [COUNT]))
             return None
+        header = self.team_columns.get(_fold(raw))
+        if header is not None:  # a Leads header with a "!" in it ("Urgent!")
+            return self._use(TeamColumn(self.team.leads_tab, header, in_leads=True))
         tab = raw.split("!")[0].strip()
         listed = ", ".join(f'"{t}"' for t in self.team.sources)
         self.problems.add("rules.unknown_source_tab", cell=cell, tab=tab,

@@ -77,14 +77,13 @@ def read_inputs(workbook: Grid, columns: Sequence[TeamColumn], *, leads_header: 
     """The values of ``columns`` for every lead: ``rows_of`` says which Leads row is which
     lead (key → sheet row); ``sources`` gives each source tab's header row. One request, none
     when the rules name no team column."""
-    found = TeamInputs()
+    found = TeamInputs(tuple(c.field for c in columns))
     if not columns:
         return found
     reads = _plan(columns, leads_header, sources)
     answers = workbook.read([f"{quote_title(r.tab)}!{col_letters(r.column)}2:"
                              f"{col_letters(r.column)}" for r in reads])
-    read = [(r, [_cell(row[0] if row else None, r.tab, found) for row in values])
-            for r, values in zip(reads, answers, strict=True)]
+    read = [(r, _cells(values, r.tab, found)) for r, values in zip(reads, answers, strict=True)]
     _join_leads([(r, v) for r, v in read if r.in_leads], rows_of, found)
     for tab in _source_tabs(columns):
         counted = any(c.tab == tab and c.is_count for c in columns)
@@ -93,21 +92,29 @@ def read_inputs(workbook: Grid, columns: Sequence[TeamColumn], *, leads_header: 
     return found
 
 
-def _cell(value: Any, tab: str, found: TeamInputs) -> Any:
-    """A cell as a rule sees it: a formula error is blank (and counted)."""
-    if isinstance(value, str) and value.strip() in ERROR_VALUES:
-        found.error_cells[tab] = found.error_cells.get(tab, 0) + 1
-        return None
-    return None if is_blank(value) else value
+def _cells(rows: list[list[Any]], tab: str, found: TeamInputs) -> list[Any]:
+    """One column's cells as a rule sees them: blank text and formula errors are None (the
+    errors counted)."""
+    out: list[Any] = [row[0] if row else None for row in rows]
+    for index, value in enumerate(out):
+        if type(value) is str and (is_blank(value) or value.strip() in ERROR_VALUES):
+            out[index] = None
+            if value.strip() in ERROR_VALUES:
+                found.error_cells[tab] = found.error_cells.get(tab, 0) + 1
+    return out
 
 
 def _join_leads(reads: list[tuple[_Read, list[Any]]], rows_of: Mapping[str, int],
                 found: TeamInputs) -> None:
-    for key, row in rows_of.items():
-        for read, values in reads:
-            value = values[row - 2] if row - 2 < len(values) else None
-            if value is not None:
-                found.values.setdefault(key, {})[read.field or ""] = value
+    for read, values in reads:
+        field, height = read.field or "", len(values)
+        for key, row in rows_of.items():
+            if row - 2 < height and (value := values[row - 2]) is not None:
+                lead = found.values.get(key)
+                if lead is None:
+                    found.values[key] = {field: value}
+                else:
+                    lead[field] = value
 
 
 def _join_source(tab: str, reads: list[tuple[_Read, list[Any]]], counted: bool,

@@ -212,17 +212,28 @@ class StateStore:
         whose team values (``inputs``: key → fingerprint, blank ones left out) are not the
         ones their entry was computed with. Returns how many."""
         self.db.execute("DROP TABLE IF EXISTS temp.stale")
-        self.db.execute("DROP TABLE IF EXISTS temp.team")
+        self.db.execute("DROP TABLE IF EXISTS temp.team_changed")
         self.db.execute("CREATE TEMP TABLE stale (key TEXT PRIMARY KEY)")
-        self.db.execute("CREATE TEMP TABLE team (key TEXT PRIMARY KEY, inputs TEXT NOT NULL)")
-        self.db.executemany("INSERT INTO team VALUES (?, ?)", (inputs or {}).items())
+        self.db.execute("CREATE TEMP TABLE team_changed (key TEXT PRIMARY KEY)")
+        if not everyone:
+            self.db.executemany("INSERT INTO team_changed VALUES (?)",
+                                ((key,) for key in self._team_changed(inputs or {})))
         self.db.execute(
             "INSERT INTO stale SELECT m.key FROM members AS m LEFT JOIN leads AS l ON l.key = m.key "
-            "LEFT JOIN team AS t ON t.key = m.key "
             "WHERE ? OR l.key IS NULL OR l.stable_until IS NULL OR l.stable_until <= ? "
-            "OR IFNULL(l.inputs, '') != IFNULL(t.inputs, '') "
-            "OR m.key IN (SELECT key FROM dirty)", (everyone, now.timestamp()))
+            "OR m.key IN (SELECT key FROM dirty) OR m.key IN (SELECT key FROM team_changed)",
+            (everyone, now.timestamp()))
         return int(self.db.execute("SELECT COUNT(*) FROM stale").fetchone()[0])
+
+    def _team_changed(self, inputs: Mapping[str, str]) -> list[str]:
+        """The leads whose team values are not the ones their ledger entry was computed with
+        (compared here rather than in SQL: one pass over the ledger, no temporary table of
+        every fingerprint)."""
+        recorded = dict(self.db.execute(
+            "SELECT key, inputs FROM leads WHERE inputs IS NOT NULL AND inputs != ''"))
+        changed = [key for key, text in recorded.items() if inputs.get(key, "") != text]
+        changed += [key for key, text in inputs.items() if text and key not in recorded]
+        return changed
 
     def settled_leads(self) -> Iterator[LedgerEntry]:
         """The ledger entries of the members ``mark_stale`` did not choose, as recorded."""
