@@ -127,11 +127,21 @@ def quiet_option(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="Print only errors and the final summary.")(func)
 
 
+MODE_TEXTS = {"full": "report.mode_full", "incremental": "report.mode_incremental"}
+
+
+def summary_line(report: RunReport, *, grouped: bool = True) -> str:
+    """"Full sync of 1,234 members: 5 new leads, 7 changed leads." in the user's language."""
+    def number(value: int) -> str:
+        return f"{value:,}" if grouped else str(value)
+    return t("report.summary", mode=t(MODE_TEXTS[report.mode]), members=number(report.members),
+             new=number(report.new_leads), changed=number(report.changed_leads))
+
+
 def print_report(report: RunReport, *, dry_run: bool, quiet: bool = False) -> None:
     if dry_run:
         click.echo(t("report.dry_run"))
-    click.echo(t("report.summary", mode=report.mode.capitalize(), members=f"{report.members:,}",
-                 new=f"{report.new_leads:,}", changed=f"{report.changed_leads:,}"))
+    click.echo(summary_line(report))
     if quiet:
         return
     click.echo(t("report.tags_heading"))
@@ -220,9 +230,7 @@ def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
     def job() -> None:
         try:
             report = wiring.sync(config)
-            log.info("%s", t("report.summary", mode=report.mode.capitalize(),
-                               members=report.members, new=report.new_leads,
-                               changed=report.changed_leads))
+            log.info("%s", summary_line(report, grouped=False))
         except SyncbotError as exc:
             log.error("%s", t("serve.job_failed", error=exc))
 

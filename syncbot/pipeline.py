@@ -51,6 +51,8 @@ from syncbot.sheets.tabs import SheetData
 from syncbot.state.store import StateStore, full_pull_warning
 
 SAMPLE_SIZE = 5
+SHEET_LANGUAGE = "en"  # what the spreadsheet's own texts (``why``) are written in: the tabs
+#                        are English until the Spanish spreadsheet exists
 CHUNK = 2000  # leads evaluated at a time: memory stays flat whatever the audience size
 _MERGE_TAG = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -113,10 +115,11 @@ class _Run:
     sheet: SheetPort
     now: datetime
     options: RunOptions
-    texts: Catalogue
+    texts: Catalogue  # the user's language: messages, the plan, the Runs message
     meters: Meters
     clock: Callable[[], datetime]
     report: RunReport
+    sheet_texts: Catalogue = Catalogue(SHEET_LANGUAGE)  # the sheet's language: ``why``
 
     def __post_init__(self) -> None:
         self._calls_before = (self.audience.requests, self.sheet.requests)
@@ -215,7 +218,8 @@ def _open_leads(run: _Run, data: SheetData, state: StateStore, merge_tags: list[
                                 columns]  # what the ledger must describe to be trusted
     trusted = not run.options.full and state.ledger_layout() == layout_key
     diff = run.sheet.prepare_leads(columns, trust_ledger=trusted)
-    return _LeadsTab(diff, layout_key, rules_key(config, data, columns, run.texts), trusted)
+    return _LeadsTab(diff, layout_key, rules_key(config, data, columns, run.sheet_texts),
+                     trusted)
 
 
 def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Ruleset,
@@ -316,7 +320,7 @@ class _Leads:
 
     def __init__(self, run: _Run, rules: Ruleset, diff: LeadsDiff, inputs: TeamInputs) -> None:
         self.diff, self.now, self.inputs = diff, run.now, inputs
-        self.evaluate = Evaluator(rules, lead_settings(run.config), run.texts)
+        self.evaluate = Evaluator(rules, lead_settings(run.config), run.sheet_texts)
         self.desired: dict[str, list[str]] = {}
         self.statuses: dict[str, str] = {}
         self.addresses: dict[str, str] = {}  # key → address as Mailchimp spells it, if different

@@ -17,6 +17,10 @@ from syncbot.locales import Catalogue
 from syncbot.sandbox import Sandbox
 from syncbot.sheets.a1 import cell
 
+# Messages follow SYNCBOT_LANG, else the system locale: the suite reads English whatever the
+# machine's LANG (a test that wants another language sets it itself).
+os.environ["SYNCBOT_LANG"] = "en"
+
 SAY = Catalogue("en")  # the core is given its language and its cell names: English, A1
 CELL = cell
 

@@ -12,13 +12,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text("utf-8")
+README_ES = (ROOT / "README.es.md").read_text("utf-8")
 PLACE = "/srv/syncbot"
 
 
-def block(language: str) -> str:
-    [found] = re.findall(rf"```{language}\n(.*?)```", README, re.S)
+def block(language: str, readme: str = README) -> str:
+    [found] = re.findall(rf"```{language}\n(.*?)```", readme, re.S)
     return found
+
+
+def test_the_spanish_readme_gives_the_same_cron_line_and_unit():
+    """The Spanish twin's recipes are the tested ones (the unit also sets the language)."""
+    assert block("cron", README_ES) == block("cron")
+    assert block("ini", README_ES).replace("Environment=SYNCBOT_LANG=es\n", "") == block("ini")
 
 
 def install_stub(folder: Path) -> Path:

@@ -56,15 +56,95 @@ def test_unknown_message_is_a_bug():
         text.t("no.such.message")
 
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-CITES_README = re.compile(r"""README(?:'s)?,?\s+\\?"([^"\\]+)\\?\"""")
+ROOT = Path(__file__).resolve().parents[1]
+CITES_README = re.compile(r"""README(?:'s)?,?\s+\(?\\?"([^"\\]+)\\?\"""")
+
+
+def headings(readme: str) -> set[str]:
+    return {line.lstrip("#").strip() for line in (ROOT / readme).read_text("utf-8").splitlines()
+            if line.startswith("#")}
 
 
 def test_every_readme_section_a_message_names_is_a_heading():
-    headings = {line.lstrip("#").strip() for line in README.read_text("utf-8").splitlines()
-                if line.startswith("#")}
-    places = [*(PACKAGE / "locales").glob("*.toml"), PACKAGE / "config.example.toml"]
-    cited = {(path.name, name) for path in places if path.exists()
+    """English messages point into README.md, Spanish ones into README.es.md."""
+    places = {PACKAGE / "locales" / "en.toml": "README.md",
+              PACKAGE / "config.example.toml": "README.md",
+              PACKAGE / "locales" / "es.toml": "README.es.md"}
+    cited = {(path.name, readme, name) for path, readme in places.items()
              for name in CITES_README.findall(path.read_text("utf-8"))}
-    assert cited, "the pattern finds the README sections messages point to"
-    assert {(where, name) for where, name in cited if name not in headings} == set()
+    assert {where for where, _, _ in cited} >= {"en.toml", "es.toml"}, \
+        "the pattern finds the README sections messages point to"
+    assert {(where, name) for where, readme, name in cited
+            if name not in headings(readme)} == set()
+
+
+
+# ---- the Spanish catalogue --------------------------------------------------------------
+
+# Texts that are the same in both languages on purpose: symbols, numbers and names only.
+SAME_IN_SPANISH = {"check.ok", "check.problem", "cli.error_prefix", "report.tag_line",
+                   "report.team_tab", "report.top_line", "why.condition",
+                   "why.condition_no_value", "why.per"}
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_every_message_has_a_spanish_text_with_the_same_placeholders():
+    english, spanish = text._catalogue("en"), text._catalogue("es")
+    assert set(spanish) == set(english)
+    for message_id, template in english.items():
+        assert placeholders(spanish[message_id]) == placeholders(template), message_id
+
+
+def test_a_spanish_text_is_not_the_english_one_left_untranslated():
+    english, spanish = text._catalogue("en"), text._catalogue("es")
+    same = {message_id for message_id in english if spanish[message_id] == english[message_id]}
+    assert same == SAME_IN_SPANISH
+
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({"SYNCBOT_LANG": "es"}, "es"),
+    ({"SYNCBOT_LANG": "en", "LANG": "es_ES.UTF-8"}, "en"),
+    ({"LANG": "es_ES.UTF-8"}, "es"),
+    ({"LANG": "es_MX"}, "es"),
+    ({"LC_ALL": "en_US.UTF-8", "LANG": "es_ES.UTF-8"}, "en"),
+    ({"LC_MESSAGES": "es_AR.UTF-8", "LANG": "en_GB.UTF-8"}, "es"),
+    ({"LANG": "fr_FR.UTF-8"}, "en"),  # not spoken yet
+    ({"LANG": "C.UTF-8"}, "en"),
+    ({}, "en"),
+])
+def test_the_language_is_syncbot_lang_else_the_system_locale(environ, expected):
+    assert text.language(environ) == expected
+
+
+def test_the_command_line_speaks_spanish(monkeypatch, tmp_path, capsys):
+    from syncbot.cli import main
+
+    monkeypatch.setenv("SYNCBOT_LANG", "es")
+    monkeypatch.delenv("MAILCHIMP_API_KEY", raising=False)
+    with pytest.raises(SystemExit) as done:
+        main(["check", "--config", str(tmp_path / "syncbot.toml")])
+    err = capsys.readouterr()
+    assert done.value.code == 2
+    assert "el archivo no existe" in err.out + err.err
+    assert "MAILCHIMP_API_KEY no está definida" in err.out + err.err
+
+
+def test_why_is_written_in_the_sheet_s_language_whatever_the_messages_speak(tmp_path,
+                                                                          monkeypatch):
+    """Messages follow the user; the Leads tab's ``why`` follows the spreadsheet (English
+    until the Spanish spreadsheet exists), so one sheet never mixes two languages."""
+    from openpyxl import load_workbook
+
+    from syncbot.demo import run_demo
+
+    monkeypatch.setenv("SYNCBOT_LANG", "es")
+    result = run_demo(tmp_path / "demo.xlsx", members=300)
+    assert any("Aún no hay estado local" in warning for warning in result.first.warnings)
+    leads = load_workbook(tmp_path / "demo.xlsx")["Leads"]
+    why = [c.value for c in leads[1]].index("why") + 1
+    cells = [str(leads.cell(row, why).value) for row in range(2, leads.max_row + 1)]
+    assert any(", capped +" in cell for cell in cells)
+    assert not any("con tope" in cell or "ninguna regla" in cell for cell in cells)

@@ -38,10 +38,23 @@ def _catalogue(lang: str) -> dict[str, str]:
     return flat
 
 
+LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")  # the system's, in POSIX precedence
+
+
 def language(environ: Mapping[str, str] | None = None) -> str:
-    """The user's language, from ``SYNCBOT_LANG`` (read here, at the edge, never in the core)."""
+    """The user's language (read here, at the edge, never in the core): ``SYNCBOT_LANG``,
+    else the system locale (``LANG=es_ES.UTF-8`` → ``es``) when syncbot speaks it, else
+    English."""
     env = os.environ if environ is None else environ
-    return env.get("SYNCBOT_LANG", DEFAULT_LANG) or DEFAULT_LANG
+    chosen = env.get("SYNCBOT_LANG", "").strip()
+    if chosen:
+        return chosen
+    for name in LOCALE_VARIABLES:
+        value = env.get(name, "").strip()
+        if value:  # the first one set decides, as for every POSIX program
+            code = value.split(".")[0].split("_")[0].lower()
+            return code if _catalogue(code) else DEFAULT_LANG
+    return DEFAULT_LANG
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,11 @@ from syncbot.ports import TeamInputs
 from syncbot.sheets.a1 import col_letters, quote_title
 from syncbot.sheets.client import Grid
 
-ERROR_VALUES = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!",
-                          "#ERROR!", "#SPILL!", "#CALC!", "Loading..."})  # as a sheet shows them
+ERROR_VALUES = frozenset({  # as a sheet shows them, in English and in a Spanish sheet
+    "#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#ERROR!", "#SPILL!",
+    "#CALC!", "Loading...",
+    "#¡REF!", "#¡VALOR!", "#¡DIV/0!", "#¿NOMBRE?", "#¡NUM!", "#¡NULO!", "#¡ERROR!",
+    "#¡DESBORDAMIENTO!", "#¡CALC!", "Cargando..."})
 EMAIL_WORDS = ("email", "e-mail", "correo")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
