@@ -50,18 +50,18 @@ class Context:
 
 def verbose_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("-v", "--verbose", count=True,
-                        help="More detail; -vv adds debug output and tracebacks.")(func)
+                        help=t("help.opt_verbose"))(func)
 
 
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--config`` and ``-v`` on every command that reads a config, and on the group."""
     func = click.option("--config", "config_path", metavar="PATH", default=None,
-                        help="Config file (default: $SYNCBOT_CONFIG, else ./syncbot.toml).")(func)
+                        help=t("help.opt_config"))(func)
     return verbose_option(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]},
-             invoke_without_command=True)
+             invoke_without_command=True, help=t("help.main"))
 @click.version_option(__version__, "--version", prog_name="syncbot")
 @common_options
 @click.pass_context
@@ -80,10 +80,9 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
                         format="%(levelname)s %(name)s: %(message)s")
 
 
-@cli.command(short_help=t("help.init"))
+@cli.command(short_help=t("help.init"), help=t("help.init_long"))
 @click.option("--write-config", metavar="PATH", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Write a commented starting configuration to PATH instead "
-                                 "(needs no credentials; never overwrites a file).")
+              default=None, help=t("help.opt_write_config"))
 @common_options
 @click.pass_obj
 def init(ctx: Context, write_config: Path | None, config_path: str | None, verbose: int) -> None:
@@ -124,7 +123,7 @@ def showing_progress(quiet: bool) -> Iterator[Meters]:
 
 def quiet_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("-q", "--quiet", is_flag=True,
-                        help="Print only errors and the final summary.")(func)
+                        help=t("help.opt_quiet"))(func)
 
 
 MODE_TEXTS = {"full": "report.mode_full", "incremental": "report.mode_incremental"}
@@ -174,11 +173,10 @@ def _sync(ctx: Context, *, dry_run: bool, full: bool, force: bool, quiet: bool =
     print_report(report, dry_run=dry_run, quiet=quiet)
 
 
-@cli.command(short_help=t("help.sync"))
-@click.option("--dry-run", is_flag=True, help="Read everything and print the plan; write nothing.")
-@click.option("--full", is_flag=True, help="Ignore the local cache and pull the whole audience.")
-@click.option("--force", is_flag=True,
-              help="Write even when the safety check would stop the run (exit code 3).")
+@cli.command(short_help=t("help.sync"), help=t("help.sync_long"))
+@click.option("--dry-run", is_flag=True, help=t("help.opt_dry_run"))
+@click.option("--full", is_flag=True, help=t("help.opt_full"))
+@click.option("--force", is_flag=True, help=t("help.opt_force"))
 @quiet_option
 @common_options
 @click.pass_obj
@@ -190,7 +188,7 @@ def sync(ctx: Context, dry_run: bool, full: bool, force: bool, quiet: bool,
           quiet=quiet)
 
 
-@cli.command(short_help=t("help.plan"))
+@cli.command(short_help=t("help.plan"), help=t("help.plan_long"))
 @common_options
 @click.pass_obj
 def plan(ctx: Context, config_path: str | None, verbose: int) -> None:
@@ -199,7 +197,7 @@ def plan(ctx: Context, config_path: str | None, verbose: int) -> None:
     _sync(ctx.with_overrides(config_path, verbose), dry_run=True, full=False, force=False)
 
 
-@cli.command(short_help=t("help.check"))
+@cli.command(short_help=t("help.check"), help=t("help.check_long"))
 @common_options
 @click.pass_obj
 def check(ctx: Context, config_path: str | None, verbose: int) -> None:
@@ -213,7 +211,7 @@ def check(ctx: Context, config_path: str | None, verbose: int) -> None:
         sys.exit(code)
 
 
-@cli.command(short_help=t("help.serve"))
+@cli.command(short_help=t("help.serve"), help=t("help.serve_long"))
 @common_options
 @click.pass_obj
 def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
@@ -246,12 +244,12 @@ def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
     scheduler.start()
 
 
-@cli.command(short_help=t("help.demo"))
+@cli.command(short_help=t("help.demo"), help=t("help.demo_long"))
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("syncbot-demo.xlsx"), show_default=True,
-              help="Where to write the resulting spreadsheet (.xlsx).")
+              help=t("help.opt_output"))
 @click.option("--members", type=click.IntRange(10, 100_000), default=3000, show_default=True,
-              help="Size of the generated audience.")
+              help=t("help.opt_members"))
 @quiet_option
 @verbose_option
 @click.pass_obj

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import string
 from pathlib import Path
@@ -148,3 +149,17 @@ def test_why_is_written_in_the_sheet_s_language_whatever_the_messages_speak(tmp_
     cells = [str(leads.cell(row, why).value) for row in range(2, leads.max_row + 1)]
     assert any(", capped +" in cell for cell in cells)
     assert not any("con tope" in cell or "ninguna regla" in cell for cell in cells)
+
+
+def test_the_command_line_help_speaks_spanish_too():
+    """Help texts are catalogued like every message (read when the CLI loads, so in a fresh
+    process)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "syncbot", "sync", "--help"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "SYNCBOT_LANG": "es"})
+    assert done.returncode == 0, done.stderr
+    assert "descarga de Mailchimp, puntúa" in done.stdout
+    assert "Ignora el estado local y descarga toda la audiencia." in done.stdout
