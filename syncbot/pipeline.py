@@ -40,7 +40,7 @@ from syncbot.core.tagplan import TagPlan, plan_tags, safety_problems
 from syncbot.core.texts import Say
 from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
-from syncbot.locales import Catalogue, catalogue
+from syncbot.locales import Catalogue, catalogue, rule_vocabulary
 from syncbot.mailchimp.pull import pull, stored_leads
 from syncbot.ports import AudienceSource, Known, LeadNote, LedgerEntry, SheetPort, TeamInputs
 from syncbot.progress import Meters, Silent
@@ -64,7 +64,8 @@ def sheet_rules(data: SheetData, config: Config, merge_tags: list[str], say: Say
     try:
         return parse_rules(weights=data.weights, segments=data.segments, interests=data.interests,
                            lookback_days=config.mailchimp.lookback_days, merge_tags=merge_tags,
-                           team=team, tabs=tabs, say=say, cell=cell_name)
+                           team=team, vocabulary=rule_vocabulary(), tabs=tabs, say=say,
+                           cell=cell_name)
     except InvalidRules as exc:
         raise RulesError(exc.problems, heading=say("rules.heading")) from None
 

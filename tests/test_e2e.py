@@ -261,11 +261,11 @@ def test_dry_run_and_plan_write_nothing(world, capsys):
 
 
 def test_an_invalid_weights_cell_stops_everything_with_exit_2(world, capsys):
-    world.set_weights([["clics_30d", "per", "", 5, "", "engagement"]])
+    world.set_weights([["clikcs_30d", "per", "", 5, "", "engagement"]])
     before = world.writes()
     code, out, err = world.run(capsys, "sync")
     assert code == 2
-    assert 'Weights!A2: unknown field "clics_30d" (did you mean "clicks_30d"?)' in err
+    assert 'Weights!A2: unknown field "clikcs_30d" (did you mean "clicks_30d"?)' in err
     assert "Traceback" not in err
     assert world.leads() == {} and world.writes()[1] == before[1]
     assert world.runs()[0][3] == "invalid-rules"
@@ -400,3 +400,28 @@ def test_demo_runs_with_no_credentials_and_no_network(tmp_path):
     book = load_workbook(output)
     assert {"Leads", "Weights", "Segments", "Interests", "Runs"} <= set(book.sheetnames)
     assert book["Leads"].max_row == 401
+
+
+def test_rules_written_in_spanish_score_like_english_ones(tmp_path, monkeypatch, capsys):
+    """A Weights tab with Spanish operators, fields and dimensions gives the same sheet and
+    tags as the same rules in English (docs/reference.md, "Rules in Spanish")."""
+    english = [["clicks_30d", "per", "", 5, 20, "engagement"],
+               ["days_since_last_activity", "is not empty", "", 1, "", "engagement"],
+               ["JOBTITLE", "contains", "director, ceo", 15, "", "fit"],
+               ["best_send_weekday", "in", "Mon, Tue", 3, "", "engagement"]]
+    spanish = [["clics_30d", "por", "", 5, 20, "compromiso"],
+               ["días_desde_última_actividad", "no está vacío", "", 1, "", "compromiso"],
+               ["JOBTITLE", "contiene", "director, ceo", 15, "", "perfil"],
+               ["mejor_dia_envio", "en", "lun, mar", 3, "", "compromiso"]]
+    worlds = {}
+    for name, weights in (("english", english), ("spanish", spanish)):
+        (tmp_path / name).mkdir()
+        worlds[name] = w = World(tmp_path / name, monkeypatch)
+        w.run(capsys, "init")
+        w.set_weights(weights)
+        code, _, err = w.run(capsys, "sync")
+        assert code == 0, err
+    assert worlds["spanish"].leads() == worlds["english"].leads()
+    assert worlds["spanish"].tags() == worlds["english"].tags()
+    assert any("best_send_weekday in Mon, Tue +3" in str(row["why"])
+               for row in worlds["spanish"].leads().values())

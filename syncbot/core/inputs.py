@@ -24,10 +24,11 @@ from typing import Any
 from syncbot.core.fields import DATE, NUMBER
 from syncbot.core.texts import Problems
 from syncbot.core.values import SHEETS_EPOCH, parse_date
+from syncbot.core.vocabulary import ENGLISH, Vocabulary, fold
 
 COUNT = "count"  # ``Tab!count``: a source tab's rows for the lead
 UNKNOWN = ""  # a kind decided by each value (merge tags, team columns)
-_DAYS_SINCE = re.compile(r"^\s*days_since\s*\(\s*(.*?)\s*\)\s*$", re.IGNORECASE)
+_CALL = re.compile(r"^\s*([^()!]+?)\s*\(\s*(.*?)\s*\)\s*$")  # name(inner)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ class FieldNames:
     ``days_since`` fields the rules used."""
 
     def __init__(self, kinds: Mapping[str, str], merge_tags: Collection[str],
-                 team: TeamHeaders, problems: Problems) -> None:
+                 team: TeamHeaders, problems: Problems, vocabulary: Vocabulary = ENGLISH
+                 ) -> None:
         self.kinds: dict[str, str] = {}
         self.folded: dict[str, str] = {}
         for tag in merge_tags:  # as written first (COUNTRY the merge tag, country the field)
@@ -90,6 +92,9 @@ class FieldNames:
         for name, kind in kinds.items():  # then syncbot's fields win over a merge tag's name
             self.folded[_fold(name)] = name
             self.kinds[name] = kind
+        self.vocabulary = vocabulary
+        self.aliases = {alias: name for alias, name in vocabulary.fields.items()
+                        if name in self.kinds}  # a window past the lookback is not offered
         self.team = team
         self.team_columns = {_fold(h): h for h in team.leads if h.strip()}
         self.sources = {_fold(tab): tab for tab in team.sources}
@@ -102,13 +107,15 @@ class FieldNames:
 
     def resolve(self, raw: str, cell: str) -> str | None:
         """The field's name, or None (with the problem recorded against ``cell``)."""
-        days = _DAYS_SINCE.match(raw)
-        if days:
-            return self._days_since(days.group(1), cell)
+        call = _CALL.match(raw)
+        if call and fold(call.group(1)) in ("days_since", *self.vocabulary.days_since):
+            return self._days_since(call.group(2), cell)
         return self._plain(raw, cell)
 
     def _plain(self, raw: str, cell: str) -> str | None:
         known = raw.strip() if raw.strip() in self.kinds else self.folded.get(_fold(raw))
+        if known is None:
+            known = self.aliases.get(fold(raw))  # clics_30d → clicks_30d
         if known is not None:
             return known
         if "!" in raw:
@@ -165,16 +172,20 @@ class FieldNames:
         return name
 
     def _unknown(self, raw: str, cell: str) -> None:
-        """Name the nearest field or team column; a team column's typo reads as one."""
-        close = difflib.get_close_matches(_fold(raw), list(self.folded) + list(self.team_columns),
-                                          n=1, cutoff=0.6)
+        """Name the nearest field or team column (a team column's typo reads as one): the
+        sheet's own names first (English, for now), another language's words when none of
+        them is near (``aperturas_3d`` → ``aperturas_30d``)."""
+        close = (difflib.get_close_matches(_fold(raw), [*self.folded, *self.team_columns],
+                                           n=1, cutoff=0.6)
+                 or difflib.get_close_matches(fold(raw), list(self.aliases), n=1, cutoff=0.6))
         if close and close[0] in self.team_columns and close[0] not in self.folded:
             self.problems.add("rules.unknown_column", cell=cell, column=raw,
                               tab=self.team.leads_tab,
                               hint=self.problems.say("rules.unknown_field_hint",
                                                      suggestion=self.team_columns[close[0]]))
             return
-        hint = (self.problems.say("rules.unknown_field_hint", suggestion=self.folded[close[0]])
+        names = self.folded | {alias: alias for alias in self.aliases}
+        hint = (self.problems.say("rules.unknown_field_hint", suggestion=names[close[0]])
                 if close else self.problems.say("rules.unknown_field_help",
                                                 tab=self.team.leads_tab))
         self.problems.add("rules.unknown_field", cell=cell, field=raw, hint=hint)

@@ -20,6 +20,7 @@ from syncbot.core.fields import BOOLEAN, DATE, NUMBER, SCORE_FIELDS, TEXT, Inter
 from syncbot.core.inputs import NO_TEAM, UNKNOWN, DaysSince, FieldNames, TeamColumn, TeamHeaders
 from syncbot.core.texts import CellName, Problems, Say
 from syncbot.core.values import as_text, is_blank, parse_date, parse_number, to_serial
+from syncbot.core.vocabulary import ENGLISH, Vocabulary, fold
 
 OPERATORS = ("per", "=", "!=", ">", ">=", "<", "<=", "between", "contains", "not contains",
              "in", "not in", "is empty", "is not empty")
@@ -130,9 +131,17 @@ def _read_table(tab: str, rows: Sequence[Sequence[Any]], columns: Sequence[str],
 
 # ---- fields and operators ---------------------------------------------------------------------
 
-def _operator(raw: Any) -> str:
-    text = " ".join(as_text(raw).casefold().split())
-    return ALIASES.get(text, text)
+def _operator(raw: Any, vocabulary: Vocabulary) -> str:
+    """The canonical operator for what the team typed (``≥``, ``entre``, ``está vacío``…)."""
+    text = fold(as_text(raw))
+    return ALIASES.get(text) or vocabulary.operators.get(text, text)
+
+
+def _weekdays(value: Any, vocabulary: Vocabulary) -> Any:
+    """``lun, mar`` → ``Mon, Tue``: weekdays as ``best_send_weekday`` holds them."""
+    if is_blank(value):
+        return value
+    return ", ".join(vocabulary.weekdays.get(fold(part), part) for part in _alternatives(value))
 
 
 def _number_of(value: Any) -> float | None:
@@ -259,7 +268,7 @@ def _condition(row: _Row, tab: str, fields: FieldNames, problems: Problems, *,
     """Field, operator and compiled condition of a row; None when the row has a problem."""
     raw_field, raw_op = as_text(row.get("Field")), row.get("Operator")
     field = fields.resolve(raw_field, row.cell(tab, "Field"))
-    operator = _operator(raw_op)
+    operator = _operator(raw_op, fields.vocabulary)
     operators = OPERATORS if allow_per else OPERATORS[1:]
     if not operator:
         problems.add("rules.missing_operator", cell=row.cell(tab, "Operator"),
@@ -269,7 +278,8 @@ def _condition(row: _Row, tab: str, fields: FieldNames, problems: Problems, *,
         problems.add("rules.per_in_segments", cell=row.cell(tab, "Operator"))
         return None
     if operator not in operators:
-        close = difflib.get_close_matches(operator, operators, n=1, cutoff=0.5)
+        close = difflib.get_close_matches(
+            operator, [*operators, *fields.vocabulary.operators], n=1, cutoff=0.5)
         hint = problems.say("rules.unknown_field_hint", suggestion=close[0]) if close else ""
         problems.add("rules.unknown_operator", cell=row.cell(tab, "Operator"),
                       operator=as_text(raw_op), hint=hint, operators=", ".join(operators))
@@ -278,6 +288,8 @@ def _condition(row: _Row, tab: str, fields: FieldNames, problems: Problems, *,
         return None
     kind = fields.kind(field)
     value = row.get("Value") if "Value" in row.columns else None
+    if field == "best_send_weekday":
+        value = _weekdays(value, fields.vocabulary)
     where = row.cell(tab, "Value") if "Value" in row.columns else row.cell(tab, "Operator")
     if operator == "per":
         if kind not in (NUMBER, UNKNOWN):
@@ -320,16 +332,18 @@ def parse_weights(rows: Sequence[Sequence[Any]], tab: str, fields: FieldNames,
         name = as_text(row.get("Field"))
         if not name or name.startswith("#"):
             continue
-        if name.casefold() in SCORE_FIELDS:
+        if fields.vocabulary.fields.get(fold(name), name.casefold()) in SCORE_FIELDS:
             problems.add("rules.score_in_weights", cell=row.cell(tab, "Field"), field=name)
             continue
         parsed = _condition(row, tab, fields, problems, allow_per=True)
         points_ok, points = _points(row, tab, "Points", problems, required=True)
         max_ok, cap = _points(row, tab, "Max", problems, required=False)
-        dimension = as_text(row.get("Dimension") if "Dimension" in row.columns else "").casefold()
+        dimension = fold(as_text(row.get("Dimension") if "Dimension" in row.columns else ""))
+        dimension = fields.vocabulary.dimensions.get(dimension, dimension)  # perfil → fit
         dimension_ok = True
         if dimension and dimension not in DIMENSIONS:
-            close = difflib.get_close_matches(dimension, DIMENSIONS, n=1, cutoff=0.5)
+            close = difflib.get_close_matches(
+                dimension, [*DIMENSIONS, *fields.vocabulary.dimensions], n=1, cutoff=0.5)
             problems.add("rules.unknown_dimension", cell=row.cell(tab, "Dimension"),
                           value=as_text(row.get("Dimension")),
                           hint=problems.say("rules.unknown_field_hint", suggestion=close[0]) if close else "")
@@ -412,12 +426,15 @@ class InvalidRules(ValueError):
 def parse_rules(*, weights: Sequence[Sequence[Any]], segments: Sequence[Sequence[Any]],
                 interests: Sequence[Sequence[Any]], lookback_days: int, say: Say, cell: CellName,
                 merge_tags: Collection[str] = (), team: TeamHeaders = NO_TEAM,
+                vocabulary: Vocabulary = ENGLISH,
                 tabs: tuple[str, str, str] = ("Weights", "Segments", "Interests")) -> Ruleset:
     """All three tabs as one rule set, or InvalidRules listing every problem in every tab
     (in the language ``say`` speaks, with cells named by ``cell``). ``team`` is what the
-    spreadsheet offers besides syncbot's fields (``core.inputs``)."""
+    spreadsheet offers besides syncbot's fields (``core.inputs``); ``vocabulary`` the other
+    words a rule may be written in (``core.vocabulary``)."""
     problems = Problems(say, cell)
-    fields = FieldNames(field_kinds(lookback_days) | SCORE_FIELDS, merge_tags, team, problems)
+    fields = FieldNames(field_kinds(lookback_days) | SCORE_FIELDS, merge_tags, team, problems,
+                        vocabulary)
     weight_rules = parse_weights(weights, tabs[0], fields, problems)  # rejects the scores itself
     segment_rules = parse_segments(segments, tabs[1], fields, problems)
     interest_rules = parse_interests(interests, tabs[2], problems)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from syncbot.core.vocabulary import ENGLISH, Vocabulary
+
 DEFAULT_LANG = "en"
 
 
@@ -87,3 +89,21 @@ def catalogue() -> Catalogue:
 def t(message_id: str, /, **values: object) -> str:
     """The message ``message_id`` in the user's language, with ``values`` filled in."""
     return catalogue()(message_id, **values)
+
+
+RULE_LANGUAGES = ("es",)  # the languages whose words rules accept, besides syncbot's own
+
+
+@cache
+def rule_vocabulary() -> Vocabulary:
+    """Every word a rule may be written in, whatever the sheet's language: syncbot's own
+    names plus each language's aliases (``rules_<lang>.toml``), given to the core."""
+    vocabulary = ENGLISH
+    for lang in RULE_LANGUAGES:
+        raw = tomllib.loads(resources.files("syncbot.locales").joinpath(f"rules_{lang}.toml")
+                            .read_text("utf-8"))
+        vocabulary = vocabulary + Vocabulary.of(
+            lang, fields=raw.get("fields", {}), operators=raw.get("operators", {}),
+            dimensions=raw.get("dimensions", {}), weekdays=raw.get("weekdays", {}),
+            days_since=raw.get("days_since", ()))
+    return vocabulary
