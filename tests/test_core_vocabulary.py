@@ -101,3 +101,17 @@ def test_an_unknown_spanish_operator_or_dimension_gets_a_suggestion():
     assert 'unknown operator "contine" (did you mean "contiene"?)' in found[0] or \
         'unknown operator "contine" (did you mean "contains"?)' in found[0]
     assert 'unknown Dimension "perfli" (did you mean "perfil"?)' in found[1]
+
+
+def test_rules_tabs_with_spanish_headers_are_read():
+    ruleset = parse_rules(
+        weights=[["Campo", "Operador", "Valor", "Puntos", "Máximo", "Dimensión", "Nota"],
+                 ["clics_30d", "por", "", 5, 20, "compromiso", "cada clic"]],
+        segments=[["Etiqueta", "Campo", "Operador", "Valor", "Grupo", "Nota"],
+                  ["lead:caliente", "puntuacion", ">=", 60, "nivel", ""]],
+        interests=[["Tema", "URL contiene"], ["Precios", "/precios"]], lookback_days=90,
+        vocabulary=rule_vocabulary(), say=SAY, cell=CELL)
+    [weight] = ruleset.weights
+    assert (weight.field, weight.operator, weight.points, weight.max) == ("clicks_30d", "per", 5, 20)
+    assert ruleset.managed_tags == ("lead:caliente",) and ruleset.segments[0].group == "nivel"
+    assert [(i.topic, i.url_contains) for i in ruleset.interests] == [("Precios", "/precios")]

@@ -103,12 +103,16 @@ class _Row:
 
 
 def _read_table(tab: str, rows: Sequence[Sequence[Any]], columns: Sequence[str],
-                required: Sequence[str], problems: Problems) -> list[_Row]:
+                required: Sequence[str], problems: Problems,
+                vocabulary: Vocabulary = ENGLISH) -> list[_Row]:
+    """The rows of a rules tab, each cell under its column's name; headers are found in any
+    order, in English or in another language's words (``Campo``, ``Puntos``…)."""
     header = list(rows[0]) if rows else []
     found: dict[str, int] = {}
-    wanted = {c.casefold(): c for c in columns}
+    wanted = {fold(c): c for c in columns}
+    wanted |= {alias: name for alias, name in vocabulary.columns.items() if name in columns}
     for index, title in enumerate(header):
-        name = wanted.get(as_text(title).casefold())
+        name = wanted.get(fold(as_text(title)))
         if name is None:
             continue  # a team column: ignored
         if name in found:
@@ -328,7 +332,8 @@ def _points(row: _Row, tab: str, column: str, problems: Problems, *, required: b
 def parse_weights(rows: Sequence[Sequence[Any]], tab: str, fields: FieldNames,
                   problems: Problems) -> list[WeightRule]:
     rules = []
-    for row in _read_table(tab, rows, WEIGHTS_COLUMNS, ("Field", "Operator", "Points"), problems):
+    for row in _read_table(tab, rows, WEIGHTS_COLUMNS, ("Field", "Operator", "Points"), problems,
+                           fields.vocabulary):
         name = as_text(row.get("Field"))
         if not name or name.startswith("#"):
             continue
@@ -363,7 +368,8 @@ def parse_segments(rows: Sequence[Sequence[Any]], tab: str, fields: FieldNames,
                    problems: Problems) -> list[SegmentRule]:
     rules: list[SegmentRule] = []
     seen: dict[str, tuple[int, str | None]] = {}  # folded tag -> (row, group)
-    for row in _read_table(tab, rows, SEGMENTS_COLUMNS, ("Tag", "Field", "Operator"), problems):
+    for row in _read_table(tab, rows, SEGMENTS_COLUMNS, ("Tag", "Field", "Operator"), problems,
+                           fields.vocabulary):
         tag = as_text(row.get("Tag"))
         field_text, op_text = as_text(row.get("Field")), as_text(row.get("Operator"))
         group_text = as_text(row.get("Group")) if "Group" in row.columns else ""
@@ -399,9 +405,10 @@ def parse_segments(rows: Sequence[Sequence[Any]], tab: str, fields: FieldNames,
     return rules
 
 
-def parse_interests(rows: Sequence[Sequence[Any]], tab: str, problems: Problems) -> list[Interest]:
+def parse_interests(rows: Sequence[Sequence[Any]], tab: str, problems: Problems,
+                    vocabulary: Vocabulary = ENGLISH) -> list[Interest]:
     interests = []
-    for row in _read_table(tab, rows, INTERESTS_COLUMNS, INTERESTS_COLUMNS, problems):
+    for row in _read_table(tab, rows, INTERESTS_COLUMNS, INTERESTS_COLUMNS, problems, vocabulary):
         topic, needle = as_text(row.get("Topic")), as_text(row.get("URL contains"))
         if topic.startswith("#") or not (topic or needle):
             continue
@@ -437,7 +444,7 @@ def parse_rules(*, weights: Sequence[Sequence[Any]], segments: Sequence[Sequence
                         vocabulary)
     weight_rules = parse_weights(weights, tabs[0], fields, problems)  # rejects the scores itself
     segment_rules = parse_segments(segments, tabs[1], fields, problems)
-    interest_rules = parse_interests(interests, tabs[2], problems)
+    interest_rules = parse_interests(interests, tabs[2], problems, vocabulary)
     if problems:
         raise InvalidRules(problems.found)
     return Ruleset(tuple(weight_rules), tuple(segment_rules), tuple(interest_rules),

@@ -105,5 +105,5 @@ def rule_vocabulary() -> Vocabulary:
         vocabulary = vocabulary + Vocabulary.of(
             lang, fields=raw.get("fields", {}), operators=raw.get("operators", {}),
             dimensions=raw.get("dimensions", {}), weekdays=raw.get("weekdays", {}),
-            days_since=raw.get("days_since", ()))
+            days_since=raw.get("days_since", ()), columns=raw.get("columns", {}))
     return vocabulary
