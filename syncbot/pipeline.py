@@ -70,11 +70,12 @@ def sheet_rules(data: SheetData, config: Config, merge_tags: list[str], say: Say
         raise RulesError(exc.problems, heading=say("rules.heading")) from None
 
 
-def lead_settings(config: Config) -> Settings:
+def lead_settings(config: Config, sheet_timezone: str = "UTC") -> Settings:
     return Settings(lookback_days=config.mailchimp.lookback_days,
                     half_life_days=config.scoring.half_life_days,
                     timezone=config.scoring.timezone,
-                    tag_statuses=frozenset(config.mailchimp.tag_statuses))
+                    tag_statuses=frozenset(config.mailchimp.tag_statuses),
+                    sheet_timezone=sheet_timezone)
 
 
 def _provisional_merge_tags(data: SheetData) -> list[str]:
@@ -229,7 +230,7 @@ def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Rule
     run.report.team_inputs = team_inputs(rules.inputs, run.texts)
     inputs = run.sheet.read_inputs(rules.inputs, tab.diff.rows_of)
     run.report.warnings.extend(_team_warnings(run.texts, inputs))
-    leads = _Leads(run, rules, tab.diff, inputs)
+    leads = _Leads(run, rules, tab.diff, inputs, data.time_zone)
     stale = state.mark_stale(run.now, everyone=not tab.trusted
                              or state.ledger_rules() != tab.fingerprint,
                              inputs=inputs.fingerprints())
@@ -319,9 +320,11 @@ class _Leads:
     evaluated again when something they depend on changed, and otherwise taken from the
     ledger as they are."""
 
-    def __init__(self, run: _Run, rules: Ruleset, diff: LeadsDiff, inputs: TeamInputs) -> None:
+    def __init__(self, run: _Run, rules: Ruleset, diff: LeadsDiff, inputs: TeamInputs,
+                 sheet_timezone: str) -> None:
         self.diff, self.now, self.inputs = diff, run.now, inputs
-        self.evaluate = Evaluator(rules, lead_settings(run.config), run.sheet_texts)
+        self.evaluate = Evaluator(rules, lead_settings(run.config, sheet_timezone),
+                                  run.sheet_texts)
         self.desired: dict[str, list[str]] = {}
         self.statuses: dict[str, str] = {}
         self.addresses: dict[str, str] = {}  # key → address as Mailchimp spells it, if different
@@ -367,6 +370,7 @@ def rules_key(config: Config, data: SheetData, columns: list[str], texts: Catalo
     """Everything a lead's values depend on besides its own inputs: a change means every lead
     is evaluated again."""
     basis = [data.weights, data.segments, data.interests, columns, list(config.sources.tabs),
+             data.time_zone,
              config.mailchimp.lookback_days, sorted(config.mailchimp.tag_statuses),
              config.scoring.half_life_days, config.scoring.timezone,
              [texts.template(text) for text in WHY_TEXTS]]

@@ -131,6 +131,20 @@ def test_days_since_counts_whole_days_from_any_date_value(value, days):
     assert days_since(value, NOW)[0] == days
 
 
+def test_sheet_dates_are_wall_clock_times_in_the_spreadsheet_s_zone():
+    """A form answered at 10:00 in Madrid three days ago was 09:00 UTC: at 09:30 UTC now it
+    is three whole days old, not two (reading the serial as UTC would lose an hour)."""
+    from syncbot.core.inputs import zone
+
+    madrid = zone("Europe/Madrid")
+    now = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+    answered = to_serial(datetime(2026, 11, 19, 10, 0, tzinfo=UTC))  # the cell: 10:00 local
+    assert days_since(answered, now, madrid) == (3, datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    assert days_since(answered, now)[0] == 2  # the same cell in a UTC spreadsheet
+    assert days_since(NOW - timedelta(days=3), NOW, madrid)[0] == 3  # syncbot's own dates
+    assert zone("Nowhere/Nothing") is UTC
+
+
 def test_days_since_says_when_its_count_next_changes():
     count, change = days_since(to_serial(NOW - timedelta(days=3, hours=1)), NOW)
     assert count == 3 and change == NOW + timedelta(hours=23)

@@ -251,3 +251,24 @@ def test_check_lists_the_team_data_the_rules_use(tmp_path, monkeypatch, capsys):
     assert code == 0, out + err
     assert (f'✓ your own data the rules use: Leads: "Demo requested"; {FORM}: "Timestamp", '
             'row count, "Which product?"') in out
+
+
+
+def test_form_timestamps_are_read_in_the_spreadsheet_s_time_zone(tmp_path, monkeypatch, capsys):
+    """Google writes a form's Timestamp as wall-clock time in the spreadsheet's zone: an
+    answer 13 days and 21 hours ago in Mexico City (UTC-6) is 13 whole days old, although
+    the same cell read as UTC would look 14 days and 3 hours old."""
+    world = World(tmp_path, monkeypatch)
+    world.config.write_text(world.config.read_text() + SOURCES)
+    world.run(capsys, "init")
+    world.box.sheets.spreadsheets[SHEET_ID].time_zone = "America/Mexico_City"
+    ana = world.audience.emails[0]
+    local = NOW - timedelta(days=13, hours=21) - timedelta(hours=6)  # UTC-6 wall clock
+    add_form(world, [[naive(local), ana, "Boots"]])
+    world.set_weights([[f"days_since({FORM}!Timestamp)", ">=", 14, 7],
+                       [f"days_since({FORM}!Timestamp)", ">=", 13, 3]])
+    code, _, err = world.run(capsys, "sync")
+    assert code == 0, err
+    why = world.leads()[ana.lower()]["why"]
+    assert f"days_since({FORM}!Timestamp) >= 13 +3" in why
+    assert f"days_since({FORM}!Timestamp) >= 14 +7" not in why

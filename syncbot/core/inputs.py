@@ -18,12 +18,13 @@ import difflib
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syncbot.core.fields import DATE, NUMBER
 from syncbot.core.texts import Problems
-from syncbot.core.values import SHEETS_EPOCH, parse_date
+from syncbot.core.values import SHEETS_EPOCH, parse_number
 from syncbot.core.vocabulary import ENGLISH, Vocabulary, fold
 
 COUNT = "count"  # ``Tab!count``: a source tab's rows for the lead
@@ -202,29 +203,46 @@ class FieldNames:
 DAY = timedelta(days=1)
 
 
-def as_moment(value: Any) -> datetime | None:
-    """A date-valued cell or field as a moment: a datetime, a sheet serial number (the way
-    dates read unformatted; taken as UTC) or ISO text; None for anything else."""
+def zone(name: str) -> tzinfo:
+    """A time zone by its IANA name; UTC for a name this machine does not know."""
+    if name in ("UTC", "Etc/UTC", ""):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def as_moment(value: Any, where: tzinfo = UTC) -> datetime | None:
+    """A date-valued cell or field as an aware moment: a datetime, a sheet serial number (the
+    way dates read unformatted: a wall-clock time in the spreadsheet's zone ``where``) or ISO
+    text (in ``where`` unless it says its offset); None for anything else."""
     if isinstance(value, datetime):
-        return value
+        return value if value.tzinfo else value.replace(tzinfo=where)
     if isinstance(value, bool) or value is None:
         return None
-    serial = parse_date(value)
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            moment = None
+        if moment is not None:
+            return moment if moment.tzinfo else moment.replace(tzinfo=where)
+    serial = parse_number(value)
     if serial is None:
         return None
     try:
-        return SHEETS_EPOCH + timedelta(days=serial)
+        return (SHEETS_EPOCH.replace(tzinfo=None) + timedelta(days=serial)).replace(tzinfo=where)
     except OverflowError:
         return None
 
 
-def days_since(value: Any, now: datetime) -> tuple[int | None, datetime | None]:
+def days_since(value: Any, now: datetime, where: tzinfo = UTC
+               ) -> tuple[int | None, datetime | None]:
     """Whole days from a date-valued ``value`` to ``now`` (None when it is not a date), and
-    the moment that count next changes."""
-    moment = as_moment(value)
+    the moment that count next changes; sheet dates are read in the spreadsheet's zone."""
+    moment = as_moment(value, where)
     if moment is None:
         return None, None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=now.tzinfo)
     days = (now - moment) // DAY
     return days, moment + (days + 1) * DAY

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from syncbot.core.fields import compute_features, stable_until
-from syncbot.core.inputs import days_since
+from syncbot.core.inputs import days_since, zone
 from syncbot.core.model import Event, Member
 from syncbot.core.rules import Ruleset
 from syncbot.core.scoring import Scorer
@@ -30,6 +30,7 @@ class Settings:
     half_life_days: float
     timezone: str = "UTC"
     tag_statuses: frozenset[str] = frozenset({"subscribed"})  # statuses that may get tags
+    sheet_timezone: str = "UTC"  # the spreadsheet's: the team's dates are written in it
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Evaluator:
     def __init__(self, rules: Ruleset, settings: Settings, say: Say) -> None:
         self.rules, self.settings = rules, settings
         self.scorer = Scorer(rules.weights, say)
+        self.sheet_zone = zone(settings.sheet_timezone)
 
     def __call__(self, member: Member, events: Sequence[Event], now: datetime,
                  team: Mapping[str, Any] | None = None) -> ScoredLead:
@@ -76,7 +78,7 @@ class Evaluator:
             values[column.field] = team.get(column.field, 0 if column.is_count else None)
         changes = []
         for field in self.rules.days_since:
-            values[field.name], change = days_since(values.get(field.of), now)
+            values[field.name], change = days_since(values.get(field.of), now, self.sheet_zone)
             if change is not None:
                 changes.append(change)
         return changes

@@ -128,6 +128,8 @@ class Grid(Protocol):
 
     @property
     def requests(self) -> int: ...
+    @property
+    def time_zone(self) -> str: ...  # the spreadsheet's, as the last ``tabs()`` read it
     def tabs(self) -> dict[str, Tab]: ...
     def read(self, ranges: Sequence[str]) -> list[list[list[Any]]]: ...
     def change_structure(self, requests_: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]: ...
@@ -153,6 +155,7 @@ class Workbook:
                  notify: Callable[[str], None] = lambda message: None) -> None:
         self.spreadsheet_id = spreadsheet_id
         self.account = getattr(credentials, "service_account_email", "")
+        self._time_zone = "UTC"
         transport = adapter or HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
         token_session = requests.Session()
         token_session.mount("https://", transport)
@@ -176,6 +179,12 @@ class Workbook:
     @property
     def requests(self) -> int:
         return self.http.requests
+
+    @property
+    def time_zone(self) -> str:
+        """The spreadsheet's time zone (File → Settings), in which its dates are written:
+        read with the tabs, UTC until then."""
+        return self._time_zone
 
     # ---- errors ---------------------------------------------------------------------------
 
@@ -210,6 +219,7 @@ class Workbook:
     def tabs(self) -> dict[str, Tab]:
         meta = self._guard("spreadsheet lookup",
                            lambda: self.http.fetch_sheet_metadata(self.spreadsheet_id))
+        self._time_zone = str((meta.get("properties") or {}).get("timeZone") or "UTC")
         found = {}
         for sheet in meta.get("sheets", []):
             props = sheet["properties"]

@@ -45,6 +45,7 @@ class FakeWorkbook:
         self.sheets: dict[str, FakeTab] = {}
         self.requests = 0
         self.bytes_written = 0
+        self.time_zone = "UTC"
 
     def tabs(self) -> dict[str, Tab]:
         self.requests += 1

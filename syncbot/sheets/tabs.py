@@ -216,6 +216,7 @@ class SheetData:
     leads_header: list[Any]
     runs_rows: int  # rows in use in the Runs tab, header included
     sources: dict[str, list[Any]] = field(default_factory=dict)  # [sources] tab → its header
+    time_zone: str = "UTC"  # the spreadsheet's: its dates are written in it
 
     def team_headers(self, syncbot_columns: Sequence[str]) -> TeamHeaders:
         """What the rules may name besides syncbot's fields: the Leads headers that are not
@@ -255,7 +256,7 @@ def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str
     if problems:
         raise SheetSetupError(problems)
     return SheetData(tabs, weights, segments, interests, leads[0] if leads else [], len(runs),
-                     source_headers)
+                     source_headers, workbook.time_zone)
 
 
 def _blocks(rows: Sequence[int], size: int) -> Iterator[list[tuple[int, int]]]:
