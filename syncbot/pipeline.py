@@ -257,10 +257,13 @@ def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Rule
 
 
 def _team_warnings(texts: Catalogue, inputs: TeamInputs) -> list[str]:
-    """What the team should know about its data: cells with a formula error, rows skipped."""
+    """What the team should know about its data: cells with a formula error, rows skipped,
+    headers that more than one column carries."""
     return ([texts("sheets.team_errors", count=n, tab=tab) for tab, n in inputs.error_cells.items()]
             + [texts("sheets.skipped_rows", count=n, tab=tab)
-               for tab, n in inputs.skipped_rows.items()])
+               for tab, n in inputs.skipped_rows.items()]
+            + [texts("sheets.team_ambiguous", tab=tab, column=column, cell=where)
+               for tab, column, where in inputs.ambiguous])
 
 
 def _evaluate(run: _Run, state: StateStore, leads: _Leads, stale: int, *, trusted: bool

@@ -112,6 +112,15 @@ class LedgerEntry(NamedTuple):
                         self.inputs or "")
 
 
+class Ambiguous(NamedTuple):
+    """A header the rules name that more than one column of ``tab`` carries; ``cell`` is
+    the header cell of the column read (the first)."""
+
+    tab: str
+    header: str
+    cell: str
+
+
 @dataclass
 class TeamInputs:
     """The team's values the rules name, read for one run: per lead (by key), the value of
@@ -122,6 +131,7 @@ class TeamInputs:
     skipped_rows: dict[str, int] = field(default_factory=dict)  # source tab → rows without a
     #                                                            valid e-mail
     error_cells: dict[str, int] = field(default_factory=dict)  # tab → formula errors read as blank
+    ambiguous: list[Ambiguous] = field(default_factory=list)  # headers several columns carry
 
     def of(self, key: str) -> dict[str, Any]:
         return self.values.get(key, {})

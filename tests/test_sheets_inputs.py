@@ -67,3 +67,12 @@ def test_no_team_column_costs_no_request():
     before = book.requests
     assert read_inputs(book, [], leads_header=[], sources={}, rows_of={}).values == {}
     assert book.requests == before
+
+
+
+def test_a_header_two_columns_carry_is_read_from_the_first_and_noted():
+    book = workbook([["Email", "Stage", "Stage"], ["ana@example.es", "SQL", "old"]])
+    found = read_inputs(book, [TeamColumn(TAB, "Stage")], leads_header=[],
+                        sources={TAB: ["Email", "Stage", "Stage"]}, rows_of={})
+    assert found.values == {"ana@example.es": {f"{TAB}!Stage": "SQL"}}
+    assert found.ambiguous == [(TAB, "Stage", f"{TAB}!B1")]

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from syncbot.sandbox.sheets import Formula, to_serial
+from syncbot.sandbox.sheets import Formula, col_letters, to_serial
 from tests.conftest import NOW, SHEET_ID
 from tests.test_e2e import World, sync_twin, twin_worlds
 
@@ -272,3 +272,18 @@ def test_form_timestamps_are_read_in_the_spreadsheet_s_time_zone(tmp_path, monke
     why = world.leads()[ana.lower()]["why"]
     assert f"days_since({FORM}!Timestamp) >= 13 +3" in why
     assert f"days_since({FORM}!Timestamp) >= 14 +7" not in why
+
+
+def test_a_team_header_two_columns_carry_is_named_in_the_run_s_message(tmp_path, monkeypatch,
+                                                                       capsys):
+    world = World(tmp_path, monkeypatch)
+    world.config.write_text(world.config.read_text() + SOURCES)
+    world.run(capsys, "init")
+    first = setup(world, capsys, form_rows(world, 0, 5))
+    add_team_column(world)  # a second "Demo requested", to its right
+    tick(world, world.audience.emails[:3], first)
+    code, out, err = world.run(capsys, "sync")
+    assert code == 0, err
+    assert 'Leads has more than one column named "Demo requested"; the rules read the first ' \
+           f"one, Leads!{col_letters(first)}1." in out
+    assert "Demo requested = yes +30" in world.leads()[world.audience.emails[0].lower()]["why"]

@@ -19,8 +19,8 @@ from typing import Any
 
 from syncbot.core.inputs import COUNT, TeamColumn
 from syncbot.core.values import as_text, is_blank
-from syncbot.ports import TeamInputs
-from syncbot.sheets.a1 import col_letters, quote_title
+from syncbot.ports import Ambiguous, TeamInputs
+from syncbot.sheets.a1 import cell, col_letters, quote_title
 from syncbot.sheets.client import Grid
 
 ERROR_VALUES = frozenset({  # as a sheet shows them, in English and in a Spanish sheet
@@ -43,8 +43,17 @@ def email_column(header: Sequence[Any]) -> int | None:
 
 
 def header_index(header: Sequence[Any], name: str) -> int:
-    """Where the header ``name`` (as the rules resolved it) is."""
+    """Where the header ``name`` (as the rules resolved it) is: the first such column."""
     return next(i for i, title in enumerate(header) if as_text(title) == name)
+
+
+def _ambiguous(tab: str, header: Sequence[Any], names: Sequence[str], found: TeamInputs) -> None:
+    """Note each named header that more than one column of ``tab`` carries (the rules read
+    the first), so the run's message can say which column counts."""
+    for name in names:
+        same = [i for i, title in enumerate(header) if as_text(title).casefold() == name.casefold()]
+        if len(same) > 1:
+            found.ambiguous.append(Ambiguous(tab, name, cell(tab, same[0], 1)))
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,10 @@ def read_inputs(workbook: Grid, columns: Sequence[TeamColumn], *, leads_header: 
     if not columns:
         return found
     reads = _plan(columns, leads_header, sources)
+    for tab, header in ((c.tab, leads_header if c.in_leads else sources[c.tab])
+                        for c in columns if not c.is_count):
+        _ambiguous(tab, header, [c.header for c in columns if c.tab == tab and not c.is_count],
+                   found)
     answers = workbook.read([f"{quote_title(r.tab)}!{col_letters(r.column)}2:"
                              f"{col_letters(r.column)}" for r in reads])
     read = [(r, _cells(values, r.tab, found)) for r, values in zip(reads, answers, strict=True)]
