@@ -36,6 +36,10 @@ def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
         if rules.inputs:
             echo(t("check.ok", what=t("check.team",
                                       inputs=team_inputs(rules.inputs, catalogue()))))
+        used = {column.tab.casefold() for column in rules.inputs}
+        for tab in data.sources:
+            if tab.casefold() not in used:
+                echo("  " + t("check.source_unused", tab=tab))
     except InvalidInputError as exc:
         for problem in exc.problems:
             echo(t("check.problem", what=problem))

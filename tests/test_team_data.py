@@ -251,6 +251,11 @@ def test_check_lists_the_team_data_the_rules_use(tmp_path, monkeypatch, capsys):
     assert code == 0, out + err
     assert (f'✓ your own data the rules use: Leads: "Demo requested"; {FORM}: "Timestamp", '
             'row count, "Which product?"') in out
+    assert "no rule uses it" not in out
+    world.set_weights(RULES[:1])  # only the Leads column: the form tab is listed for nothing
+    code, out, err = world.run(capsys, "check")
+    assert code == 0, out + err
+    assert f'Note: [sources] tabs lists "{FORM}", but no rule uses it yet' in out
 
 
 
