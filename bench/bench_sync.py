@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,26 @@ def start_server(folder: Path, members: int, campaigns: int, mc_latency: float,
     assert proc.stdout is not None
     info = json.loads(proc.stdout.readline())
     return proc, info
+
+
+@contextlib.contextmanager
+def sandbox_world(folder: Path, members: int, campaigns: int, mc_latency: float,
+                  sheets_latency: float, quota: int = 60) -> Iterator[dict[str, Any]]:
+    """A loopback sandbox in its own process for one world, stopped on the way out; yields
+    what a measured child needs (the server's answer, the state and key file paths)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    proc, info = start_server(folder, members, campaigns, mc_latency, sheets_latency, quota)
+    try:
+        yield info | {"state": str(folder / "state.db"), "key_file": str(folder / "sa.json")}
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def add_activity(port: int, fraction: float) -> int:
+    """New opens and clicks for ``fraction`` of the newest campaign's recipients; how many."""
+    return int(requests.post(f"http://127.0.0.1:{port}/_sandbox/activity",
+                             json={"fraction": fraction}, timeout=60).json()["members"])
 
 
 def server_stats(port: int) -> dict[str, Any]:
@@ -208,31 +229,18 @@ def run_size(members: int, campaigns: int, mc_latency: float, sheets_latency: fl
     results = []
     with tempfile.TemporaryDirectory(prefix="syncbot-bench-") as tmp:
         folder = Path(tmp)
-        proc, info = start_server(folder, members, campaigns, mc_latency, sheets_latency, 60)
-        try:
-            base = info | {"state": str(folder / "state.db"), "key_file": str(folder / "sa.json"),
-                           "profile": str(profile) if profile else ""}
+        with sandbox_world(folder, members, campaigns, mc_latency, sheets_latency) as world:
+            base = world | {"profile": str(profile) if profile else ""}
             new_activity = 0
             for mode in ("full", "incremental"):
                 if mode == "incremental":
-                    new_activity = requests.post(
-                        f"http://127.0.0.1:{info['port']}/_sandbox/activity",
-                        json={"fraction": 0.01}, timeout=60).json()["members"]
+                    new_activity = add_activity(world["port"], 0.01)
                 results.append(_measure(base | {"mode": mode}, new_activity, mc_latency,
                                         sheets_latency))
-        finally:
-            proc.terminate()
-            proc.wait(30)
         if naive:
-            (folder / "naive").mkdir()
-            proc, info = start_server(folder / "naive", members, campaigns, 0, 0, 10**6)
-            try:
-                base = info | {"state": str(folder / "naive" / "state.db"),
-                               "key_file": str(folder / "naive" / "sa.json")}
-                results.append(_measure(base | {"mode": "naive"}, 0, mc_latency, sheets_latency))
-            finally:
-                proc.terminate()
-                proc.wait(30)
+            with sandbox_world(folder / "naive", members, campaigns, 0, 0, 10**6) as world:
+                results.append(_measure(world | {"mode": "naive"}, 0, mc_latency,
+                                        sheets_latency))
     return results
 
 
@@ -249,35 +257,27 @@ def run_team(members: int, campaigns: int, mc_latency: float, sheets_latency: fl
     one: decayed sums keep moving)."""
     results = []
     for team in (False, True):
-        with tempfile.TemporaryDirectory(prefix="syncbot-bench-") as tmp:
-            folder = Path(tmp)
-            proc, info = start_server(folder, members, campaigns, mc_latency, sheets_latency, 60)
-            try:
-                base = info | {"state": str(folder / "state.db"),
-                               "key_file": str(folder / "sa.json"), "team": team,
-                               "form_rows": form_rows}
-                label = "team data" if team else "no team data"
-                full = _measure(base | {"mode": "full"}, 0, mc_latency, sheets_latency)
-                if team:
-                    team_edits(info["port"], info["spreadsheet_id"], tick=0.05, budget=0.3)
-                settled = time.monotonic()
-                _measure(base | {"mode": "incremental"}, 0, mc_latency, sheets_latency)
-                new_activity = requests.post(
-                    f"http://127.0.0.1:{info['port']}/_sandbox/activity",
-                    json={"fraction": 0.01}, timeout=60).json()["members"]
-                if team:
-                    team_edits(info["port"], info["spreadsheet_id"], tick=0.0005,
-                               budget=0.0005, form_rows=form_rows // 200)
-                time.sleep(max(0.0, settled + gap_s - time.monotonic()))
-                profiled = {"profile": str(profile)} if profile and team else {}
-                measured = _measure(base | {"mode": "incremental"} | profiled, new_activity,
-                                    mc_latency, sheets_latency)
-                for result, mode in ((full, "full"), (measured, "incremental")):
-                    result["mode"] = f"{mode} ({label})"
-                    results.append(result)
-            finally:
-                proc.terminate()
-                proc.wait(30)
+        with tempfile.TemporaryDirectory(prefix="syncbot-bench-") as tmp, \
+                sandbox_world(Path(tmp), members, campaigns, mc_latency, sheets_latency) as world:
+            base = world | {"team": team, "form_rows": form_rows}
+            port, sheet_id = world["port"], world["spreadsheet_id"]
+            label = "team data" if team else "no team data"
+            full = _measure(base | {"mode": "full"}, 0, mc_latency, sheets_latency)
+            if team:
+                team_edits(port, sheet_id, tick=0.05, budget=0.3)
+            settled = time.monotonic()
+            _measure(base | {"mode": "incremental"}, 0, mc_latency, sheets_latency)
+            new_activity = add_activity(port, 0.01)
+            if team:
+                team_edits(port, sheet_id, tick=0.0005, budget=0.0005,
+                           form_rows=form_rows // 200)
+            time.sleep(max(0.0, settled + gap_s - time.monotonic()))
+            profiled = {"profile": str(profile)} if profile and team else {}
+            measured = _measure(base | {"mode": "incremental"} | profiled, new_activity,
+                                mc_latency, sheets_latency)
+            for result, mode in ((full, "full"), (measured, "incremental")):
+                result["mode"] = f"{mode} ({label})"
+                results.append(result)
     return results
 
 

@@ -233,7 +233,7 @@ def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Rule
     leads = _Leads(run, rules, tab.diff, inputs, data.time_zone)
     stale = state.mark_stale(run.now, everyone=not tab.trusted
                              or state.ledger_rules() != tab.fingerprint,
-                             inputs=inputs.fingerprints())
+                             inputs=leads.fingerprints)
     ids, _ = run.audience.resolve_tags(rules.managed_tags, create=False)
     with ThreadPoolExecutor(1) as background:  # Mailchimp answers while the leads are scored
         holders = background.submit(run.audience.tag_members, ids)
@@ -326,6 +326,7 @@ class _Leads:
     def __init__(self, run: _Run, rules: Ruleset, diff: LeadsDiff, inputs: TeamInputs,
                  sheet_timezone: str) -> None:
         self.diff, self.now, self.inputs = diff, run.now, inputs
+        self.fingerprints = inputs.fingerprints()  # made once: the state compares them too
         self.evaluate = Evaluator(rules, lead_settings(run.config, sheet_timezone),
                                   run.sheet_texts)
         self.desired: dict[str, list[str]] = {}
@@ -337,7 +338,7 @@ class _Leads:
     def compute(self, member: Member, events: list[Event], known: Known | None) -> None:
         lead = self.evaluate(member, events, self.now, self.inputs.of(member.key))
         note = LeadNote(lead.stable_until.timestamp(), member.status, member.email,
-                        json.dumps(lead.tags), lead.score, self.inputs.fingerprint(member.key))
+                        json.dumps(lead.tags), lead.score, self.fingerprints.get(member.key, ""))
         sample = (SampleLead(member.email, "", lead.values["tags"], lead.score, lead.why)
                   if lead.tags and self._top.wants(lead.score) else None)  # built only if kept
         self._remember(member.key, note, sample)
