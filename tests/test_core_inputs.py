@@ -252,3 +252,10 @@ def test_the_readme_worked_example_with_team_data_is_what_the_code_does():
     assert scored.tags == ["lead:hot"]
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
     assert f"`{scored.why}`" in readme
+
+
+def test_a_name_two_columns_carry_means_the_first_column():
+    team = TeamHeaders(leads=("stage", "Stage"), sources={FORM: ("Email", "q", "Q")})
+    ruleset = rules([["STAGE", "is not empty", "", 1], [f"{FORM}!Q", "is not empty", "", 1]],
+                    team=team)
+    assert [c.header for c in ruleset.inputs] == ["stage", "q"]

@@ -76,3 +76,11 @@ def test_a_header_two_columns_carry_is_read_from_the_first_and_noted():
                         sources={TAB: ["Email", "Stage", "Stage"]}, rows_of={})
     assert found.values == {"ana@example.es": {f"{TAB}!Stage": "SQL"}}
     assert found.ambiguous == [(TAB, "Stage", f"{TAB}!B1")]
+
+
+def test_headers_differing_only_in_case_are_one_name_and_the_first_column_is_read():
+    book = workbook([["Email", "stage", "Stage"], ["ana@example.es", "SQL", "old"]])
+    found = read_inputs(book, [TeamColumn(TAB, "stage")], leads_header=[],
+                        sources={TAB: ["Email", "stage", "Stage"]}, rows_of={})
+    assert found.values == {"ana@example.es": {f"{TAB}!stage": "SQL"}}
+    assert found.ambiguous == [(TAB, "stage", f"{TAB}!B1")]

@@ -97,7 +97,7 @@ class FieldNames:
         self.aliases = {alias: name for alias, name in vocabulary.fields.items()
                         if name in self.kinds}  # a window past the lookback is not offered
         self.team = team
-        self.team_columns = {_fold(h): h for h in team.leads if h.strip()}
+        self.team_columns = _first_of_each(team.leads)
         self.sources = {_fold(tab): tab for tab in team.sources}
         self.problems = problems
         self.used: dict[str, TeamColumn] = {}  # field name -> column, in order of first use
@@ -137,7 +137,7 @@ class FieldNames:
             column = "!".join(parts[cut:]).strip()
             if _fold(column) == COUNT:
                 return self._use(TeamColumn(tab, COUNT))
-            headers = {_fold(h): h for h in self.team.sources[tab] if h.strip()}
+            headers = _first_of_each(self.team.sources[tab])
             header = headers.get(_fold(column))
             if header is not None:
                 return self._use(TeamColumn(tab, header))
@@ -196,6 +196,16 @@ class FieldNames:
         close = difflib.get_close_matches(_fold(name), list(folded), n=1, cutoff=0.5)
         return (self.problems.say("rules.unknown_field_hint", suggestion=folded[close[0]])
                 if close else "")
+
+
+def _first_of_each(headers: Collection[str]) -> dict[str, str]:
+    """Folded header → the header as spelt in its first (leftmost) column: when two columns
+    carry one name, a rule means the first, which is the one the sheets package reads."""
+    first: dict[str, str] = {}
+    for header in headers:
+        if header.strip():
+            first.setdefault(_fold(header), header)
+    return first
 
 
 # ---- values --------------------------------------------------------------------------------

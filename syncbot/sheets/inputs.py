@@ -42,16 +42,22 @@ def email_column(header: Sequence[Any]) -> int | None:
     return None
 
 
+def _columns_named(header: Sequence[Any], name: str) -> list[int]:
+    """The columns whose header is ``name``, ignoring case, left to right."""
+    folded = name.casefold()
+    return [i for i, title in enumerate(header) if as_text(title).casefold() == folded]
+
+
 def header_index(header: Sequence[Any], name: str) -> int:
     """Where the header ``name`` (as the rules resolved it) is: the first such column."""
-    return next(i for i, title in enumerate(header) if as_text(title) == name)
+    return _columns_named(header, name)[0]
 
 
 def _ambiguous(tab: str, header: Sequence[Any], names: Sequence[str], found: TeamInputs) -> None:
     """Note each named header that more than one column of ``tab`` carries (the rules read
     the first), so the run's message can say which column counts."""
     for name in names:
-        same = [i for i, title in enumerate(header) if as_text(title).casefold() == name.casefold()]
+        same = _columns_named(header, name)
         if len(same) > 1:
             found.ambiguous.append(Ambiguous(tab, name, cell(tab, same[0], 1)))
 
@@ -113,10 +119,13 @@ def _cells(rows: list[list[Any]], tab: str, found: TeamInputs) -> list[Any]:
     errors counted)."""
     out: list[Any] = [row[0] if row else None for row in rows]
     for index, value in enumerate(out):
-        if type(value) is str and (is_blank(value) or value.strip() in ERROR_VALUES):
+        if type(value) is not str:
+            continue
+        if value.strip() in ERROR_VALUES:
+            found.error_cells[tab] = found.error_cells.get(tab, 0) + 1
             out[index] = None
-            if value.strip() in ERROR_VALUES:
-                found.error_cells[tab] = found.error_cells.get(tab, 0) + 1
+        elif is_blank(value):
+            out[index] = None
     return out
 
 
