@@ -218,3 +218,24 @@ def test_titles_with_quotes_and_spaces(gspread_client, sandbox):
     ws.update([["hola"]], "A1")
     assert sandbox.sheets.values(SHEET_ID, "Team's notes") == [["hola"]]
     assert ws.get("A1") == [["hola"]]
+
+
+def test_a_spanish_spreadsheet_reads_and_shows_values_as_google_does(gspread_client, sandbox):
+    """es_ES: decimal comma, day-first dates, VERDADERO/FALSO when formatted; unformatted
+    reads give numbers, serial dates and booleans whatever the locale."""
+    sandbox.sheets.spreadsheets[SHEET_ID].locale = "es_ES"
+    ws = gspread_client.open_by_key(SHEET_ID).worksheet("Leads")
+    ws.update([["29/11/2026", "29/11/2026 14:05", "2,5", "VERDADERO", "2026-11-29"]], "A1",
+              value_input_option="USER_ENTERED")
+    assert ws.get("A1:E1", value_render_option="UNFORMATTED_VALUE") == [
+        [46355, 46355.586805555555, 2.5, True, 46355]]
+    assert ws.get("A1:E1", value_render_option="FORMATTED_VALUE") == [
+        ["29/11/2026", "29/11/2026 14:05:00", "2,5", "VERDADERO", "2026-11-29"]]
+
+
+def test_a_date_shows_by_its_pattern_or_else_the_locale_s_way(gspread_client, sandbox):
+    ws = gspread_client.open_by_key(SHEET_ID).worksheet("Leads")
+    ws.update([["11/29/2026", 46355.5]], "A1", value_input_option="USER_ENTERED")
+    ws.format("B1", {"numberFormat": {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}})
+    assert ws.get("A1:B1", value_render_option="FORMATTED_VALUE") == [
+        ["11/29/2026", "2026-11-29 12:00"]]

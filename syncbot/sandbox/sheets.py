@@ -54,6 +54,7 @@ DEFAULT_ROWS, DEFAULT_COLS = 1000, 26
 SERIAL_EPOCH = datetime(1899, 12, 30)
 DECIMAL_COMMA_LOCALES = {"es_ES", "es_AR", "es_CO", "es_CL", "es_UY", "de_DE", "fr_FR",
                          "it_IT", "pt_BR", "pt_PT", "nl_NL"}
+DATE_ORDER = {"en_US": "MDY"}  # how a locale writes a date: 11/29/2026; the rest day first
 BOOL_WORDS = {"es": ("VERDADERO", "FALSO"), "de": ("WAHR", "FALSCH"), "fr": ("VRAI", "FAUX")}
 
 
@@ -197,8 +198,9 @@ def parse_user_entered(value: Any, locale: str) -> tuple[Any, dict[str, Any] | N
         return value[1:], None
     if text.startswith(("=", "+")) and len(text) > 1 and not _looks_numeric(text, locale):
         return Formula(text if text.startswith("=") else "=" + text[1:]), None
-    if text.upper() in ("TRUE", "FALSE"):
-        return text.upper() == "TRUE", None
+    words = BOOL_WORDS.get(locale.split("_")[0], ("TRUE", "FALSE"))
+    if text.upper() in ("TRUE", "FALSE", *words):
+        return text.upper() in ("TRUE", words[0]), None
     if _looks_numeric(text, locale):
         return _to_number(text, locale), None
     if text.endswith("%") and _looks_numeric(text[:-1], locale):
@@ -210,9 +212,53 @@ def parse_user_entered(value: Any, locale: str) -> tuple[Any, dict[str, Any] | N
             moment = datetime(year, month, day, hour, minute, second)
         except ValueError:
             return value, None
-        kind = "DATE_TIME" if match.group(4) else "DATE"
-        return to_serial(moment), {"type": kind, "pattern": ""}
-    return value, None
+        if match.group(4):  # Sheets keeps the way it was typed as the cell's format
+            seconds = ":ss" if match.group(6) else ""
+            return to_serial(moment), {"type": "DATE_TIME", "pattern": f"yyyy-mm-dd hh:mm{seconds}"}
+        return to_serial(moment), {"type": "DATE", "pattern": "yyyy-mm-dd"}
+    return _locale_date(text, locale) or (value, None)
+
+
+def _locale_date(text: str, locale: str) -> tuple[float, dict[str, Any]] | None:
+    """A date typed the locale's way (29/11/2026 in es_ES, 11/29/2026 in en_US), with or
+    without a time: stored as a serial number with a date format, as Sheets does."""
+    match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?", text)
+    if not match:
+        return None
+    first, second, year, hour, minute, sec = (int(p) if p else 0 for p in match.groups())
+    month, day = (first, second) if DATE_ORDER.get(locale) == "MDY" else (second, first)
+    try:
+        moment = datetime(year, month, day, hour, minute, sec)
+    except ValueError:
+        return None
+    return to_serial(moment), {"type": "DATE_TIME" if match.group(4) else "DATE", "pattern": ""}
+
+
+def format_date(moment: datetime, number_format: dict[str, Any], locale: str) -> str:
+    """A date as a formatted read shows it: by the format's pattern (``yyyy-mm-dd hh:mm``),
+    else the locale's way (``29/11/2026 14:05:00`` in es_ES, ``11/29/2026 14:05:00`` in
+    en_US). Pattern letters: yyyy, mm (month, or minutes after an hour), dd, hh, ss."""
+    pattern = number_format.get("pattern") or (
+        ("M/d/yyyy" if DATE_ORDER.get(locale) == "MDY" else "d/M/yyyy")
+        + (" H:mm:ss" if number_format.get("type") == "DATE_TIME" else ""))
+    out, after_hour = [], False
+    for token in re.findall(r"y+|m+|M+|d+|h+|H+|s+|[^ymMdhHs]+", pattern):
+        letter = token[0]
+        if letter == "y":
+            out.append(f"{moment.year:04d}" if len(token) > 2 else f"{moment.year % 100:02d}")
+        elif letter in "mM":
+            value = moment.minute if letter == "m" and after_hour else moment.month
+            out.append(f"{value:02d}" if len(token) > 1 else str(value))
+        elif letter == "d":
+            out.append(f"{moment.day:02d}" if len(token) > 1 else str(moment.day))
+        elif letter in "hH":
+            after_hour = True
+            out.append(f"{moment.hour:02d}" if len(token) > 1 else str(moment.hour))
+        elif letter == "s":
+            out.append(f"{moment.second:02d}")
+        else:
+            out.append(token)
+    return "".join(out)
 
 
 def _looks_numeric(text: str, locale: str) -> bool:
@@ -289,9 +335,7 @@ def render(value: Any, option: str, datetime_option: str, number_format: dict[st
         return value
     if isinstance(value, int | float):
         if is_date and (option == "FORMATTED_VALUE" or datetime_option == "FORMATTED_STRING"):
-            moment = from_serial(float(value))
-            kind = number_format.get("type") if number_format else "DATE"
-            return moment.strftime("%Y-%m-%d %H:%M:%S" if kind == "DATE_TIME" else "%Y-%m-%d")
+            return format_date(from_serial(float(value)), number_format or {}, locale)
         if option == "FORMATTED_VALUE" and number_format and number_format.get("type") == "PERCENT":
             return format_number(round(value * 100), locale) + "%"  # the "0%" pattern
         if option == "FORMATTED_VALUE":
@@ -328,9 +372,13 @@ class SheetsEmulator(Emulator):
     # ---- state for tests and the demo ----------------------------------------------------
 
     def create(self, spreadsheet_id: str, *, title: str = "Leads", locale: str = "en_US",
-               editors: tuple[str, ...] = (), tabs: tuple[str, ...] = ("Sheet1",)) -> Spreadsheet:
+               editors: tuple[str, ...] = (), tabs: tuple[str, ...] | None = None
+               ) -> Spreadsheet:
+        """A new spreadsheet, with the first tab Google gives one in ``locale`` unless
+        ``tabs`` says otherwise ("Sheet1"; "Hoja 1" in Spanish)."""
         book = Spreadsheet(spreadsheet_id, title, locale=locale, editors=set(editors))
-        for name in tabs:
+        first = "Hoja 1" if locale.startswith("es") else "Sheet1"
+        for name in (first,) if tabs is None else tabs:
             self._add_sheet(book, {"title": name})
         self.spreadsheets[spreadsheet_id] = book
         return book
