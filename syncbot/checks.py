@@ -9,7 +9,7 @@ from pathlib import Path
 from syncbot import wiring
 from syncbot.config import Config, load_config
 from syncbot.errors import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, InvalidInputError
-from syncbot.locales import catalogue, t
+from syncbot.locales import catalogue, language_name, t
 from syncbot.mailchimp.client import MailchimpError, MailchimpUnreachable
 from syncbot.pipeline import sheet_rules
 from syncbot.report import team_inputs
@@ -29,7 +29,8 @@ def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
     merge_tags = _check_mailchimp(config, echo)
     try:
         data = wiring.spreadsheet(config, notify=echo).read()
-        echo(t("check.ok", what=t("check.sheets", id=config.sheets.spreadsheet_id)))
+        echo(t("check.ok", what=t("check.sheets", id=config.sheets.spreadsheet_id,
+                                  language=language_name(data.language.code))))
         rules = sheet_rules(data, config, merge_tags or [], catalogue())
         echo(t("check.ok", what=t("check.rules", weights=len(rules.weights),
                                   segments=len(rules.segments), interests=len(rules.interests))))

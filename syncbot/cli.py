@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from syncbot import __version__
-from syncbot.config import Config, load_config, resolve_path, write_example
+from syncbot.config import SHEET_LANGUAGES, Config, load_config, resolve_path, write_example
 from syncbot.errors import EXIT_FAILURE, SyncbotError
-from syncbot.locales import t
+from syncbot.locales import language as user_language
+from syncbot.locales import language_name, t
 from syncbot.progress import Bars, Lines, Meters, Silent
 
 if TYPE_CHECKING:
@@ -96,9 +97,11 @@ def init(ctx: Context, write_config: Path | None, config_path: str | None, verbo
         click.echo(t("cli.config_written", path=write_config))
         return
     config = ctx.with_overrides(config_path, verbose).config()
-    created = wiring.spreadsheet(config, notify=_progress).init()
-    if created:
-        click.echo(t("cli.init_created", tabs=", ".join(created)))
+    made = wiring.spreadsheet(config, notify=_progress).init()
+    if made.created:
+        click.echo(t("cli.init_created", tabs=", ".join(made.created),
+                     language=language_name(made.language), weights=made.tabs["Weights"],
+                     segments=made.tabs["Segments"]))
     else:
         click.echo(t("cli.init_nothing"))
 
@@ -250,17 +253,22 @@ def serve(ctx: Context, config_path: str | None, verbose: int) -> None:
               help=t("help.opt_output"))
 @click.option("--members", type=click.IntRange(10, 100_000), default=3000, show_default=True,
               help=t("help.opt_members"))
+@click.option("--language", type=click.Choice(SHEET_LANGUAGES), default=None,
+              help=t("help.opt_language"))
 @quiet_option
 @verbose_option
 @click.pass_obj
-def demo(ctx: Context, output: Path, members: int, quiet: bool, verbose: int) -> None:
+def demo(ctx: Context, output: Path, members: int, language: str | None, quiet: bool,
+         verbose: int) -> None:
     """The whole pipeline against the built-in sandbox: no credentials, no network. Prints a
     summary and writes the resulting tabs to a workbook you can open."""
     from syncbot.demo import check_output, run_demo
 
     check_output(output)
+    if language is None:  # the user's, when syncbot builds sheets in it
+        language = user_language() if user_language() in SHEET_LANGUAGES else "en"
     with showing_progress(quiet) as meters:
-        result = run_demo(output, members=members, meters=meters)
+        result = run_demo(output, members=members, meters=meters, language=language)
     click.echo(t("report.demo_first"))
     print_report(result.first, dry_run=False, quiet=quiet)
     if not quiet:

@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from syncbot.errors import ConfigError, UsageError
-from syncbot.locales import t
+from syncbot.locales import language, t
 
 CONFIG_ENV = "SYNCBOT_CONFIG"
 DEFAULT_CONFIG_PATH = "syncbot.toml"
 API_KEY_ENV = "MAILCHIMP_API_KEY"
 CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
 
+SHEET_LANGUAGES = ("en", "es")  # the languages a spreadsheet can be built in
+TAB_KEYS = ("leads_tab", "weights_tab", "segments_tab", "interests_tab", "runs_tab")
 MEMBER_STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived")
 _API_KEY_RE = re.compile(r"^[0-9A-Za-z]+-(us\d{1,3})$")
 _SPREADSHEET_ID_RE = re.compile(r"^[A-Za-z0-9_-]{10,}$")
@@ -58,12 +60,17 @@ class MailchimpConfig:
 
 @dataclass(frozen=True)
 class SheetsConfig:
+    """Which spreadsheet, in which language, and what its tabs are called. A tab name left
+    out (None) is the sheet language's own ("Weights" in English, "Pesos" in Spanish); a
+    language left out is recognised from the sheet (``init``: from its locale)."""
+
     spreadsheet_id: str
-    leads_tab: str = "Leads"
-    weights_tab: str = "Weights"
-    segments_tab: str = "Segments"
-    interests_tab: str = "Interests"
-    runs_tab: str = "Runs"
+    language: str | None = None
+    leads_tab: str | None = None
+    weights_tab: str | None = None
+    segments_tab: str | None = None
+    interests_tab: str | None = None
+    runs_tab: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +201,17 @@ def _tab_list(section: str, key: str, value: Any, problems: list[str]) -> Any:
     return tuple(dict.fromkeys(v.strip() for v in value))
 
 
+def _sheet_language(section: str, key: str, value: Any, problems: list[str]) -> Any:
+    code = _text(section, key, value, problems)
+    if code is _MISSING:
+        return _MISSING
+    if code.strip().lower() not in SHEET_LANGUAGES:
+        problems.append(t("config.not_allowed", section=section, key=key, value=code,
+                          allowed=", ".join(SHEET_LANGUAGES)))
+        return _MISSING
+    return code.strip().lower()
+
+
 def _timezone(section: str, key: str, value: Any, problems: list[str]) -> Any:
     name = _text(section, key, value, problems)
     if name is _MISSING:
@@ -233,6 +251,7 @@ SCHEMA: dict[str, dict[str, _Check]] = {
     "sheets": {
         "spreadsheet_id": _text,
         "spreadsheet_url": _text,
+        "language": _sheet_language,
         "leads_tab": _text,
         "weights_tab": _text,
         "segments_tab": _text,
@@ -294,24 +313,44 @@ def _spreadsheet_id(sheets: dict[str, Any], raw_sheets: Mapping[str, Any],
     return None
 
 
-def _tabs(sheets: dict[str, Any], problems: list[str]) -> dict[str, str]:
-    names = {k: sheets.get(k, getattr(SheetsConfig, k)) for k in
-             ("leads_tab", "weights_tab", "segments_tab", "interests_tab", "runs_tab")}
-    seen: dict[str, str] = {}
-    for key, name in names.items():
-        folded = name.casefold()
-        if folded in seen:
-            problems.append(t("config.duplicate_tab", first=seen[folded], second=key, value=name))
-        else:
-            seen[folded] = key
+def default_tab_names() -> dict[str, set[str]]:
+    """Each tab key → the name that tab has by default in every sheet language (data of the
+    sheets templates, ``templates/<lang>/sheet.toml``)."""
+    names: dict[str, set[str]] = {key: set() for key in TAB_KEYS}
+    for code in SHEET_LANGUAGES:
+        raw = tomllib.loads(resources.files("syncbot.sheets").joinpath(
+            "templates", code, "sheet.toml").read_text("utf-8"))
+        for key in TAB_KEYS:
+            names[key].add(raw["tabs"][key.removesuffix("_tab").capitalize()])
     return names
 
 
-def _sources(sources: dict[str, Any], tabs: dict[str, str], problems: list[str]
+def _tab_names(sheets: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Each tab key → the names it may go by: the config's, else every language's default."""
+    defaults = default_tab_names()
+    return {key: {sheets[key]} if key in sheets else defaults[key] for key in TAB_KEYS}
+
+
+def _tabs(sheets: dict[str, Any], problems: list[str]) -> dict[str, str]:
+    """The tab names the config gives (the others follow the sheet's language); two tabs
+    may not share a name, given or default."""
+    names = _tab_names(sheets)
+    seen: dict[str, str] = {}
+    for key in TAB_KEYS:
+        for name in sorted(names[key]):
+            folded = name.casefold()
+            if seen.get(folded, key) != key:
+                problems.append(t("config.duplicate_tab", first=seen[folded], second=key,
+                                  value=name))
+            seen.setdefault(folded, key)
+    return {key: sheets[key] for key in TAB_KEYS if key in sheets}
+
+
+def _sources(sources: dict[str, Any], sheets: Mapping[str, Any], problems: list[str]
              ) -> SourcesConfig:
     """Source tabs must be other tabs than syncbot's own."""
     listed = sources.get("tabs", ())
-    ours = {name.casefold(): key for key, name in tabs.items()}
+    ours = {name.casefold(): key for key, names in _tab_names(sheets).items() for name in names}
     for name in listed:
         if name.casefold() in ours:
             problems.append(t("config.source_is_ours", value=name, key=ours[name.casefold()]))
@@ -395,7 +434,7 @@ def parse_config(raw: Mapping[str, Any], *, source: Path | None = None,
                           what=t("config.list_id_what")))
     spreadsheet_id = _spreadsheet_id(sh, raw_sh, problems)
     tabs = _tabs(sh, problems)
-    sources = _sources(checked["sources"], tabs, problems)
+    sources = _sources(checked["sources"], sh, problems)
     schedule = _schedule(checked["schedule"], raw_sched, problems)
     secrets = load_secrets(os.environ if environ is None else environ, problems) \
         if require_secrets else None
@@ -413,7 +452,8 @@ def parse_config(raw: Mapping[str, Any], *, source: Path | None = None,
             tag_statuses=mc.get("tag_statuses", MailchimpConfig.tag_statuses),
             max_connections=mc.get("max_connections", MailchimpConfig.max_connections),
         ),
-        sheets=SheetsConfig(spreadsheet_id=str(spreadsheet_id), **tabs),
+        sheets=SheetsConfig(spreadsheet_id=str(spreadsheet_id), language=sh.get("language"),
+                            **tabs),
         scoring=ScoringConfig(
             half_life_days=checked["scoring"].get("half_life_days", ScoringConfig.half_life_days),
             timezone=checked["scoring"].get("timezone", ScoringConfig.timezone),
@@ -437,9 +477,17 @@ def resolve_path(cli_path: str | os.PathLike[str] | None,
 EXAMPLE = "config.example.toml"  # package data: every key, commented
 
 
+def example_name(lang: str) -> str:
+    """The example configuration's file in ``lang`` (English when there is none)."""
+    name = EXAMPLE.replace(".toml", f".{lang}.toml")
+    return name if lang != "en" and resources.files("syncbot").joinpath(name).is_file() \
+        else EXAMPLE
+
+
 def write_example(path: Path) -> None:
-    """Write the commented example configuration to ``path``, never over an existing file."""
-    text = resources.files("syncbot").joinpath(EXAMPLE).read_text("utf-8")
+    """Write the commented example configuration (in the user's language) to ``path``,
+    never over an existing file."""
+    text = resources.files("syncbot").joinpath(example_name(language())).read_text("utf-8")
     try:
         with path.open("x", encoding="utf-8") as out:
             out.write(text)

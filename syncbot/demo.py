@@ -36,7 +36,7 @@ from syncbot.sandbox.xlsx import save_xlsx
 from syncbot.sheets.a1 import col_letters, quote_title
 from syncbot.sheets.client import Workbook
 from syncbot.sheets.spreadsheet import Spreadsheet
-from syncbot.sheets.tabs import DATE_FORMAT, format_rows, tab_names
+from syncbot.sheets.tabs import DATE_FORMAT, format_rows
 
 SPREADSHEET_ID = "1SyncbotDemoSpreadsheet"
 LIST_ID = "demo0list1"
@@ -50,14 +50,20 @@ class DemoResult:
     members: int
 
 
-def _config(folder: Path, box: Sandbox) -> Config:
+LOCALES = {"en": "en_US", "es": "es_ES"}  # the demo spreadsheet's locale, per language
+
+
+def _config(folder: Path, box: Sandbox, language: str) -> Config:
+    """A new spreadsheet in ``language``'s locale, and a config that does not say the
+    language: ``init`` picks it from the locale, as for a real team."""
     account = box.google.service_account()
     key_file = folder / "service-account.json"
     key_file.write_text(json.dumps(account), "utf-8")
-    box.sheets.create(SPREADSHEET_ID, title="syncbot demo", editors=(account["client_email"],))
+    box.sheets.create(SPREADSHEET_ID, title="syncbot demo", locale=LOCALES[language],
+                      editors=(account["client_email"],))
     raw = {"mailchimp": {"list_id": LIST_ID}, "sheets": {"spreadsheet_id": SPREADSHEET_ID},
            "state": {"path": str(folder / "state.db")},
-           "sources": {"tabs": [team_template()["form_tab"]]}}
+           "sources": {"tabs": [team_template(language)["form_tab"]]}}
     return parse_config(raw, source=folder / "syncbot.toml", require_secrets=True, environ={
         "MAILCHIMP_API_KEY": box.mailchimp.api_key,
         "GOOGLE_APPLICATION_CREDENTIALS": str(key_file)})
@@ -92,16 +98,17 @@ class DemoTeam:
     syncbot (a person would use the browser): its own rules, a form's responses, a checkbox
     column it ticks as sales calls come in."""
 
-    def __init__(self, workbook: Workbook, sheet: Spreadsheet, emails: list[str], seed: int
-                 ) -> None:
-        self.workbook, self.sheet, self.emails = workbook, sheet, emails
-        self.template = team_template()
+    def __init__(self, workbook: Workbook, names: dict[str, str], emails: list[str],
+                 seed: int, language: str) -> None:
+        """``names``: syncbot's tabs by kind, as ``init`` named them."""
+        self.workbook, self.names, self.emails = workbook, names, emails
+        self.template = team_template(language)
         self.rng = random.Random(seed)
         self.form_rows = 1  # the header
 
     def set_up(self, now: datetime) -> None:
         """After ``init``: a form tab with a month of answers, a checkbox column, the rules."""
-        names = tab_names(self.sheet.config)
+        names = self.names
         weights = self.workbook.read([quote_title(names["Weights"])])[0]
         tabs = self.workbook.tabs()
         leads = tabs[names["Leads"]]
@@ -145,7 +152,7 @@ class DemoTeam:
     def tick(self, count: int) -> None:
         """Sales ticks "Demo requested" for ``count`` leads (found by e-mail, as a person
         would: the rows are wherever the sheet has them)."""
-        leads = self.workbook.tabs()[tab_names(self.sheet.config)["Leads"]]
+        leads = self.workbook.tabs()[self.names["Leads"]]
         [emails] = self.workbook.read([f"{quote_title(leads.title)}!A2:A"])
         wanted = {e.lower() for e in self.rng.sample(self.emails, count)}
         letter = col_letters(self.team_column)
@@ -155,8 +162,22 @@ class DemoTeam:
                              if cells and str(cells[0]).lower() in wanted])
 
 
+def _switch_on_examples(workbook: Workbook, names: dict[str, str], template: dict[str, Any]
+                        ) -> None:
+    """The sandbox audience has a JOBTITLE merge field: the Weights template's example rule
+    (commented out with "#") is switched on; Interests gets the demo's topics."""
+    [weights] = workbook.read([f"{quote_title(names['Weights'])}!A:A"])
+    row = next(number for number, cells in enumerate(weights, start=1)
+               if cells and str(cells[0]).startswith("# JOBTITLE"))
+    workbook.write([{"range": f"{quote_title(names['Weights'])}!A{row}",
+                     "values": [[str(weights[row - 1][0]).removeprefix("# ")]]},
+                    {"range": f"{quote_title(names['Interests'])}!A2",
+                     "values": template["interests"]}])
+
+
 def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int = 7,
-             meters: Meters | None = None) -> DemoResult:
+             meters: Meters | None = None, language: str = "en") -> DemoResult:
+    """``language``: the spreadsheet's (its locale, so ``init`` builds it in that language)."""
     meters = meters or Silent()
     now = datetime.now(UTC).replace(microsecond=0)
     box = Sandbox()
@@ -164,7 +185,7 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
     audience_data = generate_audience(box.mailchimp, list_id=LIST_ID, members=members,
                                       campaigns=campaigns, now=now, seed=seed)
     with tempfile.TemporaryDirectory(prefix="syncbot-demo-") as tmp:
-        config = _config(Path(tmp), box)
+        config = _config(Path(tmp), box, language)
         assert config.secrets is not None
         adapter = box.session().get_adapter("https://")
         workbook = Workbook.from_key_file(SPREADSHEET_ID, config.secrets.google_credentials_path,
@@ -172,13 +193,9 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
         audience = MailchimpAudience(config.secrets.mailchimp_api_key, LIST_ID,
                                      session=box.session())
         sheet = Spreadsheet(workbook, config.sheets, config.sources.tabs)
-        sheet.init()
-        names = tab_names(config.sheets)
-        # the sandbox audience has a JOBTITLE merge field: switch on the template's example rule
-        workbook.write([{"range": f"'{names['Weights']}'!A9", "values": [["JOBTITLE"]]},
-                        {"range": f"'{names['Interests']}'!A2:A3",
-                         "values": [["Pricing"], ["Webinars"]]}])
-        team = DemoTeam(workbook, sheet, audience_data.emails, seed)
+        names = sheet.init().tabs
+        team = DemoTeam(workbook, names, audience_data.emails, seed, language)
+        _switch_on_examples(workbook, names, team.template)
         team.set_up(now)
         first = run_once(config, audience, sheet, now, hooks=RunHooks(meters=meters))
 

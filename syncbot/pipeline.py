@@ -51,20 +51,19 @@ from syncbot.sheets.tabs import SheetData
 from syncbot.state.store import StateStore, full_pull_warning
 
 SAMPLE_SIZE = 5
-SHEET_LANGUAGE = "en"  # what the spreadsheet's own texts (``why``) are written in: the tabs
-#                        are English until the Spanish spreadsheet exists
 CHUNK = 2000  # leads evaluated at a time: memory stays flat whatever the audience size
 _MERGE_TAG = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
 def sheet_rules(data: SheetData, config: Config, merge_tags: list[str], say: Say) -> Ruleset:
     """The rules in the spreadsheet's tabs, or RulesError (used by `sync` and by `check`)."""
-    tabs = (config.sheets.weights_tab, config.sheets.segments_tab, config.sheets.interests_tab)
+    tabs = (data.tabs["Weights"].title, data.tabs["Segments"].title, data.tabs["Interests"].title)
     team = data.team_headers(leads_columns(merge_tags, config.mailchimp.lookback_days))
     try:
         return parse_rules(weights=data.weights, segments=data.segments, interests=data.interests,
                            lookback_days=config.mailchimp.lookback_days, merge_tags=merge_tags,
-                           team=team, vocabulary=rule_vocabulary(), tabs=tabs, say=say,
+                           team=team, vocabulary=rule_vocabulary(),
+                           labels=data.language.labels, tabs=tabs, say=say,
                            cell=cell_name)
     except InvalidRules as exc:
         raise RulesError(exc.problems, heading=say("rules.heading")) from None
@@ -121,7 +120,6 @@ class _Run:
     meters: Meters
     clock: Callable[[], datetime]
     report: RunReport
-    sheet_texts: Catalogue = Catalogue(SHEET_LANGUAGE)  # the sheet's language: ``why``
 
     def __post_init__(self) -> None:
         self._calls_before = (self.audience.requests, self.sheet.requests)
@@ -220,7 +218,7 @@ def _open_leads(run: _Run, data: SheetData, state: StateStore, merge_tags: list[
                                 columns]  # what the ledger must describe to be trusted
     trusted = not run.options.full and state.ledger_layout() == layout_key
     diff = run.sheet.prepare_leads(columns, trust_ledger=trusted)
-    return _LeadsTab(diff, layout_key, rules_key(config, data, columns, run.sheet_texts),
+    return _LeadsTab(diff, layout_key, rules_key(config, data, columns),
                      trusted)
 
 
@@ -230,7 +228,7 @@ def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Rule
     run.report.team_inputs = team_inputs(rules.inputs, run.texts)
     inputs = run.sheet.read_inputs(rules.inputs, tab.diff.rows_of)
     run.report.warnings.extend(_team_warnings(run.texts, inputs))
-    leads = _Leads(run, rules, tab.diff, inputs, data.time_zone)
+    leads = _Leads(run, rules, tab.diff, inputs, data)
     stale = state.mark_stale(run.now, everyone=not tab.trusted
                              or state.ledger_rules() != tab.fingerprint,
                              inputs=leads.fingerprints)
@@ -324,11 +322,11 @@ class _Leads:
     ledger as they are."""
 
     def __init__(self, run: _Run, rules: Ruleset, diff: LeadsDiff, inputs: TeamInputs,
-                 sheet_timezone: str) -> None:
+                 data: SheetData) -> None:
         self.diff, self.now, self.inputs = diff, run.now, inputs
         self.fingerprints = inputs.fingerprints()  # made once: the state compares them too
-        self.evaluate = Evaluator(rules, lead_settings(run.config, sheet_timezone),
-                                  run.sheet_texts)
+        self.evaluate = Evaluator(rules, lead_settings(run.config, data.time_zone),
+                                  data.language.texts, data.language.labels)
         self.desired: dict[str, list[str]] = {}
         self.statuses: dict[str, str] = {}
         self.addresses: dict[str, str] = {}  # key → address as Mailchimp spells it, if different
@@ -370,14 +368,15 @@ class _Leads:
         return SampleLead(str(row["email"]), "", str(row["tags"]), row["score"], str(row["why"]))
 
 
-def rules_key(config: Config, data: SheetData, columns: list[str], texts: Catalogue) -> str:
+def rules_key(config: Config, data: SheetData, columns: list[str]) -> str:
     """Everything a lead's values depend on besides its own inputs: a change means every lead
-    is evaluated again."""
+    is evaluated again (the sheet's language too: ``why`` is written in it)."""
+    language = data.language
     basis = [data.weights, data.segments, data.interests, columns, list(config.sources.tabs),
              data.time_zone,
              config.mailchimp.lookback_days, sorted(config.mailchimp.tag_statuses),
              config.scoring.half_life_days, config.scoring.timezone,
-             [texts.template(text) for text in WHY_TEXTS]]
+             language.code, [language.texts.template(text) for text in WHY_TEXTS]]
     return hashlib.sha256(json.dumps(basis, default=str).encode()).hexdigest()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,8 @@ def test_minimal_config_gets_the_documented_defaults(tmp_path, env):
     assert config.mailchimp.lookback_days == 90
     assert config.mailchimp.tag_statuses == ("subscribed",)
     assert config.mailchimp.max_connections == 5
-    assert config.sheets.leads_tab == "Leads" and config.sheets.runs_tab == "Runs"
+    assert config.sheets.leads_tab is None and config.sheets.runs_tab is None  # the sheet's
+    assert config.sheets.language is None  # recognised from the sheet
     assert (config.scoring.half_life_days, config.scoring.timezone) == (30.0, "UTC")
     assert config.schedule.cron == "0 */6 * * *" and config.schedule.interval_minutes is None
     assert config.safety.max_removal_fraction == 0.25
@@ -54,16 +56,39 @@ def test_minimal_config_gets_the_documented_defaults(tmp_path, env):
     assert config.secrets.mailchimp_data_center == "us21"
 
 
-def test_the_example_config_is_valid_and_documents_every_key(env):
+@pytest.mark.parametrize("name", ["config.example.toml", "config.example.es.toml"])
+def test_the_example_config_is_valid_and_documents_every_key(env, name):
     from syncbot.config import SCHEMA
 
-    example = Path(__file__).resolve().parents[1] / "syncbot" / "config.example.toml"
+    example = Path(__file__).resolve().parents[1] / "syncbot" / name
     text = example.read_text("utf-8")
     load_config(example, environ=env)
     for section, keys in SCHEMA.items():
         assert f"[{section}]" in text
         for key in keys:
-            assert key in text, f"config.example.toml does not mention [{section}] {key}"
+            assert key in text, f"{name} does not mention [{section}] {key}"
+
+
+def test_the_spanish_example_sets_what_the_english_one_sets(env):
+    """The two examples differ in their comments only."""
+    folder = Path(__file__).resolve().parents[1] / "syncbot"
+
+    def settings(name: str) -> list[str]:
+        lines = (folder / name).read_text("utf-8").splitlines()
+        return [re.sub(r"\s*#.*", "", line).strip() for line in lines
+                if line.strip() and not line.lstrip().startswith("#")]
+    assert settings("config.example.es.toml") == settings("config.example.toml")
+
+
+def test_write_config_writes_the_example_in_the_users_language(tmp_path, monkeypatch):
+    from syncbot.config import write_example
+
+    monkeypatch.setenv("SYNCBOT_LANG", "es")
+    write_example(tmp_path / "es.toml")
+    assert "Rellena los dos identificadores" in (tmp_path / "es.toml").read_text("utf-8")
+    monkeypatch.setenv("SYNCBOT_LANG", "en")
+    write_example(tmp_path / "en.toml")
+    assert "Fill in the two required ids" in (tmp_path / "en.toml").read_text("utf-8")
 
 
 def test_missing_file_says_how_to_create_one_and_what_else_is_missing(tmp_path):

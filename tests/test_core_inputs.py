@@ -12,6 +12,7 @@ from syncbot.core.lead import Settings, evaluate
 from syncbot.core.model import Member
 from syncbot.core.rules import InvalidRules, parse_rules
 from syncbot.core.values import to_serial
+from syncbot.locales import rule_vocabulary
 from tests.conftest import CELL, SAY
 
 W = ["Field", "Operator", "Value", "Points", "Max", "Dimension", "Note"]
@@ -70,6 +71,21 @@ def test_a_header_that_is_also_a_syncbot_field_is_the_field_and_nothing_is_read(
     ruleset = rules([["clicks_30d", "per", "", 1], ["jobtitle", "contains", "ceo", 1]], team=team)
     assert [r.field for r in ruleset.weights] == ["clicks_30d", "JOBTITLE"]
     assert ruleset.inputs == ()
+
+
+def test_a_team_column_named_like_a_spanish_field_is_the_team_s():
+    """Rules accept Spanish field names in any sheet, but a team's own "estado" column in
+    an English sheet is what the team means; with no such column, it is ``status``."""
+    team = TeamHeaders(leads=("Estado", "Demo requested"))
+    ruleset = parse_rules(weights=[W, ["estado", "=", "won", 5], ["clics_30d", "per", "", 1]],
+                          segments=[S], interests=[["Topic", "URL contains"]],
+                          lookback_days=90, team=team, say=SAY, cell=CELL,
+                          vocabulary=rule_vocabulary())
+    assert [r.field for r in ruleset.weights] == ["Estado", "clicks_30d"]
+    alone = parse_rules(weights=[W, ["estado", "=", "subscribed", 5]], segments=[S],
+                        interests=[["Topic", "URL contains"]], lookback_days=90, say=SAY,
+                        cell=CELL, vocabulary=rule_vocabulary())
+    assert alone.weights[0].field == "status"
 
 
 def test_the_rules_list_each_team_column_once_in_order_of_first_use():

@@ -36,7 +36,8 @@ class TickingClock:
 
 
 class World:
-    def __init__(self, tmp: Path, monkeypatch, *, faults: float = 0.0, seed: int = 3) -> None:
+    def __init__(self, tmp: Path, monkeypatch, *, faults: float = 0.0, seed: int = 3,
+                 locale: str = "en_US") -> None:
         self.tmp = tmp
         self.box = Sandbox(sleep=lambda s: None, sheets_clock=TickingClock(),
                            mailchimp_faults=Faults(rate=faults, seed=seed),
@@ -47,7 +48,7 @@ class World:
                                           campaigns=4, now=NOW, seed=seed)
         self.now = NOW
         self.account = self.box.google.service_account()
-        self.box.sheets.create(SHEET_ID, editors=(self.account["client_email"],))
+        self.box.sheets.create(SHEET_ID, locale=locale, editors=(self.account["client_email"],))
         key_file = tmp / "sa.json"
         key_file.write_text(json.dumps(self.account))
         self.config = tmp / "syncbot.toml"

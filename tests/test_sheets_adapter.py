@@ -12,6 +12,7 @@ import syncbot.sheets.client as sheets_module
 from syncbot.config import SheetsConfig
 from syncbot.core.rules import parse_rules
 from syncbot.errors import InvalidInputError
+from syncbot.locales import rule_vocabulary
 from syncbot.ports import LeadNote
 from syncbot.sandbox import Faults, Sandbox
 from syncbot.sandbox.sheets import Formula
@@ -24,7 +25,6 @@ from syncbot.sheets.tabs import (
     init_spreadsheet,
     load_templates,
     read_spreadsheet,
-    runs_header,
 )
 from tests.conftest import CELL, SAY, SCOPES, SHEET_ID, FakeClock
 
@@ -97,7 +97,7 @@ def world() -> World:
 
 def test_init_creates_every_tab_formatted_in_three_requests():
     w = World()
-    created = init_spreadsheet(w.book, CONFIG)
+    created = init_spreadsheet(w.book, CONFIG).created
     assert created == ["Leads", "Weights", "Segments", "Interests", "Runs"]
     # metadata, the default tab's values (empty), one batchUpdate, one values write
     assert w.book.requests == 4
@@ -129,7 +129,7 @@ def test_init_twice_changes_nothing_and_keeps_existing_tabs(world):
     world.book.write([{"range": "'Weights'!A2", "values": [["clicks_7d", ">", 0, 99]]}])
     before = {tab: world.values(tab) for tab in ("Leads", "Weights", "Segments")}
     requests = world.book.requests
-    assert init_spreadsheet(world.book, CONFIG) == []
+    assert init_spreadsheet(world.book, CONFIG).created == []
     assert world.book.requests == requests + 1  # one metadata read, no write
     assert {tab: world.values(tab) for tab in before} == before
 
@@ -137,7 +137,7 @@ def test_init_twice_changes_nothing_and_keeps_existing_tabs(world):
 def test_init_only_adds_what_is_missing():
     w = World()
     w.box.sheets.spreadsheets[SHEET_ID].sheets[0].title = "weights"  # the team's own, any case
-    assert init_spreadsheet(w.book, CONFIG) == ["Leads", "Segments", "Interests", "Runs"]
+    assert init_spreadsheet(w.book, CONFIG).created == ["Leads", "Segments", "Interests", "Runs"]
 
 
 def test_missing_tabs_are_all_named_with_the_fix():
@@ -161,15 +161,17 @@ def test_everything_is_read_in_one_request_with_numbers_as_numbers(world):
 
 def test_a_spanish_sheet_reads_2_coma_5_as_two_and_a_half():
     w = World(locale="es_ES")
-    init_spreadsheet(w.book, CONFIG)
+    init_spreadsheet(w.book, CONFIG)  # a Spanish spreadsheet: Spanish tabs
     # what a person types in a Spanish sheet (USER_ENTERED), and text pasted as-is (RAW)
-    w.box.sheets._write(w.box.sheets.spreadsheets[SHEET_ID], "'Weights'!A2",
+    w.box.sheets._write(w.box.sheets.spreadsheets[SHEET_ID], "Pesos!A2",
                         [["clicks_7d", ">", "0", "2,5", ""]], "USER_ENTERED")
-    w.book.write([{"range": "'Weights'!A3", "values": [["opens_7d", ">", 0, "1,5", ""]]}])
-    assert w.box.sheets.values(SHEET_ID, "Weights", "FORMATTED_VALUE")[1][3] == "2,5"
+    w.book.write([{"range": "Pesos!A3", "values": [["opens_7d", ">", 0, "1,5", ""]]}])
+    assert w.box.sheets.values(SHEET_ID, "Pesos", "FORMATTED_VALUE")[1][3] == "2,5"
     data = read_spreadsheet(w.book, CONFIG)
+    assert data.language.code == "es"
     rules = parse_rules(weights=data.weights[:3], segments=data.segments,
-                        interests=data.interests, lookback_days=90, say=SAY, cell=CELL)
+                        interests=data.interests, lookback_days=90, say=SAY, cell=CELL,
+                        vocabulary=rule_vocabulary())
     assert [r.points for r in rules.weights] == [2.5, 1.5]
 
 
@@ -190,7 +192,7 @@ def test_first_write_appends_leads_with_real_numbers_dates_and_literal_text(worl
     assert first["last_open_at"] == pytest.approx((NOW - timedelta(days=1) - datetime(
         1899, 12, 30, tzinfo=UTC)) / timedelta(days=1))
     formatted = world.box.sheets.values(SHEET_ID, "Leads", "FORMATTED_VALUE")
-    assert dict(zip(header, formatted[1], strict=False))["last_open_at"] == "2026-11-21 12:00:00"
+    assert dict(zip(header, formatted[1], strict=False))["last_open_at"] == "2026-11-21 12:00"
 
 
 def test_a_second_identical_write_sends_nothing(world):
@@ -337,7 +339,7 @@ def test_the_cell_limit_is_checked_before_growing(world, monkeypatch):
 def test_runs_rows_are_appended_at_explicit_rows(world):
     for i in range(3):
         data = read_spreadsheet(world.book, CONFIG)
-        append_run(world.book, data, runs_header(), [f"2026-11-2{i}", "", "full", "ok"])
+        append_run(world.book, data, [f"2026-11-2{i}", "", "full", "ok"])
     rows = world.values("Runs")
     assert rows[0][:4] == ["started_at", "finished_at", "mode", "status"]
     assert [r[0] for r in rows[1:]] == ["2026-11-20", "2026-11-21", "2026-11-22"]
@@ -441,7 +443,7 @@ def test_dates_and_rates_keep_their_format_on_rows_the_grid_grows_by(world):
     header = shown[0]
     last_open, rate = header.index("last_open_at"), header.index("avg_open_rate")
     for row in (shown[5], shown[1150]):  # inside the template's grid, and past it
-        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row[last_open]), row[last_open]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", row[last_open]), row[last_open]
         assert row[rate] == "63%"
 
 

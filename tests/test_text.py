@@ -70,6 +70,7 @@ def test_every_readme_section_a_message_names_is_a_heading():
     """English messages point into README.md, Spanish ones into README.es.md."""
     places = {PACKAGE / "locales" / "en.toml": "README.md",
               PACKAGE / "config.example.toml": "README.md",
+              PACKAGE / "config.example.es.toml": "README.es.md",
               PACKAGE / "locales" / "es.toml": "README.es.md"}
     cited = {(path.name, readme, name) for path, readme in places.items()
              for name in CITES_README.findall(path.read_text("utf-8"))}

@@ -25,9 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from syncbot.core.fields import DATE, NUMBER
 from syncbot.core.texts import Problems
 from syncbot.core.values import SHEETS_EPOCH, parse_number
-from syncbot.core.vocabulary import ENGLISH, Vocabulary, fold
+from syncbot.core.vocabulary import COUNT, ENGLISH, SYNCBOT_LABELS, Labels, Vocabulary, fold
 
-COUNT = "count"  # ``Tab!count``: a source tab's rows for the lead
 UNKNOWN = ""  # a kind decided by each value (merge tags, team columns)
 _CALL = re.compile(r"^\s*([^()!]+?)\s*\(\s*(.*?)\s*\)\s*$")  # name(inner)
 
@@ -83,8 +82,9 @@ class FieldNames:
     ``days_since`` fields the rules used."""
 
     def __init__(self, kinds: Mapping[str, str], merge_tags: Collection[str],
-                 team: TeamHeaders, problems: Problems, vocabulary: Vocabulary = ENGLISH
-                 ) -> None:
+                 team: TeamHeaders, problems: Problems, vocabulary: Vocabulary = ENGLISH,
+                 labels: Labels = SYNCBOT_LABELS) -> None:
+        """``labels``: the sheet's own names for the fields, which typo hints offer first."""
         self.kinds: dict[str, str] = {}
         self.folded: dict[str, str] = {}
         for tag in merge_tags:  # as written first (COUNTRY the merge tag, country the field)
@@ -96,6 +96,7 @@ class FieldNames:
         self.vocabulary = vocabulary
         self.aliases = {alias: name for alias, name in vocabulary.fields.items()
                         if name in self.kinds}  # a window past the lookback is not offered
+        self.own = {fold(labels.field(name)): labels.field(name) for name in self.kinds}
         self.team = team
         self.team_columns = _first_of_each(team.leads)
         self.sources = {_fold(tab): tab for tab in team.sources}
@@ -115,15 +116,16 @@ class FieldNames:
 
     def _plain(self, raw: str, cell: str) -> str | None:
         known = raw.strip() if raw.strip() in self.kinds else self.folded.get(_fold(raw))
-        if known is None:
-            known = self.aliases.get(fold(raw))  # clics_30d → clicks_30d
+        if known is not None:
+            return known
+        header = None if "!" in raw else self.team_columns.get(_fold(raw))
+        if header is not None:  # before the aliases: a team's "estado" column is theirs
+            return self._use(TeamColumn(self.team.leads_tab, header, in_leads=True))
+        known = self.aliases.get(fold(raw))  # clics_30d → clicks_30d
         if known is not None:
             return known
         if "!" in raw:
             return self._source(raw, cell)
-        header = self.team_columns.get(_fold(raw))
-        if header is not None:
-            return self._use(TeamColumn(self.team.leads_tab, header, in_leads=True))
         self._unknown(raw, cell)
         return None
 
@@ -135,7 +137,7 @@ class FieldNames:
             if tab is None:
                 continue
             column = "!".join(parts[cut:]).strip()
-            if _fold(column) == COUNT:
+            if fold(column) in (COUNT, *self.vocabulary.count):
                 return self._use(TeamColumn(tab, COUNT))
             headers = _first_of_each(self.team.sources[tab])
             header = headers.get(_fold(column))
@@ -174,18 +176,19 @@ class FieldNames:
 
     def _unknown(self, raw: str, cell: str) -> None:
         """Name the nearest field or team column (a team column's typo reads as one): the
-        sheet's own names first (English, for now), another language's words when none of
-        them is near (``aperturas_3d`` → ``aperturas_30d``)."""
-        close = (difflib.get_close_matches(_fold(raw), [*self.folded, *self.team_columns],
+        sheet's own names first (``clics_3d`` → ``clics_30d`` in a Spanish sheet,
+        ``clicks_30d`` in an English one), any language's when none of them is near."""
+        close = (difflib.get_close_matches(fold(raw), [*self.own, *self.team_columns],
                                            n=1, cutoff=0.6)
-                 or difflib.get_close_matches(fold(raw), list(self.aliases), n=1, cutoff=0.6))
-        if close and close[0] in self.team_columns and close[0] not in self.folded:
+                 or difflib.get_close_matches(fold(raw), [*self.folded, *self.aliases],
+                                              n=1, cutoff=0.6))
+        if close and close[0] in self.team_columns and close[0] not in self.own:
             self.problems.add("rules.unknown_column", cell=cell, column=raw,
                               tab=self.team.leads_tab,
                               hint=self.problems.say("rules.unknown_field_hint",
                                                      suggestion=self.team_columns[close[0]]))
             return
-        names = self.folded | {alias: alias for alias in self.aliases}
+        names = self.folded | {alias: alias for alias in self.aliases} | self.own
         hint = (self.problems.say("rules.unknown_field_hint", suggestion=names[close[0]])
                 if close else self.problems.say("rules.unknown_field_help",
                                                 tab=self.team.leads_tab))

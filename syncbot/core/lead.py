@@ -20,6 +20,7 @@ from syncbot.core.rules import Ruleset
 from syncbot.core.scoring import Scorer
 from syncbot.core.segments import assign_tags
 from syncbot.core.texts import Say
+from syncbot.core.vocabulary import SYNCBOT_LABELS, Labels
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,11 @@ class ScoredLead:
 class Evaluator:
     """Evaluates leads with one rule set and one language."""
 
-    def __init__(self, rules: Ruleset, settings: Settings, say: Say) -> None:
+    def __init__(self, rules: Ruleset, settings: Settings, say: Say,
+                 labels: Labels = SYNCBOT_LABELS) -> None:
+        """``say`` and ``labels``: the sheet's language (``why`` is written in it)."""
         self.rules, self.settings = rules, settings
-        self.scorer = Scorer(rules.weights, say)
+        self.scorer = Scorer(rules.weights, say, labels)
         self.sheet_zone = zone(settings.sheet_timezone)
 
     def __call__(self, member: Member, events: Sequence[Event], now: datetime,

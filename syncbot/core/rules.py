@@ -20,7 +20,7 @@ from syncbot.core.fields import BOOLEAN, DATE, NUMBER, SCORE_FIELDS, TEXT, Inter
 from syncbot.core.inputs import NO_TEAM, UNKNOWN, DaysSince, FieldNames, TeamColumn, TeamHeaders
 from syncbot.core.texts import CellName, Problems, Say
 from syncbot.core.values import as_text, is_blank, parse_date, parse_number, to_serial
-from syncbot.core.vocabulary import ENGLISH, Vocabulary, fold
+from syncbot.core.vocabulary import ENGLISH, SYNCBOT_LABELS, Labels, Vocabulary, fold
 
 OPERATORS = ("per", "=", "!=", ">", ">=", "<", "<=", "between", "contains", "not contains",
              "in", "not in", "is empty", "is not empty")
@@ -433,15 +433,16 @@ class InvalidRules(ValueError):
 def parse_rules(*, weights: Sequence[Sequence[Any]], segments: Sequence[Sequence[Any]],
                 interests: Sequence[Sequence[Any]], lookback_days: int, say: Say, cell: CellName,
                 merge_tags: Collection[str] = (), team: TeamHeaders = NO_TEAM,
-                vocabulary: Vocabulary = ENGLISH,
+                vocabulary: Vocabulary = ENGLISH, labels: Labels = SYNCBOT_LABELS,
                 tabs: tuple[str, str, str] = ("Weights", "Segments", "Interests")) -> Ruleset:
     """All three tabs as one rule set, or InvalidRules listing every problem in every tab
     (in the language ``say`` speaks, with cells named by ``cell``). ``team`` is what the
     spreadsheet offers besides syncbot's fields (``core.inputs``); ``vocabulary`` the other
-    words a rule may be written in (``core.vocabulary``)."""
+    words a rule may be written in (``core.vocabulary``); ``labels`` the sheet's own names,
+    which typo hints offer first."""
     problems = Problems(say, cell)
     fields = FieldNames(field_kinds(lookback_days) | SCORE_FIELDS, merge_tags, team, problems,
-                        vocabulary)
+                        vocabulary, labels)
     weight_rules = parse_weights(weights, tabs[0], fields, problems)  # rejects the scores itself
     segment_rules = parse_segments(segments, tabs[1], fields, problems)
     interest_rules = parse_interests(interests, tabs[2], problems, vocabulary)

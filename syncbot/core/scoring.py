@@ -9,6 +9,7 @@ from typing import Any, cast
 from syncbot.core.rules import WeightRule
 from syncbot.core.texts import Say
 from syncbot.core.values import format_number, is_blank, parse_number
+from syncbot.core.vocabulary import SYNCBOT_LABELS, Labels
 
 WHY_LIMIT = 300
 SEPARATOR = "; "
@@ -32,24 +33,28 @@ def _signed(points: float) -> str:
 class Scorer:
     """Scores leads with one set of Weights rules; the rule texts are prepared once."""
 
-    def __init__(self, rules: Sequence[WeightRule], say: Say) -> None:
+    def __init__(self, rules: Sequence[WeightRule], say: Say, labels: Labels = SYNCBOT_LABELS
+                 ) -> None:
+        """``say`` and ``labels``: the sheet's language, in which ``why`` is written."""
         self.rules = tuple(rules)
         self.say = say
         self._per = say("why.per", field="{field}", count="{count}", points="{points}",
                       total="{total}")
         self._per_capped = say("why.per_capped", field="{field}", count="{count}",
                              points="{points}", raw="{raw}", total="{total}")
-        self._fixed = [self._condition_text(rule, say) if rule.condition else ""
+        self._fixed = [self._condition_text(rule, say, labels) if rule.condition else ""
                        for rule in self.rules]
+        self._labels = [labels.field(rule.field) for rule in self.rules]
         self._points = [format_number(rule.points) for rule in self.rules]
 
     @staticmethod
-    def _condition_text(rule: WeightRule, say: Say) -> str:
+    def _condition_text(rule: WeightRule, say: Say, labels: Labels) -> str:
         assert rule.condition is not None
+        field, operator = labels.field(rule.field), labels.operator(rule.operator)
         if rule.condition.value_text:
-            return say("why.condition", field=rule.field, operator=rule.operator,
+            return say("why.condition", field=field, operator=operator,
                        value=rule.condition.value_text, points=_signed(rule.points))
-        return say("why.condition_no_value", field=rule.field, operator=rule.operator,
+        return say("why.condition_no_value", field=field, operator=operator,
                    points=_signed(rule.points))
 
     def score(self, features: dict[str, Any]) -> Score:
@@ -78,7 +83,7 @@ class Scorer:
                 if rule.max is not None and abs(raw) > rule.max:
                     points = rule.max if raw > 0 else -rule.max
                 template = self._per if points == raw else self._per_capped
-                text = template.format(field=rule.field, count=format_number(count),
+                text = template.format(field=self._labels[index], count=format_number(count),
                                        points=self._points[index],
                                        raw=format_number(raw), total=_signed(points))
             if points:

@@ -35,17 +35,19 @@ class Vocabulary:
     weekdays: Mapping[str, str] = field(default_factory=dict)
     days_since: tuple[str, ...] = ()
     columns: Mapping[str, str] = field(default_factory=dict)  # rules tabs' headers
+    count: tuple[str, ...] = ()  # ``Tab!count``'s other names
 
     @classmethod
     def of(cls, language: str, *, fields: Mapping[str, str] = {},
            operators: Mapping[str, str] = {}, dimensions: Mapping[str, str] = {},
            weekdays: Mapping[str, str] = {}, days_since: Iterable[str] = (),
-           columns: Mapping[str, str] = {}) -> Vocabulary:
+           columns: Mapping[str, str] = {}, count: Iterable[str] = ()) -> Vocabulary:
         """A vocabulary from words as written (folded here)."""
         def folded(words: Mapping[str, str]) -> dict[str, str]:
             return {fold(alias): canonical for alias, canonical in words.items()}
         return cls(language, folded(fields), folded(operators), folded(dimensions),
-                   folded(weekdays), tuple(fold(name) for name in days_since), folded(columns))
+                   folded(weekdays), tuple(fold(name) for name in days_since), folded(columns),
+                   tuple(fold(name) for name in count))
 
     def __add__(self, other: Vocabulary) -> Vocabulary:
         """Both vocabularies' words (a rule may use either)."""
@@ -55,7 +57,38 @@ class Vocabulary:
                           {**self.dimensions, **other.dimensions},
                           {**self.weekdays, **other.weekdays},
                           self.days_since + other.days_since,
-                          {**self.columns, **other.columns})
+                          {**self.columns, **other.columns}, self.count + other.count)
 
 
 ENGLISH = Vocabulary()
+
+
+DAYS_SINCE = "days_since"
+COUNT = "count"  # ``Tab!count``: a source tab's rows for the lead
+
+
+@dataclass(frozen=True)
+class Labels:
+    """How one sheet shows syncbot's names: its Leads column titles for the fields, its words
+    for the operators — what ``why`` writes, so a Spanish sheet reads ``clics_30d 3×5 +15``
+    and an English one ``clicks_30d 3×5 +15``. English needs none: names show as they are."""
+
+    language: str = "en"
+    fields: Mapping[str, str] = field(default_factory=dict)
+    operators: Mapping[str, str] = field(default_factory=dict)
+    days_since: str = DAYS_SINCE
+    count: str = COUNT
+
+    def field(self, name: str) -> str:
+        """A field as this sheet names it (team columns keep the team's own names)."""
+        if name.startswith(f"{DAYS_SINCE}(") and name.endswith(")"):
+            return f"{self.days_since}({self.field(name[len(DAYS_SINCE) + 1:-1])})"
+        if name.endswith(f"!{COUNT}"):
+            return name[:-len(COUNT)] + self.count
+        return self.fields.get(name, name)
+
+    def operator(self, operator: str) -> str:
+        return self.operators.get(operator, operator)
+
+
+SYNCBOT_LABELS = Labels()

@@ -91,6 +91,14 @@ def t(message_id: str, /, **values: object) -> str:
     return catalogue()(message_id, **values)
 
 
+LANGUAGE_NAMES = {"en": "languages.en", "es": "languages.es"}  # a language, in words
+
+
+def language_name(code: str) -> str:
+    """A language's name in the user's language ("Spanish", "español")."""
+    return t(LANGUAGE_NAMES[code])
+
+
 RULE_LANGUAGES = ("es",)  # the languages whose words rules accept, besides syncbot's own
 
 
@@ -105,5 +113,6 @@ def rule_vocabulary() -> Vocabulary:
         vocabulary = vocabulary + Vocabulary.of(
             lang, fields=raw.get("fields", {}), operators=raw.get("operators", {}),
             dimensions=raw.get("dimensions", {}), weekdays=raw.get("weekdays", {}),
-            days_since=raw.get("days_since", ()), columns=raw.get("columns", {}))
+            days_since=raw.get("days_since", ()), columns=raw.get("columns", {}),
+            count=raw.get("count", ()))
     return vocabulary

@@ -130,6 +130,8 @@ class Grid(Protocol):
     def requests(self) -> int: ...
     @property
     def time_zone(self) -> str: ...  # the spreadsheet's, as the last ``tabs()`` read it
+    @property
+    def locale(self) -> str: ...  # the spreadsheet's (``es_ES``), as the last ``tabs()`` read it
     def tabs(self) -> dict[str, Tab]: ...
     def read(self, ranges: Sequence[str]) -> list[list[list[Any]]]: ...
     def change_structure(self, requests_: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]: ...
@@ -156,6 +158,7 @@ class Workbook:
         self.spreadsheet_id = spreadsheet_id
         self.account = getattr(credentials, "service_account_email", "")
         self._time_zone = "UTC"
+        self._locale = ""
         transport = adapter or HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
         token_session = requests.Session()
         token_session.mount("https://", transport)
@@ -185,6 +188,11 @@ class Workbook:
         """The spreadsheet's time zone (File → Settings), in which its dates are written:
         read with the tabs, UTC until then."""
         return self._time_zone
+
+    @property
+    def locale(self) -> str:
+        """The spreadsheet's locale (File → Settings: ``en_US``, ``es_ES``), read with the tabs."""
+        return self._locale
 
     # ---- errors ---------------------------------------------------------------------------
 
@@ -219,7 +227,9 @@ class Workbook:
     def tabs(self) -> dict[str, Tab]:
         meta = self._guard("spreadsheet lookup",
                            lambda: self.http.fetch_sheet_metadata(self.spreadsheet_id))
-        self._time_zone = str((meta.get("properties") or {}).get("timeZone") or "UTC")
+        properties = meta.get("properties") or {}
+        self._time_zone = str(properties.get("timeZone") or "UTC")
+        self._locale = str(properties.get("locale") or "")
         found = {}
         for sheet in meta.get("sheets", []):
             props = sheet["properties"]

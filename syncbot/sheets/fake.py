@@ -46,6 +46,7 @@ class FakeWorkbook:
         self.requests = 0
         self.bytes_written = 0
         self.time_zone = "UTC"
+        self.locale = "en_US"
 
     def tabs(self) -> dict[str, Tab]:
         self.requests += 1

@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -74,8 +74,9 @@ def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _header_index(tab: str, header: Sequence[Any], columns: Sequence[str]) -> dict[str, int]:
-    wanted = {c.casefold(): c for c in columns}
+def _header_index(tab: str, header: Sequence[Any], columns: Sequence[str],
+                  titles: Mapping[str, str]) -> dict[str, int]:
+    wanted = {titles.get(c, c).casefold(): c for c in columns}
     found: dict[str, int] = {}
     problems = []
     for index, title in enumerate(header):
@@ -101,6 +102,11 @@ class Layout:
     index: dict[str, int]
     new_columns: tuple[str, ...]
     width: int  # columns in use once the new ones are added
+    titles: Mapping[str, str] = field(default_factory=dict)  # column → header, if not its name
+
+    def title(self, column: str) -> str:
+        """The header a new column gets (in the sheet's language)."""
+        return self.titles.get(column, column)
 
     @property
     def value_columns(self) -> tuple[str, ...]:
@@ -112,11 +118,15 @@ class Layout:
         return max((i for n, i in self.index.items() if n not in self.new_columns), default=0) + 1
 
 
-def plan_layout(tab: str, header: Sequence[Any], columns: Sequence[str], *, width: int) -> Layout:
-    """``width``: columns the tab already uses (its header may be shorter than its rows)."""
+def plan_layout(tab: str, header: Sequence[Any], columns: Sequence[str], *, width: int,
+                titles: Mapping[str, str] = {}) -> Layout:
+    """``width``: columns the tab already uses (its header may be shorter than its rows).
+    ``titles``: the columns' headers in the sheet's language, where not their own names
+    (``clicks_30d`` is ``clics_30d`` in a Spanish sheet). Only those are syncbot's: a team's
+    column "estado" in an English sheet is the team's, never taken for ``status``."""
     if columns[-1] != "synced_at":
         raise ValueError("synced_at must be the last column")
-    index = _header_index(tab, header, columns)
+    index = _header_index(tab, header, columns, titles)
     width = max(width, len(header))
     new = []
     for name in columns:
@@ -124,7 +134,7 @@ def plan_layout(tab: str, header: Sequence[Any], columns: Sequence[str], *, widt
             index[name] = width
             width += 1
             new.append(name)
-    return Layout(tab, tuple(columns), index, tuple(new), width)
+    return Layout(tab, tuple(columns), index, tuple(new), width, dict(titles))
 
 
 class Highest(Generic[T]):
@@ -312,7 +322,8 @@ class LeadsDiff:
         if layout.new_columns:
             first = min(layout.index[name] for name in layout.new_columns)
             yield {"range": f"{quote_title(layout.tab)}!{col_letters(first)}1",
-                   "values": [sorted(layout.new_columns, key=layout.index.__getitem__)]}
+                   "values": [[layout.title(name) for name in
+                               sorted(layout.new_columns, key=layout.index.__getitem__)]]}
         stamp = to_serial(synced_at)
         stamp_at = layout.index["synced_at"]
         for first, last in row_runs(sorted(self.pending), BLOCK_ROWS):

@@ -20,12 +20,12 @@ from syncbot.sheets.client import Grid
 from syncbot.sheets.inputs import read_inputs
 from syncbot.sheets.leads import LeadsDiff
 from syncbot.sheets.tabs import (
+    InitResult,
     SheetData,
     append_run,
     init_spreadsheet,
     prepare_leads,
     read_spreadsheet,
-    runs_header,
     settle_leads,
     write_leads,
 )
@@ -47,9 +47,9 @@ class Spreadsheet:
         assert self._data is not None, "read() comes first"
         return self._data
 
-    def init(self, language: str = "en") -> list[str]:
-        """Create the missing tabs; returns their names."""
-        return init_spreadsheet(self.workbook, self.config, language=language)
+    def init(self) -> InitResult:
+        """Create the missing tabs (in the config's language, else the sheet's)."""
+        return init_spreadsheet(self.workbook, self.config)
 
     def read(self) -> SheetData:
         """The rules tabs, the Leads header, the Runs length and the sources' headers (two
@@ -76,4 +76,4 @@ class Spreadsheet:
     def append_run(self, values: Sequence[Any]) -> None:
         """One row in the Runs tab (nothing when the tabs were never read)."""
         if self._data is not None:
-            append_run(self.workbook, self._data, runs_header(), values)
+            append_run(self.workbook, self._data, values)

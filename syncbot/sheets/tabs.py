@@ -13,10 +13,8 @@ row (safe to retry, unlike ``append``).
 
 from __future__ import annotations
 
-import csv
-import io
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -33,6 +31,16 @@ from syncbot.progress import STILL, Meter
 from syncbot.sheets.a1 import col_letters, quote_title, row_runs
 from syncbot.sheets.client import CELL_LIMIT, Grid, SheetsError, SheetSetupError, Tab
 from syncbot.sheets.inputs import email_column
+from syncbot.sheets.language import (
+    SYNCBOT,
+    SheetLanguage,
+    csv_rows,
+    from_locale,
+    languages,
+    recognise,
+    sheet_language,
+    template_text,
+)
 from syncbot.sheets.leads import LeadsDiff, plan_layout
 
 TABS = (("leads_tab", "Leads"), ("weights_tab", "Weights"), ("segments_tab", "Segments"),
@@ -48,10 +56,14 @@ DEFAULT_TAB_TITLES = ("Sheet1", "Hoja 1", "Hoja1")  # a new spreadsheet's first 
 
 @dataclass(frozen=True)
 class Template:
+    """One tab as ``init`` creates it in one language."""
+
     kind: str  # Leads, Weights, …
-    rows: list[list[Any]]
+    rows: list[list[Any]]  # in the language, header first
+    columns: tuple[str, ...]  # each column's English name: what format.toml and notes use
     format: dict[str, Any]
-    notes: dict[str, str]
+    notes: dict[str, str]  # Leads header notes, by English column name
+    language: SheetLanguage
 
 
 def _typed(cell: str) -> Any:
@@ -66,18 +78,22 @@ def _typed(cell: str) -> Any:
 
 
 @cache
-def load_templates(language: str = "en") -> dict[str, Template]:
+def load_templates(language: str = SYNCBOT) -> dict[str, Template]:
     """The tabs' templates (read once per process and language; treat them as read-only)."""
     root = resources.files("syncbot.sheets").joinpath("templates")
     formats = tomllib.loads(root.joinpath("format.toml").read_text("utf-8"))
-    notes = tomllib.loads(root.joinpath(language, "leads_notes.toml").read_text("utf-8"))
+    notes = tomllib.loads(template_text(language, "leads_notes.toml"))
     templates = {}
     for _, kind in TABS:
-        text = root.joinpath(language, f"{kind}.csv").read_text("utf-8")
-        rows = [[_typed(c) for c in row] for row in csv.reader(io.StringIO(text)) if row]
+        rows = [[_typed(c) for c in row] for row in csv_rows(template_text(language,
+                                                                            f"{kind}.csv"))]
+        columns = tuple(csv_rows(template_text(SYNCBOT, f"{kind}.csv"))[0])
         shared = {"header": formats["header"], "widths": formats["widths"]}
-        templates[kind] = Template(kind, rows, formats.get(kind, {}) | shared,
-                                   notes if kind == "Leads" else {})
+        templates[kind] = Template(kind, rows, columns, formats.get(kind, {}) | shared,
+                                   notes if kind == "Leads" else {}, sheet_language(language))
+    segments = templates["Segments"].rows
+    for rule in templates["Leads"].format.get("colors", []):  # a tier tag of this language
+        rule["contains"] = segments[rule["segments_row"]][0]
     return templates
 
 
@@ -87,9 +103,15 @@ def _color(hex_color: str) -> dict[str, float]:
             "blue": int(value[4:6], 16) / 255}
 
 
+def _dropdown(values: str, language: SheetLanguage) -> list[str]:
+    """A dropdown's choices as the language shows them (``format.toml`` names the list)."""
+    shown = {**language.operators, **language.dimensions}
+    return [shown.get(value, value) for value in DROPDOWNS[values]]
+
+
 def _layout(sheet_id: int, title: str, template: Template) -> list[dict[str, Any]]:
     """The batchUpdate requests that create one tab with its formatting."""
-    header = [str(c) for c in template.rows[0]]
+    header = list(template.columns)
     fmt = template.format
     rows = max(int(fmt.get("rows", 100)), len(template.rows) + 10)
     column = {name: i for i, name in enumerate(header)}
@@ -107,7 +129,7 @@ def _layout(sheet_id: int, title: str, template: Template) -> list[dict[str, Any
             "range": {"sheetId": sheet_id, "startRowIndex": 1, "endRowIndex": rows,
                       "startColumnIndex": column[name], "endColumnIndex": column[name] + 1},
             "rule": {"condition": {"type": "ONE_OF_LIST", "values": [
-                {"userEnteredValue": v} for v in DROPDOWNS[values]]},
+                {"userEnteredValue": v} for v in _dropdown(values, template.language)]},
                 "showCustomUi": True, "strict": False}}})
     for name, number_format in column_formats(template).items():
         requests.append(format_rows(sheet_id, column[name], number_format, 1, rows))
@@ -177,34 +199,91 @@ def _forget_untouched_default(workbook: Grid, existing: dict[str, Tab], ours: se
     return [] if values else [{"deleteSheet": {"sheetId": default.sheet_id}}]
 
 
-def tab_names(config: SheetsConfig) -> dict[str, str]:
-    """Template kind → the tab's name in this spreadsheet."""
-    return {kind: getattr(config, key) for key, kind in TABS}
+def tab_names(config: SheetsConfig, language: str) -> dict[str, str]:
+    """Template kind → the tab's name: the config's, else the language's own."""
+    names = sheet_language(language).tab_names
+    return {kind: getattr(config, key) or names[kind] for key, kind in TABS}
 
 
-def init_spreadsheet(workbook: Grid, config: SheetsConfig, *, language: str = "en"
-                     ) -> list[str]:
+def _tab_language(found: Mapping[str, Tab], config: SheetsConfig) -> str | None:
+    """The language whose tab names the spreadsheet uses ("Pesos": Spanish), counting the
+    tabs the config does not name and names no two languages share ("Leads"); None when
+    the names say nothing (a new spreadsheet)."""
+    folded = {title.casefold() for title in found}
+    votes = {language.code: 0 for language in languages()}
+    for key, kind in TABS:
+        names = {language.code: language.tab_names[kind].casefold() for language in languages()}
+        if getattr(config, key) is None and len(set(names.values())) == len(names):
+            for code, name in names.items():
+                votes[code] += name in folded
+    best = max(votes.values())
+    winners = [code for code, count in votes.items() if count == best]
+    if not best:
+        return None
+    return config.language if config.language in winners else winners[0]
+
+
+def _find_tabs(found: Mapping[str, Tab], config: SheetsConfig, language: str
+               ) -> tuple[dict[str, Tab], dict[str, str]]:
+    """Each of syncbot's tabs (by kind), found by the config's name, else by the language's
+    name, else by another language's; and the names of those not found (by config key)."""
+    folded = {title.casefold(): tab for title, tab in found.items()}
+    tabs: dict[str, Tab] = {}
+    missing: dict[str, str] = {}
+    order = [sheet_language(language)] + [lang for lang in languages() if lang.code != language]
+    for key, kind in TABS:
+        given = getattr(config, key)
+        names = [given] if given else [lang.tab_names[kind] for lang in order]
+        tab = next((folded[name.casefold()] for name in names if name.casefold() in folded),
+                   None)
+        if tab is None:
+            missing[key] = names[0]
+        else:
+            tabs[kind] = tab
+    return tabs, missing
+
+
+def init_language(workbook: Grid, config: SheetsConfig, found: Mapping[str, Tab]) -> str:
+    """The language ``init`` builds in: the config's; else that of the tabs already there;
+    else the spreadsheet's locale's (``es_ES`` → Spanish); else English."""
+    return (config.language or _tab_language(found, config) or from_locale(workbook.locale)
+            or SYNCBOT)
+
+
+def init_spreadsheet(workbook: Grid, config: SheetsConfig) -> InitResult:
     """Create every missing tab from the templates; existing tabs are left exactly as they are."""
-    templates = load_templates(language)
     existing = workbook.tabs()
-    folded = {title.casefold() for title in existing}
+    language = init_language(workbook, config, existing)
+    templates = load_templates(language)
+    present, missing = _find_tabs(existing, config, language)
+    names = tab_names(config, language)
     next_id = max([tab.sheet_id for tab in existing.values()] + [0]) + 1
     layout: list[dict[str, Any]] = []
     contents: list[dict[str, Any]] = []
     created = []
-    for kind, title in tab_names(config).items():
-        if title.casefold() in folded:
+    for key, kind in TABS:
+        if key not in missing:
             continue
+        title = names[kind]
         template = templates[kind]
         layout.extend(_layout(next_id, title, template))
         contents.append({"range": f"{quote_title(title)}!A1", "values": template.rows})
         created.append(title)
         next_id += 1
     if created:
-        layout.extend(_forget_untouched_default(workbook, existing, set(tab_names(config).values())))
+        ours = {tab.title for tab in present.values()} | set(created)
+        layout.extend(_forget_untouched_default(workbook, existing, ours))
     workbook.change_structure(layout)
     workbook.write(contents)
-    return created
+    return InitResult(created, language, {kind: tab.title for kind, tab in present.items()}
+                      | {kind: names[kind] for key, kind in TABS if key in missing})
+
+
+@dataclass(frozen=True)
+class InitResult:
+    created: list[str]  # the tabs made, by name
+    language: str  # the language they were made in
+    tabs: dict[str, str]  # every tab of syncbot's by kind (Weights…) → its name
 
 
 @dataclass(frozen=True)
@@ -217,11 +296,13 @@ class SheetData:
     runs_rows: int  # rows in use in the Runs tab, header included
     sources: dict[str, list[Any]] = field(default_factory=dict)  # [sources] tab → its header
     time_zone: str = "UTC"  # the spreadsheet's: its dates are written in it
+    language: SheetLanguage = field(default_factory=lambda: sheet_language(SYNCBOT))
 
     def team_headers(self, syncbot_columns: Sequence[str]) -> TeamHeaders:
         """What the rules may name besides syncbot's fields: the Leads headers that are not
-        syncbot's columns, and each source tab's headers."""
-        ours = {name.casefold() for name in syncbot_columns}
+        syncbot's columns (as the sheet's language heads them), and each source tab's
+        headers."""
+        ours = {self.language.title(name).casefold() for name in syncbot_columns}
         team = tuple(text for text in (as_text(h) for h in self.leads_header)
                      if text and text.casefold() not in ours)
         return TeamHeaders(self.tabs["Leads"].title, team,
@@ -233,16 +314,15 @@ def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str
                      ) -> SheetData:
     """The rules tabs, the Leads header, the Runs length and the header of each ``sources``
     tab: one metadata read, one values read."""
-    names = tab_names(config)
     found = workbook.tabs()
-    folded = {title.casefold(): tab for title, tab in found.items()}
-    missing = [(key, names[kind]) for key, kind in TABS if names[kind].casefold() not in folded]
+    tab_language = _tab_language(found, config) or config.language or SYNCBOT
+    tabs, missing = _find_tabs(found, config, tab_language)
     if missing:
         raise SheetSetupError([t("sheets.missing_tab", tab=title, key=key)
-                               for key, title in missing])
+                               for key, title in missing.items()])
+    folded = {title.casefold(): tab for title, tab in found.items()}
     problems = [t("sheets.missing_source_tab", tab=title, tabs=", ".join(found))
                 for title in sources if title.casefold() not in folded]
-    tabs = {kind: folded[title.casefold()] for kind, title in names.items()}
     source_titles = [folded[title.casefold()].title for title in sources
                      if title.casefold() in folded]
     ranges = [quote_title(tabs[kind].title) for kind in ("Weights", "Segments", "Interests")]
@@ -255,8 +335,11 @@ def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str
                  in source_headers.items() if email_column(header) is None]
     if problems:
         raise SheetSetupError(problems)
-    return SheetData(tabs, weights, segments, interests, leads[0] if leads else [], len(runs),
-                     source_headers, workbook.time_zone)
+    leads_header = leads[0] if leads else []
+    language = (recognise(rows[0] for rows in (weights, segments, interests, [leads_header])
+                          if rows) or config.language or tab_language)
+    return SheetData(tabs, weights, segments, interests, leads_header, len(runs),
+                     source_headers, workbook.time_zone, sheet_language(language))
 
 
 def _blocks(rows: Sequence[int], size: int) -> Iterator[list[tuple[int, int]]]:
@@ -298,7 +381,8 @@ def prepare_leads(workbook: Grid, data: SheetData, columns: Sequence[str], *,
     the first column nobody uses."""
     tab = data.tabs["Leads"]
     header = data.leads_header
-    layout = plan_layout(tab.title, header, columns, width=len(header))
+    titles = data.language.titles
+    layout = plan_layout(tab.title, header, columns, width=len(header), titles=titles)
     in_use = None
     if layout.new_columns:
         widths, in_use = [], 1
@@ -309,7 +393,8 @@ def prepare_leads(workbook: Grid, data: SheetData, columns: Sequence[str], *,
                     in_use = max(in_use, row)
         if widths and "email" in layout.new_columns:
             raise InvalidInputError([t("sheets.leads_no_email", tab=tab.title)])
-        layout = plan_layout(tab.title, header, columns, width=max(widths, default=0))
+        layout = plan_layout(tab.title, header, columns, width=max(widths, default=0),
+                             titles=titles)
     wanted = [name for name in ("email", "synced_at") if name not in layout.new_columns]
     read = dict(zip(wanted, workbook.read([
         f"{quote_title(tab.title)}!{col_letters(layout.index[n])}2:{col_letters(layout.index[n])}"
@@ -363,7 +448,7 @@ def write_leads(workbook: Grid, data: SheetData, diff: LeadsDiff, synced_at: dat
     if columns_needed > tab.columns:
         layout.append({"appendDimension": {"sheetId": tab.sheet_id, "dimension": "COLUMNS",
                                            "length": columns_needed - tab.columns}})
-    for name, number_format in column_formats(load_templates()["Leads"]).items():
+    for name, number_format in column_formats(load_templates(SYNCBOT)["Leads"]).items():
         column = diff.layout.index.get(name)
         if column is None:
             continue
@@ -386,23 +471,22 @@ def _counted(ranges: Iterator[dict[str, Any]], rows: Meter, *, header: bool
             rows.advance(len(value_range["values"]))
 
 
-def append_run(workbook: Grid, data: SheetData, header: Sequence[str],
-               values: Sequence[Any]) -> None:
-    """One Runs row, written at an explicit row (a retried write cannot add it twice)."""
+def append_run(workbook: Grid, data: SheetData, values: Sequence[Any]) -> None:
+    """One Runs row, written at an explicit row (a retried write cannot add it twice); the
+    header first in a tab that has none, both in the sheet's language."""
     tab = data.tabs["Runs"]
-    rows: list[Sequence[Any]] = [values] if data.runs_rows else [header, values]
+    row = [data.language.run_value(value) for value in values]
+    rows: list[Sequence[Any]] = [row] if data.runs_rows else [runs_header(data.language), row]
     first = data.runs_rows + 1
     needed = data.runs_rows + len(rows)
     if needed > tab.rows:
         workbook.change_structure([{"appendDimension": {
             "sheetId": tab.sheet_id, "dimension": "ROWS", "length": max(100, needed - tab.rows)}}])
     workbook.write([{"range": f"{quote_title(tab.title)}!A{first}:"
-                              f"{col_letters(len(header) - 1)}{first + len(rows) - 1}",
+                              f"{col_letters(len(row) - 1)}{first + len(rows) - 1}",
                      "values": [list(r) for r in rows]}])
 
 
-@cache
-def runs_header() -> tuple[str, ...]:
-    """The Runs tab's columns (from its template; read once per process)."""
-    return tuple(str(c) for c in load_templates()["Runs"].rows[0])
-
+def runs_header(language: SheetLanguage) -> list[str]:
+    """The Runs tab's columns in the sheet's language."""
+    return [language.title(column) for column in load_templates(SYNCBOT)["Runs"].columns]

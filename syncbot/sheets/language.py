@@ -1,0 +1,125 @@
+"""The languages a spreadsheet can be built in, and recognising which one a sheet is in.
+
+Each language is a folder of ``templates/<lang>/``: the tabs' ``.csv`` templates (the
+Leads and Runs headers list syncbot's columns in the same order in every language, so the
+English header names each column) and ``sheet.toml`` (tab names, the operators and
+dimensions the dropdowns and ``why`` show, the Runs values). Rules accept every
+language's words in any sheet (``locales.rule_vocabulary``); what depends on the sheet's
+language is only what syncbot *writes* there: new tabs, new Leads columns, ``why``, Runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from syncbot.config import SHEET_LANGUAGES
+from syncbot.core.values import as_text
+from syncbot.core.vocabulary import COUNT, DAYS_SINCE, Labels, fold
+from syncbot.locales import Catalogue
+
+SYNCBOT = "en"  # the language of syncbot's own names (fields, operators, columns)
+KINDS = ("Leads", "Weights", "Segments", "Interests", "Runs")  # syncbot's tabs
+HEADED = ("Leads", "Runs")  # the tabs whose columns are syncbot's, titled per language
+
+
+def template_text(language: str, name: str) -> str:
+    """One file of ``templates/<language>/``."""
+    return resources.files("syncbot.sheets").joinpath("templates", language, name) \
+        .read_text("utf-8")
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    return [row for row in csv.reader(io.StringIO(text)) if row]
+
+
+@dataclass(frozen=True)
+class SheetLanguage:
+    """What a spreadsheet in one language calls things."""
+
+    code: str
+    tab_names: Mapping[str, str]  # tab kind → its name
+    titles: Mapping[str, str]  # syncbot's Leads and Runs columns → their headers
+    operators: Mapping[str, str]  # syncbot's operator → the word shown
+    dimensions: Mapping[str, str]
+    run_values: Mapping[str, str]  # a Runs mode or status → the word shown
+    names: Mapping[str, str]  # what ``days_since(X)`` and ``Tab!count`` are called
+
+    def title(self, column: str) -> str:
+        """A column of syncbot's as this language heads it (merge tags keep their names)."""
+        return self.titles.get(column, column)
+
+    def run_value(self, value: Any) -> Any:
+        return self.run_values.get(value, value) if isinstance(value, str) else value
+
+    @property
+    def texts(self) -> Catalogue:
+        """The catalogue of ``why``'s connecting words ("con tope", "+3 más")."""
+        return Catalogue(self.code)
+
+    @property
+    def labels(self) -> Labels:
+        """The words ``why`` shows for fields and operators."""
+        return Labels(self.code, dict(self.titles), dict(self.operators),
+                      days_since=self.names.get("days_since", DAYS_SINCE),
+                      count=self.names.get("count", COUNT))
+
+
+@cache
+def sheet_language(code: str) -> SheetLanguage:
+    """The language ``code`` (one of ``config.SHEET_LANGUAGES``), read once."""
+    raw = tomllib.loads(template_text(code, "sheet.toml"))
+    titles: dict[str, str] = {}
+    for kind in HEADED:
+        ours = csv_rows(template_text(SYNCBOT, f"{kind}.csv"))[0]
+        theirs = csv_rows(template_text(code, f"{kind}.csv"))[0]
+        titles.update(zip(ours, theirs, strict=True))
+    return SheetLanguage(code, raw["tabs"], titles, raw.get("operators", {}),
+                         raw.get("dimensions", {}), raw.get("run_values", {}),
+                         raw.get("names", {}))
+
+
+def languages() -> list[SheetLanguage]:
+    return [sheet_language(code) for code in SHEET_LANGUAGES]
+
+
+def from_locale(locale: str) -> str | None:
+    """The language of a spreadsheet's locale (``es_ES``, ``es_419`` → ``es``), if syncbot
+    builds sheets in it."""
+    code = locale.split("_")[0].split("-")[0].lower()
+    return code if code in SHEET_LANGUAGES else None
+
+
+@cache
+def _header_words() -> dict[str, frozenset[str]]:
+    """Per language, the folded headers only that language uses (the rules tabs' and syncbot's
+    Leads and Runs columns): a header shared by two languages (``email``) tells nothing."""
+    words: dict[str, set[str]] = {}
+    for language in languages():
+        found = {fold(title) for title in language.titles.values()}
+        for kind in ("Weights", "Segments", "Interests"):
+            found |= {fold(cell) for cell in csv_rows(template_text(language.code,
+                                                                     f"{kind}.csv"))[0]}
+        words[language.code] = found
+    return {code: frozenset(found - set().union(*(other for c, other in words.items()
+                                                   if c != code)))
+            for code, found in words.items()}
+
+
+def recognise(headers: Iterable[Sequence[Any]]) -> str | None:
+    """The language most of these header rows' cells are in (None when they say nothing)."""
+    votes = dict.fromkeys(SHEET_LANGUAGES, 0)
+    for header in headers:
+        for cell in header:
+            word = fold(as_text(cell))
+            for code, words in _header_words().items():
+                votes[code] += word in words
+    best = max(votes.values())
+    winners = [code for code, count in votes.items() if count == best]
+    return winners[0] if best and len(winners) == 1 else None
