@@ -62,6 +62,10 @@ def test_spanish_names_are_words_every_rule_accepts():
     assert {words.operators[fold(w)] for w in spanish.operators.values()} == set(spanish.operators)
     assert {words.dimensions[fold(w)]: d for d, w in spanish.dimensions.items()}.keys() == {
         "engagement", "fit"}
+    assert {words.weekdays[fold(w)]: d for d, w in spanish.weekdays.items()} == {
+        d: d for d in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+    assert {words.statuses[fold(w)]: s for s, w in spanish.statuses.items()} == {
+        s: s for s in spanish.statuses}
     assert fold(spanish.names["days_since"]) in words.days_since
     assert fold(spanish.names["count"]) in words.count
 
@@ -136,6 +140,10 @@ def test_a_spanish_sheet_syncs_in_spanish_while_messages_follow_the_user(spanish
     whys = " ".join(lead["motivo"] for lead in leads)
     assert "clics_30d " in whys and "dias_desde_ultima_actividad > 90 -15" in whys
     assert "clicks_30d" not in whys and "days_since" not in whys
+    assert {lead["estado"] for lead in leads} <= {"suscrito", "dado de baja", "limpiado",
+                                                  "pendiente", "transaccional"}
+    days = {lead["mejor_dia_envio"] for lead in leads} - {""}
+    assert days and days <= {"lun", "mar", "mié", "jue", "vie", "sáb", "dom"}
     warm = {lead["email"].lower() for lead in leads if "lead:templado" in lead["etiquetas"]}
     assert warm and spanish.tags()["lead:templado"] == warm  # the Spanish tags in Mailchimp
     runs = values(spanish, "Ejecuciones")
@@ -215,3 +223,35 @@ def test_only_the_sheet_s_own_titles_are_syncbot_s_columns():
     assert spanish_layout.index["status"] == 1
     assert spanish_layout.new_columns == ("synced_at",)
     assert spanish_layout.title("synced_at") == "sincronizado"
+
+
+@pytest.mark.parametrize(("field", "value"), [("estado", "suscrito"), ("status", "subscribed"),
+                                              ("estado", "Dado de baja, suscrito")])
+def test_a_status_in_spanish_or_english_means_mailchimp_s(field, value):
+    """The Spanish sheet shows ``suscrito``; a rule may say it either way."""
+    from syncbot.core.rules import parse_rules
+    from tests.conftest import CELL, SAY
+
+    operator = "in" if "," in value else "="
+    rules = parse_rules(weights=[["Campo", "Operador", "Valor", "Puntos"],
+                                 [field, operator, value, 5]],
+                        segments=[["Etiqueta", "Campo", "Operador"]],
+                        interests=[["Tema", "URL contiene"]], lookback_days=90,
+                        say=SAY, cell=CELL, vocabulary=rule_vocabulary())
+    [rule] = rules.weights
+    assert rule.condition is not None and rule.condition.holds({"status": "subscribed"})
+    assert not rule.condition.holds({"status": "cleaned"})
+
+
+def test_a_missing_header_of_a_spanish_sheet_is_named_in_spanish():
+    from syncbot.core.rules import InvalidRules, parse_rules
+    from tests.conftest import CELL, SAY
+
+    with pytest.raises(InvalidRules) as caught:
+        parse_rules(weights=[["Campo", "Operador", "Valor"]], segments=[["Etiqueta", "Campo",
+                                                                         "Operador"]],
+                    interests=[["Tema", "URL contiene"]], lookback_days=90, say=SAY, cell=CELL,
+                    vocabulary=rule_vocabulary(), labels=sheet_language("es").labels,
+                    tabs=("Pesos", "Segmentos", "Intereses"))
+    [problem] = caught.value.problems
+    assert '"Puntos"' in problem and "Campo, Operador, Valor, Puntos, Máximo" in problem

@@ -97,6 +97,7 @@ class FieldNames:
         self.aliases = {alias: name for alias, name in vocabulary.fields.items()
                         if name in self.kinds}  # a window past the lookback is not offered
         self.own = {fold(labels.field(name)): labels.field(name) for name in self.kinds}
+        self.labels = labels
         self.team = team
         self.team_columns = _first_of_each(team.leads)
         self.sources = {_fold(tab): tab for tab in team.sources}

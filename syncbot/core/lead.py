@@ -51,6 +51,7 @@ class Evaluator:
         """``say`` and ``labels``: the sheet's language (``why`` is written in it)."""
         self.rules, self.settings = rules, settings
         self.scorer = Scorer(rules.weights, say, labels)
+        self.labels = labels
         self.sheet_zone = zone(settings.sheet_timezone)
 
     def __call__(self, member: Member, events: Sequence[Event], now: datetime,
@@ -68,6 +69,7 @@ class Evaluator:
         tags = (assign_tags(values, self.rules.segments)
                 if member.status in settings.tag_statuses else [])
         values.update(tags=", ".join(tags), why=score.why)
+        self.labels.values(values)
         until = stable_until(member, events, now=now, lookback_days=settings.lookback_days,
                              half_life_days=settings.half_life_days)
         return ScoredLead(values, tags, score.total, score.why, min([until, *team_changes]))

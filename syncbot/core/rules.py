@@ -11,7 +11,7 @@ from its ``cell``: the core looks up neither.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,9 +104,11 @@ class _Row:
 
 def _read_table(tab: str, rows: Sequence[Sequence[Any]], columns: Sequence[str],
                 required: Sequence[str], problems: Problems,
-                vocabulary: Vocabulary = ENGLISH) -> list[_Row]:
+                vocabulary: Vocabulary = ENGLISH, labels: Labels = SYNCBOT_LABELS
+                ) -> list[_Row]:
     """The rows of a rules tab, each cell under its column's name; headers are found in any
-    order, in English or in another language's words (``Campo``, ``Puntos``…)."""
+    order, in English or in another language's words (``Campo``, ``Puntos``…). A problem
+    names the headers as the sheet's language has them (``labels``)."""
     header = list(rows[0]) if rows else []
     found: dict[str, int] = {}
     wanted = {fold(c): c for c in columns}
@@ -116,14 +118,14 @@ def _read_table(tab: str, rows: Sequence[Sequence[Any]], columns: Sequence[str],
         if name is None:
             continue  # a team column: ignored
         if name in found:
-            problems.add("rules.duplicate_header", cell=problems.cell(tab, index, 1), column=name,
-                          other=problems.cell(tab, found[name], 1))
+            problems.add("rules.duplicate_header", cell=problems.cell(tab, index, 1),
+                         column=labels.header(name), other=problems.cell(tab, found[name], 1))
             continue
         found[name] = index
     missing = [c for c in required if c not in found]
     for column in missing:
-        problems.add("rules.missing_header", tab=tab, column=column,
-                      columns=", ".join(columns))
+        problems.add("rules.missing_header", tab=tab, column=labels.header(column),
+                     columns=", ".join(labels.header(c) for c in columns))
     if missing:
         return []
     out = []
@@ -141,11 +143,12 @@ def _operator(raw: Any, vocabulary: Vocabulary) -> str:
     return ALIASES.get(text) or vocabulary.operators.get(text, text)
 
 
-def _weekdays(value: Any, vocabulary: Vocabulary) -> Any:
-    """``lun, mar`` → ``Mon, Tue``: weekdays as ``best_send_weekday`` holds them."""
+def _canonical_values(value: Any, words: Mapping[str, str]) -> Any:
+    """``lun, mar`` → ``Mon, Tue``, ``suscrito`` → ``subscribed``: values as syncbot's fields
+    hold them (``best_send_weekday``, ``status``)."""
     if is_blank(value):
         return value
-    return ", ".join(vocabulary.weekdays.get(fold(part), part) for part in _alternatives(value))
+    return ", ".join(words.get(fold(part), part) for part in _alternatives(value))
 
 
 def _number_of(value: Any) -> float | None:
@@ -293,7 +296,9 @@ def _condition(row: _Row, tab: str, fields: FieldNames, problems: Problems, *,
     kind = fields.kind(field)
     value = row.get("Value") if "Value" in row.columns else None
     if field == "best_send_weekday":
-        value = _weekdays(value, fields.vocabulary)
+        value = _canonical_values(value, fields.vocabulary.weekdays)
+    if field == "status":
+        value = _canonical_values(value, fields.vocabulary.statuses)
     where = row.cell(tab, "Value") if "Value" in row.columns else row.cell(tab, "Operator")
     if operator == "per":
         if kind not in (NUMBER, UNKNOWN):
@@ -333,7 +338,7 @@ def parse_weights(rows: Sequence[Sequence[Any]], tab: str, fields: FieldNames,
                   problems: Problems) -> list[WeightRule]:
     rules = []
     for row in _read_table(tab, rows, WEIGHTS_COLUMNS, ("Field", "Operator", "Points"), problems,
-                           fields.vocabulary):
+                           fields.vocabulary, fields.labels):
         name = as_text(row.get("Field"))
         if not name or name.startswith("#"):
             continue
@@ -369,7 +374,7 @@ def parse_segments(rows: Sequence[Sequence[Any]], tab: str, fields: FieldNames,
     rules: list[SegmentRule] = []
     seen: dict[str, tuple[int, str | None]] = {}  # folded tag -> (row, group)
     for row in _read_table(tab, rows, SEGMENTS_COLUMNS, ("Tag", "Field", "Operator"), problems,
-                           fields.vocabulary):
+                           fields.vocabulary, fields.labels):
         tag = as_text(row.get("Tag"))
         field_text, op_text = as_text(row.get("Field")), as_text(row.get("Operator"))
         group_text = as_text(row.get("Group")) if "Group" in row.columns else ""
@@ -406,9 +411,11 @@ def parse_segments(rows: Sequence[Sequence[Any]], tab: str, fields: FieldNames,
 
 
 def parse_interests(rows: Sequence[Sequence[Any]], tab: str, problems: Problems,
-                    vocabulary: Vocabulary = ENGLISH) -> list[Interest]:
+                    vocabulary: Vocabulary = ENGLISH, labels: Labels = SYNCBOT_LABELS
+                    ) -> list[Interest]:
     interests = []
-    for row in _read_table(tab, rows, INTERESTS_COLUMNS, INTERESTS_COLUMNS, problems, vocabulary):
+    for row in _read_table(tab, rows, INTERESTS_COLUMNS, INTERESTS_COLUMNS, problems, vocabulary,
+                           labels):
         topic, needle = as_text(row.get("Topic")), as_text(row.get("URL contains"))
         if topic.startswith("#") or not (topic or needle):
             continue
@@ -445,7 +452,7 @@ def parse_rules(*, weights: Sequence[Sequence[Any]], segments: Sequence[Sequence
                         vocabulary, labels)
     weight_rules = parse_weights(weights, tabs[0], fields, problems)  # rejects the scores itself
     segment_rules = parse_segments(segments, tabs[1], fields, problems)
-    interest_rules = parse_interests(interests, tabs[2], problems, vocabulary)
+    interest_rules = parse_interests(interests, tabs[2], problems, vocabulary, labels)
     if problems:
         raise InvalidRules(problems.found)
     return Ruleset(tuple(weight_rules), tuple(segment_rules), tuple(interest_rules),

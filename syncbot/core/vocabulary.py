@@ -36,18 +36,20 @@ class Vocabulary:
     days_since: tuple[str, ...] = ()
     columns: Mapping[str, str] = field(default_factory=dict)  # rules tabs' headers
     count: tuple[str, ...] = ()  # ``Tab!count``'s other names
+    statuses: Mapping[str, str] = field(default_factory=dict)  # ``status`` values: suscrito
 
     @classmethod
     def of(cls, language: str, *, fields: Mapping[str, str] = {},
            operators: Mapping[str, str] = {}, dimensions: Mapping[str, str] = {},
            weekdays: Mapping[str, str] = {}, days_since: Iterable[str] = (),
-           columns: Mapping[str, str] = {}, count: Iterable[str] = ()) -> Vocabulary:
+           columns: Mapping[str, str] = {}, count: Iterable[str] = (),
+           statuses: Mapping[str, str] = {}) -> Vocabulary:
         """A vocabulary from words as written (folded here)."""
         def folded(words: Mapping[str, str]) -> dict[str, str]:
             return {fold(alias): canonical for alias, canonical in words.items()}
         return cls(language, folded(fields), folded(operators), folded(dimensions),
                    folded(weekdays), tuple(fold(name) for name in days_since), folded(columns),
-                   tuple(fold(name) for name in count))
+                   tuple(fold(name) for name in count), folded(statuses))
 
     def __add__(self, other: Vocabulary) -> Vocabulary:
         """Both vocabularies' words (a rule may use either)."""
@@ -57,7 +59,8 @@ class Vocabulary:
                           {**self.dimensions, **other.dimensions},
                           {**self.weekdays, **other.weekdays},
                           self.days_since + other.days_since,
-                          {**self.columns, **other.columns}, self.count + other.count)
+                          {**self.columns, **other.columns}, self.count + other.count,
+                          {**self.statuses, **other.statuses})
 
 
 ENGLISH = Vocabulary()
@@ -78,6 +81,9 @@ class Labels:
     operators: Mapping[str, str] = field(default_factory=dict)
     days_since: str = DAYS_SINCE
     count: str = COUNT
+    weekdays: Mapping[str, str] = field(default_factory=dict)  # Mon → lun
+    statuses: Mapping[str, str] = field(default_factory=dict)  # subscribed → suscrito
+    headers: Mapping[str, str] = field(default_factory=dict)  # rules tabs' Field → Campo
 
     def field(self, name: str) -> str:
         """A field as this sheet names it (team columns keep the team's own names)."""
@@ -87,8 +93,20 @@ class Labels:
             return name[:-len(COUNT)] + self.count
         return self.fields.get(name, name)
 
+    def header(self, column: str) -> str:
+        """A rules tab's column as this sheet heads it (``Points``: ``Puntos``)."""
+        return self.headers.get(column, column)
+
     def operator(self, operator: str) -> str:
         return self.operators.get(operator, operator)
+
+    def values(self, row: dict[str, object]) -> None:
+        """Show a lead's ``best_send_weekday`` and ``status`` in this sheet's words (``lun``,
+        ``suscrito``): done once rules are applied, which compare syncbot's own values."""
+        for name, words in (("best_send_weekday", self.weekdays), ("status", self.statuses)):
+            value = row.get(name)
+            if isinstance(value, str) and value in words:
+                row[name] = words[value]
 
 
 SYNCBOT_LABELS = Labels()

@@ -50,6 +50,9 @@ class SheetLanguage:
     dimensions: Mapping[str, str]
     run_values: Mapping[str, str]  # a Runs mode or status → the word shown
     names: Mapping[str, str]  # what ``days_since(X)`` and ``Tab!count`` are called
+    weekdays: Mapping[str, str]  # ``best_send_weekday``'s values: Mon → lun
+    statuses: Mapping[str, str]  # ``status``'s values: subscribed → suscrito
+    headers: Mapping[str, str]  # the rules tabs' columns: Field → Campo
 
     def title(self, column: str) -> str:
         """A column of syncbot's as this language heads it (merge tags keep their names)."""
@@ -68,7 +71,8 @@ class SheetLanguage:
         """The words ``why`` shows for fields and operators."""
         return Labels(self.code, dict(self.titles), dict(self.operators),
                       days_since=self.names.get("days_since", DAYS_SINCE),
-                      count=self.names.get("count", COUNT))
+                      count=self.names.get("count", COUNT), weekdays=dict(self.weekdays),
+                      statuses=dict(self.statuses), headers=dict(self.headers))
 
 
 @cache
@@ -76,13 +80,15 @@ def sheet_language(code: str) -> SheetLanguage:
     """The language ``code`` (one of ``config.SHEET_LANGUAGES``), read once."""
     raw = tomllib.loads(template_text(code, "sheet.toml"))
     titles: dict[str, str] = {}
-    for kind in HEADED:
+    headers: dict[str, str] = {}
+    for kind in KINDS:
         ours = csv_rows(template_text(SYNCBOT, f"{kind}.csv"))[0]
         theirs = csv_rows(template_text(code, f"{kind}.csv"))[0]
-        titles.update(zip(ours, theirs, strict=True))
+        (titles if kind in HEADED else headers).update(zip(ours, theirs, strict=True))
     return SheetLanguage(code, raw["tabs"], titles, raw.get("operators", {}),
                          raw.get("dimensions", {}), raw.get("run_values", {}),
-                         raw.get("names", {}))
+                         raw.get("names", {}), raw.get("weekdays", {}),
+                         raw.get("statuses", {}), headers)
 
 
 def languages() -> list[SheetLanguage]:
