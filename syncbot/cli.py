@@ -277,10 +277,11 @@ def demo(ctx: Context, output: Path, members: int, language: str | None, quiet: 
             click.echo(t("report.top_line", email=lead.email, score=lead.score, tags=lead.after,
                          why=lead.why))
         click.echo("")
-    click.echo(t("report.demo_second"))
+    click.echo(t("report.demo_second", column=result.team_column))
     print_report(result.second, dry_run=False, quiet=quiet)
     click.echo("")
-    click.echo(t("report.demo_saved", path=output))
+    click.echo(t("report.demo_saved", path=output, tabs=", ".join(result.tabs),
+                 form=result.form_tab))
 
 
 def verbosity(argv: list[str]) -> int:

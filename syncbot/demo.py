@@ -48,6 +48,9 @@ class DemoResult:
     second: RunReport
     output: Path
     members: int
+    tabs: list[str]  # syncbot's tabs, as init named them
+    form_tab: str  # the team's form tab
+    team_column: str  # the team's checkbox column in Leads
 
 
 LOCALES = {"en": "en_US", "es": "es_ES"}  # the demo spreadsheet's locale, per language
@@ -214,7 +217,8 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
         audience.close()
     meters.stage(t("progress.writing_workbook", path=output))
     export_xlsx(box, SPREADSHEET_ID, output, meters)
-    return DemoResult(first, second, output, members)
+    return DemoResult(first, second, output, members, list(names.values()),
+                      team.template["form_tab"], team.template["team_column"])
 
 
 def export_xlsx(box: Sandbox, spreadsheet_id: str, output: Path, meters: Meters) -> None:

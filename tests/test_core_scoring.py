@@ -222,3 +222,38 @@ def test_the_readme_worked_example_is_what_the_code_does():
     assert assign_tags(features, rules.segments) == ["lead:warm"]
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
     assert f"`{result.why}`" in readme
+
+
+def test_the_spanish_readme_worked_example_is_what_the_code_does():
+    """README.es.md's example, written with the Spanish sheet's words, scores Lucía the same
+    and explains it in Spanish."""
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+
+    from syncbot.core.fields import compute_features
+    from syncbot.core.model import Event, Member
+    from syncbot.locales import Catalogue, rule_vocabulary
+    from syncbot.sheets.language import csv_rows, sheet_language, template_text
+
+    now = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    spanish = sheet_language("es")
+    rules = parse_rules(
+        weights=[["Campo", "Operador", "Valor", "Puntos", "Máximo", "Dimensión", "Nota"],
+                 ["clics_30d", "por", "", 5, 20, ""], ["aperturas_7d", ">", 0, 10, "", ""],
+                 ["dias_desde_ultima_actividad", ">", 90, -15, "", ""],
+                 ["JOBTITLE", "contiene", "director, ceo, head", 15, "", "perfil"],
+                 ["pais", "en", "ES, MX, AR", 5, "", "perfil"]],
+        segments=csv_rows(template_text("es", "Segments.csv")),
+        interests=[["Tema", "URL contiene"]], lookback_days=90, merge_tags=["JOBTITLE"],
+        say=SAY, cell=CELL, vocabulary=rule_vocabulary(), labels=spanish.labels)
+    lucia = Member("lucia@example.mx", "subscribed", merge_fields={"JOBTITLE": "Head of Marketing"},
+                   country="MX", subscribed_at=now - timedelta(days=300))
+    events = [Event("click", now - timedelta(days=d), "https://x") for d in (2, 5, 9, 12, 20, 25)]
+    events.append(Event("open", now - timedelta(days=1)))
+    features = compute_features(lucia, events, now=now, lookback_days=90, half_life_days=30)
+    result = Scorer(rules.weights, Catalogue("es"), spanish.labels).score(features)
+    features.update(engagement_score=result.engagement, fit_score=result.fit, score=result.total)
+    assert (result.engagement, result.fit, result.total) == (30, 20, 50)
+    assert assign_tags(features, rules.segments) == ["lead:templado"]
+    readme = (Path(__file__).resolve().parents[1] / "README.es.md").read_text("utf-8")
+    assert f"`{result.why}`" in readme, result.why
