@@ -20,6 +20,7 @@ import click
 
 from syncbot import __version__
 from syncbot.config import SHEET_LANGUAGES, Config, load_config, resolve_path, write_example
+from syncbot.core.values import format_number
 from syncbot.errors import EXIT_FAILURE, SyncbotError
 from syncbot.locales import language as user_language
 from syncbot.locales import language_name, t
@@ -159,7 +160,7 @@ def print_report(report: RunReport, *, dry_run: bool, quiet: bool = False) -> No
         for lead in report.sample:
             click.echo(t("report.sample_line", email=lead.email,
                          before=lead.before or t("report.none"), after=lead.after or t("report.none"),
-                         score=lead.score, why=lead.why))
+                         score=format_number(lead.score), why=lead.why))
     if report.team_inputs:
         click.echo(t("report.team_inputs", inputs=report.team_inputs))
     for warning in report.warnings:
@@ -274,8 +275,8 @@ def demo(ctx: Context, output: Path, members: int, language: str | None, quiet: 
     if not quiet:
         click.echo(t("report.top_heading"))
         for lead in result.first.top:
-            click.echo(t("report.top_line", email=lead.email, score=lead.score, tags=lead.after,
-                         why=lead.why))
+            click.echo(t("report.top_line", email=lead.email, score=format_number(lead.score),
+                         tags=lead.after, why=lead.why))
         click.echo("")
     click.echo(t("report.demo_second", column=result.team_column))
     print_report(result.second, dry_run=False, quiet=quiet)
