@@ -78,6 +78,7 @@ class Sheet:
     validations: list[dict[str, Any]] = field(default_factory=list)
     conditional_formats: list[dict[str, Any]] = field(default_factory=list)
     dimension_properties: list[dict[str, Any]] = field(default_factory=list)
+    charts: list[dict[str, Any]] = field(default_factory=list)  # EmbeddedChart, with chartId
 
     def cell(self, r: int, c: int) -> Any:
         if r < len(self.rows) and c < len(self.rows[r]):
@@ -121,6 +122,7 @@ class Spreadsheet:
     sheets: list[Sheet] = field(default_factory=list)
     editors: set[str] = field(default_factory=set)
     next_sheet_id: int = 0  # a new spreadsheet's first tab is sheetId 0 ("gid=0"), as on Google
+    next_object_id: int = 1_000_000  # charts' ids (Google's are large, unrelated numbers)
 
     def sheet(self, title: str) -> Sheet | None:
         return next((s for s in self.sheets if s.title == title), None)
@@ -342,6 +344,61 @@ def render(value: Any, option: str, datetime_option: str, number_format: dict[st
             return format_number(value, locale)
         return value
     return value
+
+
+# The chart fields the emulator takes, by the official description's schema names (a test
+# checks every one is there): field → the schema of its value, a one-item list for a list of
+# them, None for a plain value. Anything else in an ``addChart`` is refused, as Sheets does.
+CHART_SCHEMA: dict[str, dict[str, Any]] = {
+    "EmbeddedChart": {"chartId": None, "spec": "ChartSpec", "position": "EmbeddedObjectPosition",
+                      "border": None},
+    "ChartSpec": {"title": None, "subtitle": None, "altText": None, "fontName": None,
+                  "titleTextFormat": None, "backgroundColor": None, "backgroundColorStyle": None,
+                  "hiddenDimensionStrategy": None, "maximized": None,
+                  "basicChart": "BasicChartSpec"},
+    "BasicChartSpec": {"chartType": None, "legendPosition": None, "headerCount": None,
+                       "stackedType": None, "lineSmoothing": None, "threeDimensional": None,
+                       "interpolateNulls": None, "compareMode": None, "totalDataLabel": None,
+                       "axis": ["BasicChartAxis"], "domains": ["BasicChartDomain"],
+                       "series": ["BasicChartSeries"]},
+    "BasicChartAxis": {"position": None, "title": None, "format": None,
+                       "titleTextPosition": None, "viewWindowOptions": None},
+    "BasicChartDomain": {"domain": "ChartData", "reversed": None},
+    "BasicChartSeries": {"series": "ChartData", "targetAxis": None, "type": None, "color": None,
+                         "colorStyle": None, "lineStyle": None, "pointStyle": None,
+                         "dataLabel": None, "styleOverrides": None},
+    "ChartData": {"sourceRange": "ChartSourceRange", "aggregateType": None, "groupRule": None,
+                  "columnReference": None},
+    "ChartSourceRange": {"sources": ["GridRange"]},
+    "GridRange": {"sheetId": None, "startRowIndex": None, "endRowIndex": None,
+                  "startColumnIndex": None, "endColumnIndex": None},
+    "EmbeddedObjectPosition": {"overlayPosition": "OverlayPosition", "sheetId": None,
+                               "newSheet": None},
+    "OverlayPosition": {"anchorCell": "GridCoordinate", "offsetXPixels": None,
+                        "offsetYPixels": None, "widthPixels": None, "heightPixels": None},
+    "GridCoordinate": {"sheetId": None, "rowIndex": None, "columnIndex": None},
+}
+CHART_TYPES = ("BAR", "LINE", "AREA", "COLUMN", "SCATTER", "COMBO", "STEPPED_AREA")
+
+
+def unknown_fields(value: Any, schema: str, where: str = "") -> str | None:
+    """The first field of ``value`` that ``schema`` (of CHART_SCHEMA) does not have, dotted
+    (``spec.basicChart.colour``), or None."""
+    if not isinstance(value, dict):
+        return None
+    fields = CHART_SCHEMA[schema]
+    for name, inner in value.items():
+        if name not in fields:
+            return where + name
+        kind = fields[name]
+        items = inner if isinstance(kind, list) and isinstance(inner, list) else [inner]
+        target = kind[0] if isinstance(kind, list) else kind
+        if target is not None:
+            for item in items:
+                found = unknown_fields(item, target, f"{where}{name}.")
+                if found:
+                    return found
+    return None
 
 
 def google_error(code: int, message: str, status: str, details: list[Any] | None = None) -> HttpError:
@@ -603,6 +660,8 @@ class SheetsEmulator(Emulator):
             entry: dict[str, Any] = {"properties": s.properties()}
             if s.conditional_formats:
                 entry["conditionalFormats"] = copy.deepcopy(s.conditional_formats)
+            if s.charts:
+                entry["charts"] = copy.deepcopy(s.charts)
             sheets.append(entry)
         return Response.json(200, {
             "spreadsheetId": book.id,
@@ -807,11 +866,55 @@ class SheetsEmulator(Emulator):
             else:
                 self._delete(sheet, dimension, start, end, dry)
             return {}
+        if kind == "addChart":
+            return self._add_chart(book, body, dry)
+        if kind == "deleteEmbeddedObject":
+            found = [(sheet, chart) for sheet in book.sheets for chart in sheet.charts
+                     if chart["chartId"] == body.get("objectId")]
+            if not found:
+                raise google_error(400, f"Invalid requests[0].deleteEmbeddedObject: No object "
+                                   f"with id {body.get('objectId')}", "INVALID_ARGUMENT")
+            if not dry:
+                found[0][0].charts.remove(found[0][1])
+            return {}
         if kind in ("repeatCell", "updateCells", "setDataValidation", "addConditionalFormatRule",
                     "updateDimensionProperties", "autoResizeDimensions", "setBasicFilter"):
             return self._decorate(book, kind, body, dry)
         raise google_error(400, f'Invalid JSON payload received. Unknown name "{kind}" at '
                            "'requests[0]': Cannot find field.", "INVALID_ARGUMENT")
+
+    def _add_chart(self, book: Spreadsheet, body: dict[str, Any], dry: bool) -> dict[str, Any]:
+        """``addChart`` as Sheets takes it: fields checked against the official description
+        (an unknown one is a 400), every source range inside its sheet's grid, the chart
+        anchored on a sheet that exists; the reply carries the new ``chartId``."""
+        chart = copy.deepcopy(body.get("chart") or {})
+        unknown = unknown_fields(chart, "EmbeddedChart")
+        if unknown:
+            raise google_error(400, f'Invalid JSON payload received. Unknown name "{unknown}" '
+                               "at 'requests[0].add_chart.chart': Cannot find field.",
+                               "INVALID_ARGUMENT")
+        basic = (chart.get("spec") or {}).get("basicChart")
+        if not basic or basic.get("chartType") not in CHART_TYPES:
+            raise google_error(400, "Invalid requests[0].addChart: a basicChart with a "
+                               "chartType is required", "INVALID_ARGUMENT")
+        sources = [source for part in [*basic.get("domains", []), *basic.get("series", [])]
+                   for source in ((part.get("domain") or part.get("series") or {})
+                                  .get("sourceRange") or {}).get("sources", [])]
+        if not sources:
+            raise google_error(400, "Invalid requests[0].addChart: the chart has no data",
+                               "INVALID_ARGUMENT")
+        for source in sources:
+            self._grid_range(book, source)
+        anchor = ((chart.get("position") or {}).get("overlayPosition") or {}).get("anchorCell")
+        if anchor is None:
+            raise google_error(400, "Invalid requests[0].addChart: an overlayPosition with an "
+                               "anchorCell is required", "INVALID_ARGUMENT")
+        sheet = self._sheet_of(book, anchor.get("sheetId"))
+        chart["chartId"] = chart.get("chartId") or book.next_object_id
+        book.next_object_id = max(book.next_object_id, chart["chartId"]) + 1
+        if not dry:
+            sheet.charts.append(chart)
+        return {"addChart": {"chart": copy.deepcopy(chart)}}
 
     def _update_properties(self, book: Spreadsheet, sheet: Sheet, props: dict[str, Any],
                            fields: str, dry: bool) -> None:
