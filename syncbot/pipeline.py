@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from syncbot.config import Config
+from syncbot.core.dashboard import DashboardCounts, TagCounts, dashboard_tables
 from syncbot.core.lead import Evaluator, Settings
 from syncbot.core.model import Event, Member
 from syncbot.core.rules import InvalidRules, Ruleset, parse_rules
@@ -251,6 +252,7 @@ def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Rule
     state.record_leads(tab.diff.ledger_entries(run.now), tab.layout_key, tab.fingerprint,
                        replace=not tab.trusted)
     _write_tags(run, rules, plan, ids, leads.addresses)
+    _update_dashboard(run, state, rules, leads.dashboard)
     _compose_message(run, data, tab.diff)
 
 
@@ -307,6 +309,24 @@ def _write_tags(run: _Run, rules: Ruleset, plan: TagPlan, ids: dict[str, int],
     run.report.rejected = written.errors
 
 
+def _update_dashboard(run: _Run, state: StateStore, rules: Ruleset, counts: DashboardCounts
+                      ) -> None:
+    """Remember this run's tag counts and rewrite the Dashboard from the state. A Dashboard
+    that cannot be written is reported in the run's message; the sync itself stands."""
+    sizes = run.report.tag_sizes
+    state.record_tag_counts(TagCounts(run.now, {tag: sizes.get(tag, 0)
+                                                for tag in rules.managed_tags}))
+    topics = list(dict.fromkeys(interest.topic for interest in rules.interests))
+    tables = dashboard_tables(state.tag_history(), rules.managed_tags, counts, topics)
+    spreadsheet = run.config.sheets.spreadsheet_id
+    try:
+        memory = run.sheet.write_dashboard(tables, state.dashboard(spreadsheet))
+    except SyncbotError as exc:
+        run.report.warnings.append(run.texts("run.dashboard_failed", reason=str(exc)))
+        return
+    state.remember_dashboard(memory)
+
+
 def _compose_message(run: _Run, data: SheetData, diff: LeadsDiff) -> None:
     report = run.report
     messages = [duplicates_message(data.tabs["Leads"].title, diff.duplicates)]
@@ -332,11 +352,13 @@ class _Leads:
         self.addresses: dict[str, str] = {}  # key → address as Mailchimp spells it, if different
         self._shared: dict[str, list[str]] = {}  # one list per distinct tag combination
         self._top: Highest[SampleLead | str] = Highest(SAMPLE_SIZE)
+        self.dashboard = DashboardCounts()  # every lead's score and topics
 
     def compute(self, member: Member, events: list[Event], known: Known | None) -> None:
         lead = self.evaluate(member, events, self.now, self.inputs.of(member.key))
         note = LeadNote(lead.stable_until.timestamp(), member.status, member.email,
-                        json.dumps(lead.tags), lead.score, self.fingerprints.get(member.key, ""))
+                        json.dumps(lead.tags), lead.score, self.fingerprints.get(member.key, ""),
+                        lead.values.get("topics") or "")
         sample = (SampleLead(member.email, "", lead.values["tags"], lead.score, lead.why)
                   if lead.tags and self._top.wants(lead.score) else None)  # built only if kept
         self._remember(member.key, note, sample)
@@ -353,6 +375,7 @@ class _Leads:
             tags = self._shared[note.tags] = json.loads(note.tags)
         self.desired[key] = tags
         self.statuses[key] = note.status
+        self.dashboard.add(note.score, note.topics)
         if note.email != key:
             self.addresses[key] = note.email
         if tags and lead is not None:

@@ -18,6 +18,7 @@ from syncbot.core.model import Event
 from syncbot.progress import Meter
 
 if TYPE_CHECKING:  # for the types only: the port does not depend on the Sheets package
+    from syncbot.core.dashboard import DashboardTables
     from syncbot.sheets.leads import LeadsDiff
     from syncbot.sheets.tabs import SheetData
 
@@ -82,6 +83,7 @@ class LeadNote(NamedTuple):
     tags: str  # the managed tags it should have, as a JSON list
     score: float
     inputs: str = ""  # the team's values it was computed with (``TeamInputs.fingerprint``)
+    topics: str = ""  # its ``topics`` value (the Dashboard counts leads per topic)
 
 
 class LedgerEntry(NamedTuple):
@@ -96,11 +98,12 @@ class LedgerEntry(NamedTuple):
     tags: str
     score: float
     inputs: str | None = ""
+    topics: str | None = ""
 
     @classmethod
     def of(cls, key: str, known: Known, note: LeadNote) -> LedgerEntry:
         return cls(key, known.cells, known.synced_at, note.stable_until, note.status, note.email,
-                   note.tags, note.score, note.inputs)
+                   note.tags, note.score, note.inputs, note.topics)
 
     @property
     def known(self) -> Known:
@@ -109,7 +112,18 @@ class LedgerEntry(NamedTuple):
     @property
     def note(self) -> LeadNote:
         return LeadNote(self.stable_until, self.status, self.email, self.tags, self.score,
-                        self.inputs or "")
+                        self.inputs or "", self.topics or "")
+
+
+@dataclass(frozen=True)
+class DashboardMemory:
+    """The Dashboard tab syncbot made in a spreadsheet, kept in the state: found again by its
+    sheet id when the team renames it. Its charts were made with it, once: syncbot never adds
+    one again, so a chart the team deleted stays deleted."""
+
+    spreadsheet_id: str
+    sheet_id: int
+    charts: tuple[int, ...] = ()
 
 
 class Ambiguous(NamedTuple):
@@ -193,4 +207,6 @@ class SheetPort(Protocol):
                     ) -> TeamInputs: ...
     def settle_leads(self, diff: LeadsDiff) -> None: ...
     def write_leads(self, diff: LeadsDiff, synced_at: datetime, rows: Meter = ...) -> int: ...
+    def write_dashboard(self, tables: DashboardTables, memory: DashboardMemory | None
+                        ) -> DashboardMemory: ...
     def append_run(self, values: Sequence[Any]) -> None: ...

@@ -105,3 +105,14 @@ def authorized_session(sandbox: Sandbox, info: dict[str, str]) -> AuthorizedSess
     session = AuthorizedSession(creds, auth_request=GoogleRequest(sandbox.session()))
     session.mount("https://", sandbox.session().get_adapter("https://"))
     return session
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch, capsys):
+    """A generated audience and a spreadsheet after `syncbot init`, driven through the
+    command line (``tests.test_e2e.World``; test_sheets_adapter has a world of its own)."""
+    from tests.test_e2e import World
+
+    w = World(tmp_path, monkeypatch)
+    assert w.run(capsys, "init")[0] == 0
+    return w

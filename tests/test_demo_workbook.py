@@ -24,10 +24,24 @@ def column(sheet, name: str) -> int:
     return [c.value for c in sheet[1]].index(name) + 1
 
 
-def test_it_opens_on_the_leads_tab_with_syncbot_s_tabs_and_the_team_s_form(book):
-    assert book.sheetnames == ["Leads", "Weights", "Segments", "Interests", "Runs",
+def test_it_opens_on_the_dashboard_with_syncbot_s_tabs_and_the_team_s_form(book):
+    assert book.sheetnames == ["Dashboard", "Leads", "Weights", "Segments", "Interests", "Runs",
                                "Form responses 1"]
-    assert book.active.title == "Leads"
+    assert book.active.title == "Dashboard"
+
+
+def test_the_dashboard_carries_its_three_charts_over_its_tables(book):
+    dashboard = book["Dashboard"]
+    assert dashboard["K1"].value == "Leads per tag, last 90 runs"
+    assert [c.value for c in dashboard[2][10:15]] == ["Run", "lead:hot", "lead:warm",
+                                                      "lead:cold", "lead:sunset"]
+    assert isinstance(dashboard["K3"].value, datetime) and isinstance(dashboard["K4"].value,
+                                                                         datetime)
+    assert dashboard["K5"].value is None  # two syncs, two runs
+    charts = dashboard._charts
+    assert [type(chart).__name__ for chart in charts] == ["LineChart", "BarChart", "BarChart"]
+    assert [chart.type for chart in charts[1:]] == ["col", "bar"]
+    assert len(charts[0].series) == 4  # a line per managed tag
 
 
 def test_the_team_s_checkbox_column_and_form_tab_score(book):

@@ -201,9 +201,10 @@ def test_a_cache_from_the_previous_version_is_upgraded_keeping_what_it_holds(tmp
 
     path = tmp_path / "state.db"
     db = sqlite3.connect(path)
-    db.executescript(store.SCHEMA.replace(store.SCHEMA[store.SCHEMA.index("CREATE TABLE leads"):
-                                                       store.SCHEMA.index("CREATE TABLE dirty")],
-                                          V2_LEADS + "\n"))
+    old_schema = store.SCHEMA[:store.SCHEMA.index("CREATE TABLE tag_history")]  # none in v2
+    db.executescript(old_schema.replace(old_schema[old_schema.index("CREATE TABLE leads"):
+                                                   old_schema.index("CREATE TABLE dirty")],
+                                        V2_LEADS + "\n"))
     db.executemany("INSERT INTO meta VALUES (?, ?)", [
         ("version", "2"), ("list_id", LIST_ID), ("lookback_days", "90"),
         ("cursor", NOW.isoformat())])
@@ -217,5 +218,7 @@ def test_a_cache_from_the_previous_version_is_upgraded_keeping_what_it_holds(tmp
     [entry] = cache.settled_leads() if cache.mark_stale(NOW, everyone=False) == 0 else [None]
     assert entry.score == 12.5 and entry.note.inputs == ""
     assert cache.mark_stale(NOW, everyone=False, inputs={"ana@example.es": '{"x":1}'}) == 1
+    assert cache.ledger_rules() is None  # every lead is evaluated once more (its topics)
+    assert cache.tag_history() == []
     cache.close()
     assert StateStore.open(path, list_id=LIST_ID, lookback_days=90)[1] is None  # stays upgraded

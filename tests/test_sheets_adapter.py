@@ -98,7 +98,7 @@ def world() -> World:
 def test_init_creates_every_tab_formatted_in_three_requests():
     w = World()
     created = init_spreadsheet(w.book, CONFIG).created
-    assert created == ["Leads", "Weights", "Segments", "Interests", "Runs"]
+    assert created == ["Dashboard", "Leads", "Weights", "Segments", "Interests", "Runs"]
     # metadata, the default tab's values (empty), one batchUpdate, one values write
     assert w.book.requests == 4
     assert "Sheet1" not in w.book.tabs()  # the untouched default tab is gone
@@ -130,14 +130,15 @@ def test_init_twice_changes_nothing_and_keeps_existing_tabs(world):
     before = {tab: world.values(tab) for tab in ("Leads", "Weights", "Segments")}
     requests = world.book.requests
     assert init_spreadsheet(world.book, CONFIG).created == []
-    assert world.book.requests == requests + 1  # one metadata read, no write
+    assert world.book.requests == requests + 2  # the metadata, the Dashboard's title; no write
     assert {tab: world.values(tab) for tab in before} == before
 
 
 def test_init_only_adds_what_is_missing():
     w = World()
     w.box.sheets.spreadsheets[SHEET_ID].sheets[0].title = "weights"  # the team's own, any case
-    assert init_spreadsheet(w.book, CONFIG).created == ["Leads", "Segments", "Interests", "Runs"]
+    assert init_spreadsheet(w.book, CONFIG).created == ["Dashboard", "Leads", "Segments",
+                                                        "Interests", "Runs"]
 
 
 def test_missing_tabs_are_all_named_with_the_fix():

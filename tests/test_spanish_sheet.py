@@ -97,8 +97,10 @@ def spanish(tmp_path, monkeypatch, capsys) -> World:
 
 
 def test_init_builds_the_sheet_in_spanish_for_a_spanish_locale(spanish, capsys):
+    assert sorted(book(spanish).sheets, key=lambda s: s.index)[0].title == "Panel"
     assert [s.title for s in book(spanish).sheets] == [
-        "Leads", "Pesos", "Segmentos", "Intereses", "Ejecuciones"]  # "Hoja 1" is gone
+        "Leads", "Pesos", "Segmentos", "Intereses", "Ejecuciones", "Panel"]  # "Hoja 1" is gone
+    assert values(spanish, "Panel")[0][10] == "Leads por etiqueta, últimas 90 ejecuciones"
     assert values(spanish, "Pesos")[0] == [
         "Campo", "Operador", "Valor", "Puntos", "Máximo", "Dimensión", "Nota"]
     assert values(spanish, "Segmentos")[0] == ["Etiqueta", "Campo", "Operador", "Valor",
@@ -153,7 +155,7 @@ def test_a_spanish_sheet_syncs_in_spanish_while_messages_follow_the_user(spanish
     writes = spanish.writes()  # nothing changed: nothing is written again
     code, out, _ = spanish.run(capsys, "sync")
     assert code == 0 and "0 new leads, 0 changed leads" in out
-    assert spanish.writes()[0] == writes[0] + 1  # the Ejecuciones row only
+    assert spanish.writes()[0] == writes[0] + 2  # the Ejecuciones row and the Panel's tables
     assert values(spanish, "Ejecuciones")[2][2] == "incremental"
 
 
@@ -199,7 +201,7 @@ def test_the_demo_in_spanish_writes_a_spanish_workbook(tmp_path):
               "--quiet"])
     assert done.value.code == 0
     workbook = load_workbook(output)
-    assert workbook.sheetnames[:5] == ["Leads", "Pesos", "Segmentos", "Intereses",
+    assert workbook.sheetnames[:6] == ["Panel", "Leads", "Pesos", "Segmentos", "Intereses",
                                        "Ejecuciones"]
     assert "Respuestas de formulario 1" in workbook.sheetnames
     header = [c.value for c in workbook["Leads"][1]]

@@ -4,7 +4,7 @@ It shows what Google Sheets would show: the same tabs in the same order,
 values as stored (dates are serial numbers with their date format, rates
 with their percent format, text that looks like a formula stays text), the
 header row frozen and styled, column widths, notes, dropdowns and colour
-rules, all taken from what the emulator was asked to store. The workbook is
+rules and the charts, all taken from what the emulator was asked to store. The workbook is
 streamed (openpyxl's write-only mode), one row at a time, so a 100,000-row
 tab does not sit in memory twice.
 """
@@ -17,6 +17,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.chart import AreaChart, BarChart, LineChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import ColorScaleRule, Rule
 from openpyxl.styles import Font, PatternFill
@@ -132,6 +133,52 @@ def _decorate(ws: Any, sheet: Sheet) -> None:
             dxf=DifferentialStyle(fill=fill)))
 
 
+EXCEL_CHARTS = {"LINE": LineChart, "AREA": AreaChart, "COLUMN": BarChart, "BAR": BarChart}
+EMU_PER_PIXEL = 9525
+
+
+def _reference(ws: Any, grid: dict[str, Any], last_row: int) -> Reference:
+    return Reference(ws, min_col=grid["startColumnIndex"] + 1, max_col=grid["endColumnIndex"],
+                     min_row=grid["startRowIndex"] + 1,
+                     max_row=max(grid["startRowIndex"] + 1, min(grid["endRowIndex"], last_row)))
+
+
+def _last_filled(sheet: Sheet, grid: dict[str, Any]) -> int:
+    """The last row (1-based) of ``grid`` whose first column has a value: Excel and
+    LibreOffice draw a chart's empty trailing rows as empty slots, Google leaves them out."""
+    column = grid["startColumnIndex"]
+    filled = [r for r in range(grid["startRowIndex"], min(grid["endRowIndex"], len(sheet.rows)))
+              if column < len(sheet.rows[r]) and sheet.rows[r][column] not in (None, "")]
+    return (filled[-1] + 1) if filled else grid["startRowIndex"] + 1
+
+
+def _chart(ws: Any, sheet: Sheet, embedded: dict[str, Any]) -> None:
+    """One of the sheet's charts as an Excel chart: the same kind, title, data and place."""
+    spec = embedded["spec"]
+    basic = spec["basicChart"]
+    chart = EXCEL_CHARTS.get(basic["chartType"], LineChart)()
+    if basic["chartType"] in ("COLUMN", "BAR"):
+        chart.type = "col" if basic["chartType"] == "COLUMN" else "bar"
+    chart.title = spec.get("title")
+    headers = bool(basic.get("headerCount"))
+    domains = [domain["domain"]["sourceRange"]["sources"][0] for domain in basic.get("domains", [])]
+    last = max((_last_filled(sheet, grid) for grid in domains), default=1 << 20)
+    for series in basic.get("series", []):
+        for grid in series["series"]["sourceRange"]["sources"]:
+            chart.add_data(_reference(ws, grid, last), titles_from_data=headers)
+    for grid in domains:
+        chart.set_categories(_reference(ws, {**grid, "startRowIndex": grid["startRowIndex"]
+                                             + (1 if headers else 0)}, last))
+    if basic.get("legendPosition") == "NO_LEGEND":
+        chart.legend = None
+    overlay = embedded["position"]["overlayPosition"]
+    chart.width = overlay.get("widthPixels", 600) * EMU_PER_PIXEL / 360000  # in cm
+    chart.height = overlay.get("heightPixels", 370) * EMU_PER_PIXEL / 360000
+    anchor = overlay["anchorCell"]
+    ws.add_chart(chart, f"{get_column_letter(anchor.get('columnIndex', 0) + 1)}"
+                        f"{anchor.get('rowIndex', 0) + 1}")
+
+
 def _rows(ws: Any, sheet: Sheet, look: _Look) -> Iterator[list[Any]]:
     for r, row in enumerate(sheet.rows):
         yield [look.cell(ws, r, c, value) for c, value in enumerate(row)]
@@ -144,6 +191,8 @@ def save_xlsx(spreadsheet: Spreadsheet, output: Path,
     for sheet in sorted(spreadsheet.sheets, key=lambda s: s.index):
         ws = book.create_sheet(sheet.title[:31])
         _decorate(ws, sheet)
+        for embedded in sheet.charts:
+            _chart(ws, sheet, embedded)
         for cells in _rows(ws, sheet, _Look(sheet)):
             ws.append(cells)
             row_written()

@@ -144,6 +144,7 @@ class Tab:
     title: str
     rows: int
     columns: int
+    charts: tuple[int, ...] = ()  # the ids of the charts on it
 
 
 class Workbook:
@@ -235,7 +236,8 @@ class Workbook:
             props = sheet["properties"]
             grid = props.get("gridProperties", {})
             found[props["title"]] = Tab(props["sheetId"], props["title"],
-                                        grid.get("rowCount", 0), grid.get("columnCount", 0))
+                                        grid.get("rowCount", 0), grid.get("columnCount", 0),
+                                        tuple(c["chartId"] for c in sheet.get("charts", [])))
         return found
 
     def read(self, ranges: Sequence[str]) -> list[list[list[Any]]]:

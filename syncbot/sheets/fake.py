@@ -28,6 +28,7 @@ class FakeTab:
     rows: int
     columns: int
     cells: dict[tuple[int, int], Any] = field(default_factory=dict)  # (row, column), 0-based
+    charts: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class FakeWorkbook:
 
     def tabs(self) -> dict[str, Tab]:
         self.requests += 1
-        return {title: Tab(t.sheet_id, title, t.rows, t.columns) for title, t in self.sheets.items()}
+        return {title: Tab(t.sheet_id, title, t.rows, t.columns, tuple(t.charts))
+                for title, t in self.sheets.items()}
 
     def values(self, title: str) -> list[list[Any]]:
         """A whole tab's values, as a test reads them."""
@@ -64,8 +66,17 @@ class FakeWorkbook:
         if not requests_:
             return []
         self.requests += 1
+        replies: list[dict[str, Any]] = []
         for request in requests_:
-            if "addSheet" in request:
+            replies.append({})
+            if "addChart" in request:
+                chart = request["addChart"]["chart"]
+                sheet_id = chart["position"]["overlayPosition"]["anchorCell"]["sheetId"]
+                tab = next(t for t in self.sheets.values() if t.sheet_id == sheet_id)
+                chart_id = 1000 + sum(len(t.charts) for t in self.sheets.values())
+                tab.charts.append(chart_id)
+                replies[-1] = {"addChart": {"chart": {**chart, "chartId": chart_id}}}
+            elif "addSheet" in request:
                 props = request["addSheet"]["properties"]
                 grid = props.get("gridProperties", {})
                 self.sheets[props["title"]] = FakeTab(props["sheetId"], grid.get("rowCount", 1000),
@@ -77,7 +88,7 @@ class FakeWorkbook:
                     tab.rows += change["length"]
                 else:
                     tab.columns += change["length"]
-        return [{} for _ in requests_]
+        return replies
 
     def write(self, data: Iterable[Mapping[str, Any]]) -> int:
         items = list(data)

@@ -53,6 +53,7 @@ class SheetLanguage:
     weekdays: Mapping[str, str]  # ``best_send_weekday``'s values: Mon → lun
     statuses: Mapping[str, str]  # ``status``'s values: subscribed → suscrito
     headers: Mapping[str, str]  # the rules tabs' columns: Field → Campo
+    dashboard: Mapping[str, str]  # the Dashboard's name, titles and headers
 
     def title(self, column: str) -> str:
         """A column of syncbot's as this language heads it (merge tags keep their names)."""
@@ -88,7 +89,7 @@ def sheet_language(code: str) -> SheetLanguage:
     return SheetLanguage(code, raw["tabs"], titles, raw.get("operators", {}),
                          raw.get("dimensions", {}), raw.get("run_values", {}),
                          raw.get("names", {}), raw.get("weekdays", {}),
-                         raw.get("statuses", {}), headers)
+                         raw.get("statuses", {}), headers, raw["dashboard"])
 
 
 def languages() -> list[SheetLanguage]:

@@ -13,10 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from syncbot.config import SheetsConfig
+from syncbot.core.dashboard import DashboardTables
 from syncbot.core.inputs import TeamColumn
-from syncbot.ports import TeamInputs
+from syncbot.ports import DashboardMemory, TeamInputs
 from syncbot.progress import STILL, Meter
 from syncbot.sheets.client import Grid
+from syncbot.sheets.dashboard import add_charts, dashboard_values, find_dashboard, make_dashboard
 from syncbot.sheets.inputs import read_inputs
 from syncbot.sheets.leads import LeadsDiff
 from syncbot.sheets.tabs import (
@@ -72,6 +74,24 @@ class Spreadsheet:
     def write_leads(self, diff: LeadsDiff, synced_at: datetime, rows: Meter = STILL) -> int:
         """Write the changed rows; ``rows`` counts them as their requests are made up."""
         return write_leads(self.workbook, self.data, diff, synced_at, rows=rows)
+
+    def write_dashboard(self, tables: DashboardTables, memory: DashboardMemory | None
+                        ) -> DashboardMemory:
+        """Rewrite the Dashboard's tables (one request); the first time, make the tab or its
+        charts (one more). Returns what the state should remember of it."""
+        data = self.data
+        tab = find_dashboard(self.workbook, data.found, memory)
+        if tab is None:
+            tab = make_dashboard(self.workbook, data.found, data.language, len(tables.tags),
+                                 charts=True)
+        if memory is not None and memory.sheet_id == tab.sheet_id:
+            charts = memory.charts  # made before: never again, even when the team deleted them
+        else:  # made by init, or the state forgot it: adopted, charted if it has no chart
+            if not tab.charts:
+                tab = add_charts(self.workbook, tab, data.language, len(tables.tags))
+            charts = tab.charts
+        self.workbook.write(dashboard_values(tab.title, tables, data.language.dashboard))
+        return DashboardMemory(self.config.spreadsheet_id, tab.sheet_id, charts)
 
     def append_run(self, values: Sequence[Any]) -> None:
         """One row in the Runs tab (nothing when the tabs were never read)."""

@@ -30,6 +30,13 @@ from syncbot.locales import t
 from syncbot.progress import STILL, Meter
 from syncbot.sheets.a1 import col_letters, quote_title, row_runs
 from syncbot.sheets.client import CELL_LIMIT, Grid, SheetsError, SheetSetupError, Tab
+from syncbot.sheets.dashboard import (
+    EMPTY_DASHBOARD,
+    dashboard_values,
+    find_dashboard,
+    free_name,
+    tab_requests,
+)
 from syncbot.sheets.inputs import email_column
 from syncbot.sheets.language import (
     SYNCBOT,
@@ -270,6 +277,13 @@ def init_spreadsheet(workbook: Grid, config: SheetsConfig) -> InitResult:
         contents.append({"range": f"{quote_title(title)}!A1", "values": template.rows})
         created.append(title)
         next_id += 1
+    dashboard = find_dashboard(workbook, existing, None)
+    if dashboard is None:  # its charts come with the first sync, when the tags are known
+        title = free_name(sheet_language(language).dashboard["tab"], existing)
+        layout.extend(tab_requests(next_id, title))
+        contents.extend(dashboard_values(title, EMPTY_DASHBOARD,
+                                         sheet_language(language).dashboard))
+        created.insert(0, title)
     if created:
         ours = {tab.title for tab in present.values()} | set(created)
         layout.extend(_forget_untouched_default(workbook, existing, ours))
@@ -297,6 +311,7 @@ class SheetData:
     sources: dict[str, list[Any]] = field(default_factory=dict)  # [sources] tab → its header
     time_zone: str = "UTC"  # the spreadsheet's: its dates are written in it
     language: SheetLanguage = field(default_factory=lambda: sheet_language(SYNCBOT))
+    found: dict[str, Tab] = field(default_factory=dict)  # every tab, by title
 
     def team_headers(self, syncbot_columns: Sequence[str]) -> TeamHeaders:
         """What the rules may name besides syncbot's fields: the Leads headers that are not
@@ -339,7 +354,7 @@ def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str
     language = (recognise(rows[0] for rows in (weights, segments, interests, [leads_header])
                           if rows) or config.language or tab_language)
     return SheetData(tabs, weights, segments, interests, leads_header, len(runs),
-                     source_headers, workbook.time_zone, sheet_language(language))
+                     source_headers, workbook.time_zone, sheet_language(language), found)
 
 
 def _blocks(rows: Sequence[int], size: int) -> Iterator[list[tuple[int, int]]]:

@@ -22,13 +22,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from syncbot.core.dashboard import RUNS_SHOWN, TagCounts
 from syncbot.core.model import Event
 from syncbot.locales import t
-from syncbot.ports import Known, LedgerEntry, ScannedMember, StoredMember
+from syncbot.ports import DashboardMemory, Known, LedgerEntry, ScannedMember, StoredMember
 
 FULL_PULL_REASONS = {"missing": "cache.missing", "corrupt": "cache.corrupt",
                      "audience": "cache.audience", "lookback": "cache.lookback",
@@ -39,7 +41,7 @@ def full_pull_warning(reason: str, path: Path) -> str:
     """What to tell the user when the cache could not be used."""
     return t(FULL_PULL_REASONS[reason], path=path)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE members (key TEXT PRIMARY KEY, raw TEXT NOT NULL, scan TEXT NOT NULL);
@@ -50,12 +52,17 @@ CREATE INDEX events_by_campaign ON events (campaign_id, at);
 CREATE INDEX events_by_member ON events (member_key, at);
 CREATE TABLE leads (key TEXT PRIMARY KEY, cells TEXT NOT NULL, synced_at REAL,
                     stable_until REAL, status TEXT, email TEXT, tags TEXT, score REAL,
-                    inputs TEXT);
+                    inputs TEXT, topics TEXT);
 CREATE TABLE dirty (key TEXT PRIMARY KEY);
+CREATE TABLE tag_history (at TEXT PRIMARY KEY, counts TEXT NOT NULL);
 """
 MIGRATIONS = {  # from version N to N + 1: what a cache written by an older syncbot needs
     2: ["ALTER TABLE leads ADD COLUMN inputs TEXT"],  # the team's values each lead was scored with
+    3: ["ALTER TABLE leads ADD COLUMN topics TEXT",  # each lead's topics, for the Dashboard:
+        "DELETE FROM meta WHERE key = 'leads_rules'",  # known once every lead is evaluated again
+        "CREATE TABLE tag_history (at TEXT PRIMARY KEY, counts TEXT NOT NULL)"],
 }
+DASHBOARD = "dashboard"  # meta key: the Dashboard tab syncbot made, as JSON
 LEDGER_LAYOUT = "leads_layout"
 LEDGER_RULES = "leads_rules"
 
@@ -239,7 +246,7 @@ class StateStore:
         """The ledger entries of the members ``mark_stale`` did not choose, as recorded."""
         yield from map(LedgerEntry._make, self.db.execute(
             "SELECT l.key, l.cells, l.synced_at, l.stable_until, l.status, l.email, l.tags, "
-            "l.score, l.inputs FROM leads AS l JOIN members AS m ON m.key = l.key "
+            "l.score, l.inputs, l.topics FROM leads AS l JOIN members AS m ON m.key = l.key "
             "WHERE l.key NOT IN (SELECT key FROM stale)"))
 
     def ledger_rules(self) -> str | None:
@@ -263,11 +270,41 @@ class StateStore:
         ledger described another layout)."""
         if replace:
             self.db.execute("DELETE FROM leads")
-        self.db.executemany("INSERT OR REPLACE INTO leads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.db.executemany("INSERT OR REPLACE INTO leads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             entries)
         self.db.execute("DELETE FROM dirty")
         self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                             [(LEDGER_LAYOUT, json.dumps(layout)), (LEDGER_RULES, rules)])
+        self.db.commit()
+
+    # ---- the Dashboard ----------------------------------------------------------------------
+
+    def record_tag_counts(self, counts: TagCounts, keep: int = RUNS_SHOWN) -> None:
+        """Remember how many leads had each managed tag after a run (the last ``keep`` runs)."""
+        self.db.execute("INSERT OR REPLACE INTO tag_history VALUES (?, ?)",
+                        (_stamp(counts.at), json.dumps(dict(counts.counts))))
+        self.db.execute("DELETE FROM tag_history WHERE at NOT IN "
+                        "(SELECT at FROM tag_history ORDER BY at DESC LIMIT ?)", (keep,))
+        self.db.commit()
+
+    def tag_history(self) -> list[TagCounts]:
+        """The runs' tag counts, oldest first."""
+        return [TagCounts(datetime.fromisoformat(at), json.loads(counts)) for at, counts in
+                self.db.execute("SELECT at, counts FROM tag_history ORDER BY at")]
+
+    def dashboard(self, spreadsheet_id: str) -> DashboardMemory | None:
+        """The Dashboard tab syncbot made in this spreadsheet, if it remembers one."""
+        raw = self._meta(DASHBOARD)
+        if raw is None:
+            return None
+        found = json.loads(raw)
+        memory = DashboardMemory(str(found["spreadsheet_id"]), int(found["sheet_id"]),
+                                 tuple(found.get("charts", ())))
+        return memory if memory.spreadsheet_id == spreadsheet_id else None
+
+    def remember_dashboard(self, memory: DashboardMemory) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                        (DASHBOARD, json.dumps(asdict(memory))))
         self.db.commit()
 
     # ---- campaigns and events ---------------------------------------------------------------
