@@ -169,6 +169,7 @@ def _chart(ws: Any, sheet: Sheet, embedded: dict[str, Any]) -> None:
     for grid in domains:
         chart.set_categories(_reference(ws, {**grid, "startRowIndex": grid["startRowIndex"]
                                              + (1 if headers else 0)}, last))
+    chart.y_axis.scaling.min = 0  # counts: from zero, as Google draws them
     if basic.get("legendPosition") == "NO_LEGEND":
         chart.legend = None
     overlay = embedded["position"]["overlayPosition"]
@@ -193,6 +194,10 @@ def save_xlsx(spreadsheet: Spreadsheet, output: Path,
         _decorate(ws, sheet)
         for embedded in sheet.charts:
             _chart(ws, sheet, embedded)
+        if sheet.charts:  # printed (or rendered) landscape, one page wide: charts uncut
+            ws.page_setup.orientation = "landscape"
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
+            ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
         for cells in _rows(ws, sheet, _Look(sheet)):
             ws.append(cells)
             row_written()
