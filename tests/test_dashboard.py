@@ -16,7 +16,7 @@ from syncbot.core.dashboard import (
     score_buckets,
 )
 from syncbot.sandbox.http import HttpError
-from syncbot.sandbox.sheets import CHART_SCHEMA
+from syncbot.sandbox.sheets import REQUEST_SCHEMA
 from syncbot.sheets.dashboard import chart_requests
 from syncbot.sheets.language import sheet_language
 from syncbot.state.store import StateStore
@@ -75,10 +75,33 @@ def test_syncbot_s_charts_are_what_the_official_description_allows():
         specs.validate(request["addChart"], specs.sheets_schema("AddChartRequest"))
 
 
-def test_the_emulator_takes_only_chart_fields_the_official_description_has():
+def test_syncbot_s_colour_rules_are_what_the_official_description_allows():
+    from syncbot.sheets.tabs import _layout, load_templates
+
+    rules = [request["addConditionalFormatRule"] for language in ("en", "es")
+             for request in _layout(3, "Leads", load_templates(language)["Leads"])
+             if "addConditionalFormatRule" in request]
+    assert len(rules) == 8
+    for rule in rules:
+        specs.validate(rule, specs.sheets_schema("AddConditionalFormatRuleRequest"))
+
+
+def test_the_emulator_takes_only_fields_the_official_description_has():
+    """Chart and conditional-format fields: each one the sandbox takes is a real one."""
     schemas = specs.sheets_discovery()["schemas"]
-    for schema, fields in CHART_SCHEMA.items():
+    for schema, fields in REQUEST_SCHEMA.items():
         assert set(fields) <= set(schemas[schema]["properties"]), schema
+
+
+def test_the_leads_colours_are_conditional_formats_sheets_accepts(world):
+    leads = book(world).sheet("Leads")
+    assert len(leads.conditional_formats) == 4  # stored: none was refused
+    broken = {"addConditionalFormatRule": {"rule": {
+        "ranges": [{"sheetId": leads.sheet_id}],
+        "gradientRule": {"minpoint": {"colour": {"red": 1}, "type": "MIN"}}}}}
+    with pytest.raises(HttpError) as refused:
+        world.box.sheets._apply(book(world), broken, dry=False)
+    assert b"rule.gradientRule.minpoint.colour" in refused.value.response.body
 
 
 # ---- through the command line, gspread and the sandbox ----------------------------------------

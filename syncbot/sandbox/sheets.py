@@ -346,10 +346,11 @@ def render(value: Any, option: str, datetime_option: str, number_format: dict[st
     return value
 
 
-# The chart fields the emulator takes, by the official description's schema names (a test
-# checks every one is there): field → the schema of its value, a one-item list for a list of
-# them, None for a plain value. Anything else in an ``addChart`` is refused, as Sheets does.
-CHART_SCHEMA: dict[str, dict[str, Any]] = {
+# The fields of charts and conditional formats the emulator takes, by the official
+# description's schema names (a test checks every one is there): field → the schema of its
+# value, a one-item list for a list of them, None for a plain value. Anything else in an
+# ``addChart`` or ``addConditionalFormatRule`` is refused, as Sheets does.
+REQUEST_SCHEMA: dict[str, dict[str, Any]] = {
     "EmbeddedChart": {"chartId": None, "spec": "ChartSpec", "position": "EmbeddedObjectPosition",
                       "border": None},
     "ChartSpec": {"title": None, "subtitle": None, "altText": None, "fontName": None,
@@ -377,16 +378,30 @@ CHART_SCHEMA: dict[str, dict[str, Any]] = {
     "OverlayPosition": {"anchorCell": "GridCoordinate", "offsetXPixels": None,
                         "offsetYPixels": None, "widthPixels": None, "heightPixels": None},
     "GridCoordinate": {"sheetId": None, "rowIndex": None, "columnIndex": None},
+    "AddConditionalFormatRuleRequest": {"rule": "ConditionalFormatRule", "index": None},
+    "ConditionalFormatRule": {"ranges": ["GridRange"], "booleanRule": "BooleanRule",
+                              "gradientRule": "GradientRule"},
+    "BooleanRule": {"condition": "BooleanCondition", "format": "CellFormat"},
+    "BooleanCondition": {"type": None, "values": ["ConditionValue"]},
+    "ConditionValue": {"userEnteredValue": None, "relativeDate": None},
+    "GradientRule": {"minpoint": "InterpolationPoint", "midpoint": "InterpolationPoint",
+                     "maxpoint": "InterpolationPoint"},
+    "InterpolationPoint": {"color": "Color", "colorStyle": None, "type": None, "value": None},
+    "CellFormat": {"backgroundColor": "Color", "backgroundColorStyle": None, "textFormat": None,
+                   "numberFormat": None, "borders": None, "horizontalAlignment": None,
+                   "verticalAlignment": None, "wrapStrategy": None, "padding": None,
+                   "textDirection": None, "textRotation": None, "hyperlinkDisplayType": None},
+    "Color": {"red": None, "green": None, "blue": None, "alpha": None},
 }
 CHART_TYPES = ("BAR", "LINE", "AREA", "COLUMN", "SCATTER", "COMBO", "STEPPED_AREA")
 
 
 def unknown_fields(value: Any, schema: str, where: str = "") -> str | None:
-    """The first field of ``value`` that ``schema`` (of CHART_SCHEMA) does not have, dotted
+    """The first field of ``value`` that ``schema`` (of REQUEST_SCHEMA) does not have, dotted
     (``spec.basicChart.colour``), or None."""
     if not isinstance(value, dict):
         return None
-    fields = CHART_SCHEMA[schema]
+    fields = REQUEST_SCHEMA[schema]
     for name, inner in value.items():
         if name not in fields:
             return where + name
@@ -987,6 +1002,11 @@ class SheetsEmulator(Emulator):
             if not dry:
                 sheet.validations.append(copy.deepcopy(body))
         elif kind == "addConditionalFormatRule":
+            unknown = unknown_fields(body, "AddConditionalFormatRuleRequest")
+            if unknown:
+                raise google_error(400, f'Invalid JSON payload received. Unknown name '
+                                   f'"{unknown}" at \'requests[0].add_conditional_format_rule\': '
+                                   "Cannot find field.", "INVALID_ARGUMENT")
             rule = body.get("rule") or {}
             ranges = rule.get("ranges") or []
             if not ranges:
