@@ -39,6 +39,7 @@ from syncbot.sheets.spreadsheet import Spreadsheet
 from syncbot.sheets.tabs import DATE_FORMAT, format_rows
 
 SPREADSHEET_ID = "1SyncbotDemoSpreadsheet"
+FORM_ROWS = 1000  # a new Google Forms responses tab's rows
 LIST_ID = "demo0list1"
 
 
@@ -119,8 +120,8 @@ class DemoTeam:
         title, header = self.template["form_tab"], self.template["form_header"]
         self.workbook.change_structure([
             {"addSheet": {"properties": {"sheetId": form_id, "title": title, "gridProperties": {
-                "rowCount": 1000, "columnCount": len(header), "frozenRowCount": 1}}}},
-            format_rows(form_id, 0, DATE_FORMAT, 1, 1000),
+                "rowCount": FORM_ROWS, "columnCount": len(header), "frozenRowCount": 1}}}},
+            format_rows(form_id, 0, DATE_FORMAT, 1, FORM_ROWS),
             {"updateDimensionProperties": {"range": {"sheetId": form_id, "dimension": "COLUMNS",
                                                      "startIndex": 0, "endIndex": len(header)},
                                            "properties": {"pixelSize": 220},
@@ -132,6 +133,7 @@ class DemoTeam:
                                              "endColumnIndex": leads.columns + 1},
                                    "rule": {"condition": {"type": "BOOLEAN"}}}}])
         self.team_column = leads.columns
+        self.form_id, self.form_capacity = form_id, FORM_ROWS
         self.workbook.write([
             {"range": f"{quote_title(title)}!A1", "values": [header]},
             {"range": f"{quote_title(leads.title)}!{col_letters(leads.columns)}1",
@@ -149,6 +151,14 @@ class DemoTeam:
         rows.insert(len(rows) // 2, [to_serial(times[len(times) // 2]),
                                      self.template["invalid_email"], ""])
         title = quote_title(self.template["form_tab"])
+        needed = self.form_rows + len(rows)
+        if needed > self.form_capacity:  # as Forms does: the tab grows with the answers
+            more = needed - self.form_capacity
+            self.workbook.change_structure([
+                {"appendDimension": {"sheetId": self.form_id, "dimension": "ROWS",
+                                     "length": more}},
+                format_rows(self.form_id, 0, DATE_FORMAT, self.form_capacity, needed)])
+            self.form_capacity = needed
         self.workbook.write([{"range": f"{title}!A{self.form_rows + 1}", "values": rows}])
         self.form_rows += len(rows)
 

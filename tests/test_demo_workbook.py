@@ -101,3 +101,14 @@ def test_text_that_looks_like_a_formula_stays_text(book):
     looks = [c for row in leads.iter_rows(min_row=2) for c in row
              if isinstance(c.value, str) and c.value.startswith("=")]
     assert looks and all(c.data_type == "s" for c in looks)
+
+
+def test_the_form_tab_grows_with_its_answers_as_forms_does(tmp_path, monkeypatch):
+    """A large demo answers the form more often than a new responses tab has rows (100,000
+    members gave 4,000 answers for 1,000 rows, and the demo stopped)."""
+    import syncbot.demo
+
+    monkeypatch.setattr(syncbot.demo, "FORM_ROWS", 5)
+    result = syncbot.demo.run_demo(tmp_path / "demo.xlsx", members=300)
+    form = load_workbook(result.output)["Form responses 1"]
+    assert form.max_row > 5 and isinstance(form.cell(form.max_row, 1).value, datetime)
