@@ -6,6 +6,8 @@ English header names each column) and ``sheet.toml`` (tab names, the operators a
 dimensions the dropdowns and ``why`` show, the Runs values). Rules accept every
 language's words in any sheet (``locales.rule_vocabulary``); what depends on the sheet's
 language is only what syncbot *writes* there: new tabs, new Leads columns, ``why``, Runs.
+It also finds syncbot's tabs under either language's names (``find_tabs``) and picks the
+language ``init`` builds in (``init_language``).
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from syncbot.config import SHEET_LANGUAGES
+from syncbot.config import SHEET_LANGUAGES, SheetsConfig
 from syncbot.core.values import as_text
 from syncbot.core.vocabulary import COUNT, DAYS_SINCE, Labels, fold
 from syncbot.locales import Catalogue
+from syncbot.sheets.client import Grid, Tab
 
 SYNCBOT = "en"  # the language of syncbot's own names (fields, operators, columns)
 KINDS = ("Leads", "Weights", "Segments", "Interests", "Runs")  # syncbot's tabs
+TABS = (("leads_tab", "Leads"), ("weights_tab", "Weights"), ("segments_tab", "Segments"),
+        ("interests_tab", "Interests"), ("runs_tab", "Runs"))  # config key, kind
 HEADED = ("Leads", "Runs")  # the tabs whose columns are syncbot's, titled per language
 
 
@@ -130,3 +135,56 @@ def recognise(headers: Iterable[Sequence[Any]]) -> str | None:
     best = max(votes.values())
     winners = [code for code, count in votes.items() if count == best]
     return winners[0] if best and len(winners) == 1 else None
+
+
+# ---- which tab is which ----------------------------------------------------------------
+
+def tab_names(config: SheetsConfig, language: str) -> dict[str, str]:
+    """Template kind → the tab's name: the config's, else the language's own."""
+    names = sheet_language(language).tab_names
+    return {kind: getattr(config, key) or names[kind] for key, kind in TABS}
+
+
+def tab_language(found: Mapping[str, Tab], config: SheetsConfig) -> str | None:
+    """The language whose tab names the spreadsheet uses ("Pesos": Spanish), counting the
+    tabs the config does not name and names no two languages share ("Leads"); None when
+    the names say nothing (a new spreadsheet)."""
+    folded = {title.casefold() for title in found}
+    votes = {language.code: 0 for language in languages()}
+    for key, kind in TABS:
+        names = {language.code: language.tab_names[kind].casefold() for language in languages()}
+        if getattr(config, key) is None and len(set(names.values())) == len(names):
+            for code, name in names.items():
+                votes[code] += name in folded
+    best = max(votes.values())
+    winners = [code for code, count in votes.items() if count == best]
+    if not best:
+        return None
+    return config.language if config.language in winners else winners[0]
+
+
+def find_tabs(found: Mapping[str, Tab], config: SheetsConfig, language: str
+               ) -> tuple[dict[str, Tab], dict[str, str]]:
+    """Each of syncbot's tabs (by kind), found by the config's name, else by the language's
+    name, else by another language's; and the names of those not found (by config key)."""
+    folded = {title.casefold(): tab for title, tab in found.items()}
+    tabs: dict[str, Tab] = {}
+    missing: dict[str, str] = {}
+    order = [sheet_language(language)] + [lang for lang in languages() if lang.code != language]
+    for key, kind in TABS:
+        given = getattr(config, key)
+        names = [given] if given else [lang.tab_names[kind] for lang in order]
+        tab = next((folded[name.casefold()] for name in names if name.casefold() in folded),
+                   None)
+        if tab is None:
+            missing[key] = names[0]
+        else:
+            tabs[kind] = tab
+    return tabs, missing
+
+
+def init_language(workbook: Grid, config: SheetsConfig, found: Mapping[str, Tab]) -> str:
+    """The language ``init`` builds in: the config's; else that of the tabs already there;
+    else the spreadsheet's locale's (``es_ES`` → Spanish); else English."""
+    return (config.language or tab_language(found, config) or from_locale(workbook.locale)
+            or SYNCBOT)

@@ -14,7 +14,7 @@ row (safe to retry, unlike ``append``).
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -40,18 +40,19 @@ from syncbot.sheets.dashboard import (
 from syncbot.sheets.inputs import email_column
 from syncbot.sheets.language import (
     SYNCBOT,
+    TABS,
     SheetLanguage,
     csv_rows,
-    from_locale,
-    languages,
+    find_tabs,
+    init_language,
     recognise,
     sheet_language,
+    tab_language,
+    tab_names,
     template_text,
 )
 from syncbot.sheets.leads import LeadsDiff, plan_layout
 
-TABS = (("leads_tab", "Leads"), ("weights_tab", "Weights"), ("segments_tab", "Segments"),
-        ("interests_tab", "Interests"), ("runs_tab", "Runs"))
 DROPDOWNS = {"weights_operators": list(OPERATORS), "segment_operators": list(OPERATORS[1:]),
              "dimensions": list(DIMENSIONS)}
 DATE_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
@@ -206,63 +207,12 @@ def _forget_untouched_default(workbook: Grid, existing: dict[str, Tab], ours: se
     return [] if values else [{"deleteSheet": {"sheetId": default.sheet_id}}]
 
 
-def tab_names(config: SheetsConfig, language: str) -> dict[str, str]:
-    """Template kind → the tab's name: the config's, else the language's own."""
-    names = sheet_language(language).tab_names
-    return {kind: getattr(config, key) or names[kind] for key, kind in TABS}
-
-
-def _tab_language(found: Mapping[str, Tab], config: SheetsConfig) -> str | None:
-    """The language whose tab names the spreadsheet uses ("Pesos": Spanish), counting the
-    tabs the config does not name and names no two languages share ("Leads"); None when
-    the names say nothing (a new spreadsheet)."""
-    folded = {title.casefold() for title in found}
-    votes = {language.code: 0 for language in languages()}
-    for key, kind in TABS:
-        names = {language.code: language.tab_names[kind].casefold() for language in languages()}
-        if getattr(config, key) is None and len(set(names.values())) == len(names):
-            for code, name in names.items():
-                votes[code] += name in folded
-    best = max(votes.values())
-    winners = [code for code, count in votes.items() if count == best]
-    if not best:
-        return None
-    return config.language if config.language in winners else winners[0]
-
-
-def _find_tabs(found: Mapping[str, Tab], config: SheetsConfig, language: str
-               ) -> tuple[dict[str, Tab], dict[str, str]]:
-    """Each of syncbot's tabs (by kind), found by the config's name, else by the language's
-    name, else by another language's; and the names of those not found (by config key)."""
-    folded = {title.casefold(): tab for title, tab in found.items()}
-    tabs: dict[str, Tab] = {}
-    missing: dict[str, str] = {}
-    order = [sheet_language(language)] + [lang for lang in languages() if lang.code != language]
-    for key, kind in TABS:
-        given = getattr(config, key)
-        names = [given] if given else [lang.tab_names[kind] for lang in order]
-        tab = next((folded[name.casefold()] for name in names if name.casefold() in folded),
-                   None)
-        if tab is None:
-            missing[key] = names[0]
-        else:
-            tabs[kind] = tab
-    return tabs, missing
-
-
-def init_language(workbook: Grid, config: SheetsConfig, found: Mapping[str, Tab]) -> str:
-    """The language ``init`` builds in: the config's; else that of the tabs already there;
-    else the spreadsheet's locale's (``es_ES`` → Spanish); else English."""
-    return (config.language or _tab_language(found, config) or from_locale(workbook.locale)
-            or SYNCBOT)
-
-
 def init_spreadsheet(workbook: Grid, config: SheetsConfig) -> InitResult:
     """Create every missing tab from the templates; existing tabs are left exactly as they are."""
     existing = workbook.tabs()
     language = init_language(workbook, config, existing)
     templates = load_templates(language)
-    present, missing = _find_tabs(existing, config, language)
+    present, missing = find_tabs(existing, config, language)
     names = tab_names(config, language)
     next_id = max([tab.sheet_id for tab in existing.values()] + [0]) + 1
     layout: list[dict[str, Any]] = []
@@ -330,8 +280,8 @@ def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str
     """The rules tabs, the Leads header, the Runs length and the header of each ``sources``
     tab: one metadata read, one values read."""
     found = workbook.tabs()
-    tab_language = _tab_language(found, config) or config.language or SYNCBOT
-    tabs, missing = _find_tabs(found, config, tab_language)
+    named_in = tab_language(found, config) or config.language or SYNCBOT
+    tabs, missing = find_tabs(found, config, named_in)
     if missing:
         raise SheetSetupError([t("sheets.missing_tab", tab=title, key=key)
                                for key, title in missing.items()])
@@ -352,7 +302,7 @@ def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str
         raise SheetSetupError(problems)
     leads_header = leads[0] if leads else []
     language = (recognise(rows[0] for rows in (weights, segments, interests, [leads_header])
-                          if rows) or config.language or tab_language)
+                          if rows) or config.language or named_in)
     return SheetData(tabs, weights, segments, interests, leads_header, len(runs),
                      source_headers, workbook.time_zone, sheet_language(language), found)
 
