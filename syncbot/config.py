@@ -28,7 +28,8 @@ API_KEY_ENV = "MAILCHIMP_API_KEY"
 CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
 
 SHEET_LANGUAGES = ("en", "es")  # the languages a spreadsheet can be built in
-TAB_KEYS = ("leads_tab", "weights_tab", "segments_tab", "interests_tab", "runs_tab")
+TAB_KEYS = ("leads_tab", "weights_tab", "segments_tab", "interests_tab", "runs_tab",
+            "dashboard_tab")
 MEMBER_STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived")
 _API_KEY_RE = re.compile(r"^[0-9A-Za-z]+-(us\d{1,3})$")
 _SPREADSHEET_ID_RE = re.compile(r"^[A-Za-z0-9_-]{10,}$")
@@ -71,6 +72,7 @@ class SheetsConfig:
     segments_tab: str | None = None
     interests_tab: str | None = None
     runs_tab: str | None = None
+    dashboard_tab: str | None = None
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,7 @@ SCHEMA: dict[str, dict[str, _Check]] = {
         "segments_tab": _text,
         "interests_tab": _text,
         "runs_tab": _text,
+        "dashboard_tab": _text,
     },
     "scoring": {"half_life_days": _number(1, 3650), "timezone": _timezone},
     "schedule": {"cron": _cron, "interval_minutes": _integer(1, 7 * 24 * 60)},

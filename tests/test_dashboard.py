@@ -221,3 +221,11 @@ def test_an_incremental_dashboard_equals_a_full_one(tmp_path, monkeypatch, capsy
         sync_twin(name, w, capsys)
     tables = [w.box.sheets.values(SHEET_ID, "Dashboard") for w in worlds.values()]
     assert tables[0] == tables[1]
+
+
+def test_the_config_may_name_the_dashboard(tmp_path, monkeypatch, capsys):
+    world = World(tmp_path, monkeypatch)
+    world.config.write_text(world.config.read_text() + 'dashboard_tab = "Our numbers"\n')
+    assert world.run(capsys, "init")[0] == 0
+    assert world.run(capsys, "sync")[0] == 0
+    assert dashboard(world) is None and len(dashboard(world, "Our numbers").charts) == 3

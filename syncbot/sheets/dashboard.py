@@ -158,16 +158,18 @@ def free_name(name: str, taken: Mapping[str, Tab]) -> str:
     return candidate
 
 
-def find_dashboard(workbook: Grid, tabs: Mapping[str, Tab], memory: DashboardMemory | None
-                   ) -> Tab | None:
+def find_dashboard(workbook: Grid, tabs: Mapping[str, Tab], memory: DashboardMemory | None,
+                   name: str | None = None) -> Tab | None:
     """syncbot's Dashboard: the tab the state remembers (by sheet id, whatever its name now),
-    else a tab named as a Dashboard in any language (or "Dashboard 2"…) whose first title is
-    syncbot's (one read per such tab, only then)."""
+    else a tab named ``name`` (``[sheets] dashboard_tab``; by default a Dashboard's name in
+    any language), or that name and a number, whose first title is syncbot's (one read per
+    such tab, only then)."""
     if memory is not None:
         found = next((tab for tab in tabs.values() if tab.sheet_id == memory.sheet_id), None)
         if found is not None:
             return found
-    names = {language.dashboard["tab"].casefold() for language in languages()}
+    names = ({name.casefold()} if name else
+             {language.tab_names["Dashboard"].casefold() for language in languages()})
     for tab in tabs.values():
         base = re.sub(r" \d+$", "", tab.title.casefold())  # "Dashboard 2": see ``free_name``
         if base in names:
@@ -179,11 +181,12 @@ def find_dashboard(workbook: Grid, tabs: Mapping[str, Tab], memory: DashboardMem
 
 
 def make_dashboard(workbook: Grid, tabs: Mapping[str, Tab], language: SheetLanguage,
-                   tags: int, *, charts: bool) -> Tab:
-    """A new Dashboard tab (under a free name: a team's tab is never taken), with its charts
-    when ``charts`` (``tags``: how many lines the tags chart draws); one request."""
+                   tags: int, *, charts: bool, name: str | None = None) -> Tab:
+    """A new Dashboard tab named ``name`` (by default the language's), or that and a number
+    when a team's tab has it (never taken), with its charts when ``charts`` (``tags``: how
+    many lines the tags chart draws); one request."""
     sheet_id = max([tab.sheet_id for tab in tabs.values()] + [0]) + 1
-    title = free_name(language.dashboard["tab"], tabs)
+    title = free_name(name or language.tab_names["Dashboard"], tabs)
     requests = tab_requests(sheet_id, title)
     replies = workbook.change_structure(
         requests + (chart_requests(sheet_id, tags, language.dashboard) if charts else []))

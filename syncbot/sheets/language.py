@@ -58,7 +58,7 @@ class SheetLanguage:
     weekdays: Mapping[str, str]  # ``best_send_weekday``'s values: Mon → lun
     statuses: Mapping[str, str]  # ``status``'s values: subscribed → suscrito
     headers: Mapping[str, str]  # the rules tabs' columns: Field → Campo
-    dashboard: Mapping[str, str]  # the Dashboard's name, titles and headers
+    dashboard: Mapping[str, str]  # the Dashboard's titles and headers
 
     def title(self, column: str) -> str:
         """A column of syncbot's as this language heads it (merge tags keep their names)."""

@@ -80,10 +80,11 @@ class Spreadsheet:
         """Rewrite the Dashboard's tables (one request); the first time, make the tab or its
         charts (one more). Returns what the state should remember of it."""
         data = self.data
-        tab = find_dashboard(self.workbook, data.found, memory)
+        name = self.config.dashboard_tab
+        tab = find_dashboard(self.workbook, data.found, memory, name)
         if tab is None:
             tab = make_dashboard(self.workbook, data.found, data.language, len(tables.tags),
-                                 charts=True)
+                                 charts=True, name=name)
         if memory is not None and memory.sheet_id == tab.sheet_id:
             charts = memory.charts  # made before: never again, even when the team deleted them
         else:  # made by init, or the state forgot it: adopted, charted if it has no chart

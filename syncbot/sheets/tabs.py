@@ -227,9 +227,10 @@ def init_spreadsheet(workbook: Grid, config: SheetsConfig) -> InitResult:
         contents.append({"range": f"{quote_title(title)}!A1", "values": template.rows})
         created.append(title)
         next_id += 1
-    dashboard = find_dashboard(workbook, existing, None)
+    dashboard = find_dashboard(workbook, existing, None, config.dashboard_tab)
     if dashboard is None:  # its charts come with the first sync, when the tags are known
-        title = free_name(sheet_language(language).dashboard["tab"], existing)
+        title = free_name(config.dashboard_tab or sheet_language(language).tab_names["Dashboard"],
+                          existing)
         layout.extend(tab_requests(next_id, title))
         contents.extend(dashboard_values(title, EMPTY_DASHBOARD,
                                          sheet_language(language).dashboard))
