@@ -51,6 +51,18 @@ def test_every_note_and_demo_text_has_a_spanish_text(name):
             assert spanish[key] != text, key
 
 
+def test_every_name_the_spanish_sheet_shows_is_spanish():
+    """Tab names, Dashboard titles, Runs values: translated, or the same word on purpose."""
+    english = tomllib.loads(template_text("en", "sheet.toml"))
+    spanish = tomllib.loads(template_text("es", "sheet.toml"))
+    for section in ("tabs", "dashboard"):
+        assert spanish[section].keys() == english[section].keys()
+        assert [key for key, text in english[section].items() if spanish[section][key] == text
+                and text not in SAME_IN_SPANISH] == [], section
+    assert set(spanish["run_values"]) == {"full", "incremental", "ok", "failed", "invalid-rules",
+                                          "safety-stop", "dry-run"}
+
+
 def test_spanish_names_are_words_every_rule_accepts():
     """What a Spanish sheet shows (Leads columns, dropdowns, `why`) reads back as the same
     field, operator or dimension when a rule uses it."""
