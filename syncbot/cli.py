@@ -201,6 +201,19 @@ def plan(ctx: Context, config_path: str | None, verbose: int) -> None:
     _sync(ctx.with_overrides(config_path, verbose), dry_run=True, full=False, force=False)
 
 
+@cli.command(short_help=t("help.why"), help=t("help.why_long"))
+@click.argument("email")
+@common_options
+@click.pass_obj
+def why(ctx: Context, email: str, config_path: str | None, verbose: int) -> None:
+    """Read-only: one lead's breakdown from the last pull and the current tabs."""
+    from syncbot import wiring
+    from syncbot.explain import explain_lead
+
+    ctx = ctx.with_overrides(config_path, verbose)
+    explain_lead(ctx.config(), email, click.echo, wiring.now())
+
+
 @cli.command(short_help=t("help.check"), help=t("help.check_long"))
 @common_options
 @click.pass_obj

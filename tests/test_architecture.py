@@ -7,7 +7,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "syncbot"
-TOP_LEVEL = {"__init__", "__main__", "cli", "serve", "checks", "demo", "wiring", "pipeline",
+TOP_LEVEL = {"__init__", "__main__", "cli", "serve", "checks", "explain", "demo", "wiring",
+             "pipeline",
              "config", "errors", "retry", "ports", "report",
              "progress"}  # none of them belongs to one outside system
 SYSTEMS = {"mailchimp", "sheets", "state"}

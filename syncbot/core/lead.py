@@ -9,14 +9,14 @@ no environment.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from syncbot.core.fields import compute_features, stable_until
 from syncbot.core.inputs import days_since, zone
 from syncbot.core.model import Event, Member
-from syncbot.core.rules import Ruleset
+from syncbot.core.rules import Ruleset, SegmentRule, WeightRule
 from syncbot.core.scoring import Scorer
 from syncbot.core.segments import assign_tags
 from syncbot.core.texts import Say
@@ -43,6 +43,27 @@ class ScoredLead:
     stable_until: datetime  # the values hold until then unless the lead's inputs change
 
 
+@dataclass(frozen=True)
+class RuleOutcome:
+    """One rule for one lead: whether it holds, and for a Weights rule the points it gave
+    and its part of ``why`` ("" when it gave none)."""
+
+    rule: WeightRule | SegmentRule
+    holds: bool
+    points: float = 0.0
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything `syncbot why` shows: the lead as the sheet has it, and every rule's outcome
+    on syncbot's own values (before they are put in the sheet's words)."""
+
+    lead: ScoredLead
+    weights: list[RuleOutcome]
+    segments: list[RuleOutcome]
+
+
 class Evaluator:
     """Evaluates leads with one rule set and one language."""
 
@@ -51,13 +72,37 @@ class Evaluator:
         """``say`` and ``labels``: the sheet's language (``why`` is written in it)."""
         self.rules, self.settings = rules, settings
         self.scorer = Scorer(rules.weights, say, labels)
-        self.labels = labels
+        self.say, self.labels = say, labels
         self.sheet_zone = zone(settings.sheet_timezone)
 
     def __call__(self, member: Member, events: Sequence[Event], now: datetime,
                  team: Mapping[str, Any] | None = None) -> ScoredLead:
         """``team``: the lead's values of the team columns the rules name (``Ruleset.inputs``,
         by field name; a blank is absent)."""
+        lead = self._evaluate(member, events, now, team)
+        self.labels.values(lead.values)  # in the sheet's words, now the rules are done
+        return lead
+
+    def explain(self, member: Member, events: Sequence[Event], now: datetime,
+                team: Mapping[str, Any] | None = None) -> Explanation:
+        """The lead, and every Weights and Segments rule held against it (for one lead: each
+        rule is scored on its own)."""
+        lead = self._evaluate(member, events, now, team)
+        values = lead.values  # syncbot's own words: what the rules compare
+        weights = []
+        for rule in self.rules.weights:
+            alone = Scorer([rule], self.say, self.labels).score(values)
+            weights.append(RuleOutcome(rule, bool(alone.total), alone.total,
+                                       alone.why if alone.total else ""))
+        segments = [RuleOutcome(rule, rule.condition is None or rule.condition.holds(values))
+                    for rule in self.rules.segments]
+        shown = dict(values)
+        self.labels.values(shown)
+        return Explanation(replace(lead, values=shown), weights, segments)
+
+    def _evaluate(self, member: Member, events: Sequence[Event], now: datetime,
+                  team: Mapping[str, Any] | None) -> ScoredLead:
+        """The lead, its values in syncbot's own words (what the rules saw)."""
         settings = self.settings
         values = compute_features(member, events, now=now,
                                   lookback_days=settings.lookback_days,
@@ -69,7 +114,6 @@ class Evaluator:
         tags = (assign_tags(values, self.rules.segments)
                 if member.status in settings.tag_statuses else [])
         values.update(tags=", ".join(tags), why=score.why)
-        self.labels.values(values)
         until = stable_until(member, events, now=now, lookback_days=settings.lookback_days,
                              half_life_days=settings.half_life_days)
         return ScoredLead(values, tags, score.total, score.why, min([until, *team_changes]))

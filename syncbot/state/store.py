@@ -109,6 +109,27 @@ class StateStore:
         db.commit()
         return cls(db, path), reason
 
+    @classmethod
+    def read_only(cls, path: Path, *, list_id: str, lookback_days: int
+                  ) -> tuple[StateStore | None, str | None]:
+        """The state at ``path`` opened only to read (``syncbot why``): nothing is created,
+        upgraded or set aside; None and the reason when it cannot be used as it is."""
+        if not path.exists():
+            return None, "missing"
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError:
+            return None, "corrupt"
+        reason = ("version" if meta.get("version") != str(SCHEMA_VERSION) else
+                  "audience" if meta.get("list_id") != list_id else
+                  "lookback" if meta.get("lookback_days") != str(lookback_days) else
+                  "incomplete" if meta.get("cursor") is None else None)
+        if reason is not None:
+            db.close()
+            return None, reason
+        return cls(db, path), None
+
     def close(self) -> None:
         self.db.close()
 
@@ -128,6 +149,16 @@ class StateStore:
         self.db.commit()
 
     # ---- members ----------------------------------------------------------------------------
+
+    def member(self, key: str) -> tuple[dict[str, Any], list[Event]] | None:
+        """One member's record and its events (oldest first), if the last pull had it."""
+        row = self.db.execute("SELECT raw FROM members WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        events = [Event(kind, datetime.fromisoformat(at), url) for kind, at, url in
+                  self.db.execute("SELECT kind, at, url FROM events WHERE member_key = ? "
+                                  "ORDER BY at", (key,))]
+        return json.loads(row[0]), events
 
     def member_keys(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT key FROM members")}

@@ -1,0 +1,151 @@
+"""`syncbot why EMAIL`: one lead's breakdown, from the local state and the current tabs.
+
+Read-only and quick: the lead's record and events come from what the last sync pulled (no
+Mailchimp request), the rules and the team's values from the spreadsheet as it is now, so a
+marketer who just edited a rule sees what it does to this lead. Every field, every Weights
+rule (held or not, with its points), every Segments rule, the tags and ``why``, in the
+sheet's words; the sentences around them in the user's language.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from syncbot import wiring
+from syncbot.config import Config
+from syncbot.core.lead import Evaluator, Explanation, RuleOutcome
+from syncbot.core.rules import SegmentRule, WeightRule
+from syncbot.core.values import format_number
+from syncbot.core.vocabulary import Labels
+from syncbot.errors import UsageError
+from syncbot.locales import catalogue, t
+from syncbot.mailchimp.client import to_member
+from syncbot.pipeline import lead_settings, sheet_rules
+from syncbot.sheets.leads import leads_columns
+from syncbot.sheets.tabs import column_formats, load_templates
+from syncbot.state.store import FULL_PULL_REASONS, StateStore
+
+SUGGESTIONS = 3
+PERCENT = {name for name, number_format in column_formats(load_templates()["Leads"]).items()
+           if number_format["type"] == "PERCENT"}  # the Leads tab shows these as 63 %
+
+
+def explain_lead(config: Config, email: str, echo: Callable[[str], None],
+                 now: datetime) -> None:
+    """Print the breakdown of ``email``; UsageError (exit 2) when there is no usable state or
+    no such lead, naming the nearest addresses."""
+    key = email.strip().lower()
+    state, reason = StateStore.read_only(config.state.path, list_id=config.mailchimp.list_id,
+                                         lookback_days=config.mailchimp.lookback_days)
+    if state is None:
+        raise UsageError(t("explain.no_state", path=config.state.path,
+                           reason=t(FULL_PULL_REASONS[reason or "missing"],
+                                    path=config.state.path)))
+    try:
+        found = state.member(key)
+        if found is None:
+            nearest = difflib.get_close_matches(key, state.member_keys(), n=SUGGESTIONS,
+                                                cutoff=0.6)
+            raise UsageError(t("explain.unknown", email=email, hint=t(
+                "explain.nearest", addresses=", ".join(nearest)) if nearest else ""))
+        raw, events = found
+        merge_tags = state.merge_tags()
+    finally:
+        state.close()
+    sheet = wiring.spreadsheet(config)
+    data = sheet.read()
+    rules = sheet_rules(data, config, merge_tags, catalogue())
+    team: dict[str, Any] = {}
+    if rules.inputs:  # the lead's row, then its cells in the team's columns
+        rows_of = sheet.prepare_leads(leads_columns(merge_tags, config.mailchimp.lookback_days),
+                                      trust_ledger=False).rows_of
+        row = {key: rows_of[key]} if key in rows_of else {}
+        team = dict(sheet.read_inputs(rules.inputs, row).of(key))
+    evaluator = Evaluator(rules, lead_settings(config, data.time_zone), data.language.texts,
+                          data.language.labels)
+    member = to_member(raw)
+    explanation = evaluator.explain(member, events, now, team)
+    tabs = (data.tabs["Weights"].title, data.tabs["Segments"].title)
+    for line in _lines(explanation, data.language.labels, tabs,
+                       untagged=member.status not in config.mailchimp.tag_statuses,
+                       statuses=config.mailchimp.tag_statuses):
+        echo(line)
+
+
+def _shown(value: Any, *, percent: bool = False) -> str:
+    """A value as the sheet shows it (rates as percentages, dates to the minute)."""
+    if value is None or value == "":
+        return "—"
+    if percent and isinstance(value, int | float):
+        return f"{format_number(round(value * 100, 1))}%"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, bool):
+        return t("explain.yes") if value else t("explain.no")
+    if isinstance(value, int | float):
+        return format_number(value)
+    return str(value)
+
+
+def _rule(rule: WeightRule | SegmentRule, labels: Labels) -> str:
+    """A rule as its row reads: ``clics_30d por`` · ``puntuacion >= 60``."""
+    condition = rule.condition
+    if condition is None:
+        field = labels.field(rule.field) if isinstance(rule, WeightRule) else ""
+        operator = labels.operator(rule.operator) if isinstance(rule, WeightRule) else ""
+        return f"{field} {operator}".strip() or t("explain.always")
+    return " ".join(part for part in (labels.field(condition.field),
+                                      labels.operator(condition.operator),
+                                      condition.value_text) if part)
+
+
+def _weight_line(outcome: RuleOutcome, labels: Labels) -> str:
+    rule = outcome.rule
+    assert isinstance(rule, WeightRule)
+    points = format_number(outcome.points)
+    return t("explain.weight_line", mark="✓" if outcome.holds else "✗", row=rule.row,
+             rule=_rule(rule, labels),
+             points=points if points.startswith("-") or points == "0" else f"+{points}",
+             detail=outcome.text or t("explain.no_points"))
+
+
+def _segment_line(outcome: RuleOutcome, labels: Labels, tags: list[str], untagged: bool
+                  ) -> str:
+    rule = outcome.rule
+    assert isinstance(rule, SegmentRule)
+    note = ""
+    if outcome.holds and rule.tag not in tags and not untagged:
+        note = t("explain.not_applied")
+    return t("explain.segment_line", mark="✓" if outcome.holds else "✗", row=rule.row,
+             tag=rule.tag, rule=_rule(rule, labels), note=note)
+
+
+def _lines(explanation: Explanation, labels: Labels, tabs: tuple[str, str], *, untagged: bool,
+           statuses: tuple[str, ...]) -> list[str]:
+    """``untagged``: the lead's status is not one whose tags syncbot changes."""
+    lead = explanation.lead
+    values = lead.values
+    lines = [t("explain.heading", email=values.get("email"), status=values.get("status"),
+               score=format_number(lead.score),
+               engagement=format_number(values.get("engagement_score") or 0),
+               fit=format_number(values.get("fit_score") or 0)), "", t("explain.fields")]
+    hidden = {"email", "status", "tags", "why", "engagement_score", "fit_score", "score"}
+    lines += [f"  {labels.field(name)}: {_shown(value, percent=name in PERCENT)}"
+              for name, value in values.items() if name not in hidden]
+    lines += ["", t("explain.weights", tab=tabs[0])]
+    lines += [_weight_line(outcome, labels) for outcome in explanation.weights]
+    lines += ["", t("explain.segments", tab=tabs[1])]
+    lines += [_segment_line(outcome, labels, lead.tags, untagged)
+              for outcome in explanation.segments]
+    lines += [""]
+    if lead.tags:
+        lines.append(t("explain.tags", tags=", ".join(lead.tags)))
+    elif untagged and any(outcome.holds for outcome in explanation.segments):
+        lines.append(t("explain.no_tags_status", statuses=", ".join(statuses)))
+    else:
+        lines.append(t("explain.no_tags"))
+    lines.append(t("explain.why", why=lead.why))
+    return lines
