@@ -14,6 +14,7 @@ from syncbot.mailchimp.client import MailchimpError, MailchimpUnreachable
 from syncbot.pipeline import sheet_rules
 from syncbot.report import team_inputs
 from syncbot.sheets.client import SheetsError
+from syncbot.state.store import STATE_REASONS, StateStore
 
 
 def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
@@ -50,8 +51,25 @@ def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
         return EXIT_FAILURE
     if merge_tags is None:
         return EXIT_FAILURE
+    _check_state(config, echo)
     echo(t("check.all_good"))
     return EXIT_OK
+
+
+def _check_state(config: Config, echo: Callable[[str], None]) -> None:
+    """What the local state holds, or what its absence costs (never a problem: read only)."""
+    path = config.state.path
+    state, reason = StateStore.read_only(path, list_id=config.mailchimp.list_id,
+                                         lookback_days=config.mailchimp.lookback_days)
+    if state is None:
+        echo(t("check.state_none", path=path, reason=t(STATE_REASONS[reason or "missing"])))
+        return
+    try:
+        cursor = state.cursor()
+        echo(t("check.ok", what=t("check.state", path=path, runs=state.runs_recorded(),
+                                  when=cursor.strftime("%Y-%m-%d %H:%M") if cursor else "—")))
+    finally:
+        state.close()
 
 
 def _check_mailchimp(config: Config, echo: Callable[[str], None]) -> list[str] | None:

@@ -26,7 +26,7 @@ from syncbot.mailchimp.client import to_member
 from syncbot.pipeline import lead_settings, sheet_rules
 from syncbot.sheets.leads import leads_columns
 from syncbot.sheets.tabs import column_formats, load_templates
-from syncbot.state.store import FULL_PULL_REASONS, StateStore
+from syncbot.state.store import STATE_REASONS, StateStore
 
 SUGGESTIONS = 3
 PERCENT = {name for name, number_format in column_formats(load_templates()["Leads"]).items()
@@ -42,8 +42,7 @@ def explain_lead(config: Config, email: str, echo: Callable[[str], None],
                                          lookback_days=config.mailchimp.lookback_days)
     if state is None:
         raise UsageError(t("explain.no_state", path=config.state.path,
-                           reason=t(FULL_PULL_REASONS[reason or "missing"],
-                                    path=config.state.path)))
+                           reason=t(STATE_REASONS[reason or "missing"])))
     try:
         found = state.member(key)
         if found is None:

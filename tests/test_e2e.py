@@ -346,6 +346,20 @@ def test_check_finds_problems_without_writing(world, capsys):
     assert world.writes() == before
 
 
+def test_check_says_what_the_local_state_holds_or_what_losing_it_costs(world, capsys):
+    code, out, _ = world.run(capsys, "check")
+    assert code == 0 and "Note: no usable local state at" in out and "there is none yet" in out
+    world.run(capsys, "sync")
+    world.now += timedelta(hours=6)
+    world.run(capsys, "sync")
+    code, out, _ = world.run(capsys, "check")
+    assert code == 0 and "last successful sync 2026-11-22 18:00, 2 runs of Dashboard history" in out
+    (world.tmp / ".syncbot" / "state.db").write_bytes(b"not a database")
+    code, out, _ = world.run(capsys, "check")
+    assert code == 0 and "(it cannot be read)" in out and "starts again" in out
+    assert (world.tmp / ".syncbot" / "state.db").read_bytes() == b"not a database"  # read only
+
+
 def test_serve_runs_a_catch_up_sync_and_stops_cleanly(world, capsys, monkeypatch, caplog):
     import signal
 

@@ -17,7 +17,7 @@ import io
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -72,9 +72,9 @@ class SheetLanguage:
         """The catalogue of ``why``'s connecting words ("con tope", "+3 más")."""
         return Catalogue(self.code)
 
-    @property
+    @cached_property
     def labels(self) -> Labels:
-        """The words ``why`` shows for fields and operators."""
+        """The words ``why`` shows for fields and operators (built once per language)."""
         return Labels(self.code, dict(self.titles), dict(self.operators),
                       days_since=self.names.get("days_since", DAYS_SINCE),
                       count=self.names.get("count", COUNT), weekdays=dict(self.weekdays),

@@ -32,6 +32,9 @@ from syncbot.core.model import Event
 from syncbot.locales import t
 from syncbot.ports import DashboardMemory, Known, LedgerEntry, ScannedMember, StoredMember
 
+STATE_REASONS = {"missing": "unusable.missing", "corrupt": "unusable.corrupt",  # why it is unusable
+                 "version": "unusable.version", "audience": "unusable.audience",
+                 "lookback": "unusable.lookback", "incomplete": "unusable.incomplete"}
 FULL_PULL_REASONS = {"missing": "cache.missing", "corrupt": "cache.corrupt",
                      "audience": "cache.audience", "lookback": "cache.lookback",
                      "version": "cache.version", "incomplete": "cache.incomplete"}
@@ -149,6 +152,10 @@ class StateStore:
         self.db.commit()
 
     # ---- members ----------------------------------------------------------------------------
+
+    def runs_recorded(self) -> int:
+        """How many runs the Dashboard's leads-per-tag history holds."""
+        return int(self.db.execute("SELECT COUNT(*) FROM tag_history").fetchone()[0])
 
     def member(self, key: str) -> tuple[dict[str, Any], list[Event]] | None:
         """One member's record and its events (oldest first), if the last pull had it."""
