@@ -100,6 +100,11 @@ class SafetyConfig:
 
 
 @dataclass(frozen=True)
+class HistoryConfig:
+    keep_days: int = 400  # score history kept in the local state
+
+
+@dataclass(frozen=True)
 class StateConfig:
     path: Path = Path(".syncbot/state.db")
 
@@ -125,6 +130,7 @@ class Config:
     safety: SafetyConfig = SafetyConfig()
     state: StateConfig = StateConfig()
     sources: SourcesConfig = SourcesConfig()
+    history: HistoryConfig = HistoryConfig()
     source: Path | None = None
     secrets: Secrets | None = None
 
@@ -266,6 +272,7 @@ SCHEMA: dict[str, dict[str, _Check]] = {
     "safety": {"max_removal_fraction": _number(0, 1)},
     "state": {"path": _text},
     "sources": {"tabs": _tab_list},
+    "history": {"keep_days": _integer(1, 3650)},
 }
 
 
@@ -464,6 +471,7 @@ def parse_config(raw: Mapping[str, Any], *, source: Path | None = None,
         schedule=schedule,
         safety=SafetyConfig(**checked["safety"]),
         state=StateConfig(path=state_path),
+        history=HistoryConfig(**checked["history"]),
         sources=sources,
         source=source,
         secrets=secrets,

@@ -16,6 +16,7 @@ from typing import Any
 
 from syncbot import wiring
 from syncbot.config import Config
+from syncbot.core.history import HistoryPoint
 from syncbot.core.lead import Evaluator, Explanation, RuleOutcome
 from syncbot.core.rules import SegmentRule, WeightRule
 from syncbot.core.values import format_number
@@ -29,6 +30,7 @@ from syncbot.sheets.tabs import column_formats, load_templates
 from syncbot.state.store import STATE_REASONS, StateStore
 
 SUGGESTIONS = 3
+HISTORY_SHOWN = 20
 PERCENT = {name for name, number_format in column_formats(load_templates()["Leads"]).items()
            if number_format["type"] == "PERCENT"}  # the Leads tab shows these as 63 %
 
@@ -52,6 +54,7 @@ def explain_lead(config: Config, email: str, echo: Callable[[str], None],
                 "explain.nearest", addresses=", ".join(nearest)) if nearest else ""))
         raw, events = found
         merge_tags = state.merge_tags()
+        history = state.history([key]).get(key, [])
     finally:
         state.close()
     sheet = wiring.spreadsheet(config)
@@ -66,11 +69,13 @@ def explain_lead(config: Config, email: str, echo: Callable[[str], None],
     evaluator = Evaluator(rules, lead_settings(config, data.time_zone), data.language.texts,
                           data.language.labels)
     member = to_member(raw)
-    explanation = evaluator.explain(member, events, now, team)
+    explanation = evaluator.explain(member, events, now, team, history)
     tabs = (data.tabs["Weights"].title, data.tabs["Segments"].title)
     for line in _lines(explanation, data.language.labels, tabs,
                        untagged=member.status not in config.mailchimp.tag_statuses,
                        statuses=config.mailchimp.tag_statuses):
+        echo(line)
+    for line in _history_lines(history):
         echo(line)
 
 
@@ -120,6 +125,16 @@ def _segment_line(outcome: RuleOutcome, labels: Labels, tags: list[str], untagge
         note = t("explain.not_applied")
     return t("explain.segment_line", mark="✓" if outcome.holds else "✗", row=rule.row,
              tag=rule.tag, rule=_rule(rule, labels), note=note)
+
+
+def _history_lines(history: list[HistoryPoint]) -> list[str]:
+    """The runs that changed the lead's score or tags, newest first (the last HISTORY_SHOWN)."""
+    if not history:
+        return [t("explain.no_history")]
+    return [t("explain.history")] + [
+        t("explain.history_line", at=point.at.strftime("%Y-%m-%d %H:%M"),
+          score=format_number(point.score), tags=", ".join(point.tags) or "—")
+        for point in reversed(history[-HISTORY_SHOWN:])]
 
 
 def _lines(explanation: Explanation, labels: Labels, tabs: tuple[str, str], *, untagged: bool,

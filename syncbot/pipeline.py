@@ -25,7 +25,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +33,7 @@ from pathlib import Path
 
 from syncbot.config import Config
 from syncbot.core.dashboard import DashboardCounts, TagCounts, dashboard_tables
+from syncbot.core.history import HistoryPoint
 from syncbot.core.lead import Evaluator, Settings
 from syncbot.core.model import Event, Member
 from syncbot.core.rules import InvalidRules, Ruleset, parse_rules
@@ -252,6 +253,7 @@ def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Rule
     state.record_leads(tab.diff.ledger_entries(run.now), tab.layout_key, tab.fingerprint,
                        replace=not tab.trusted)
     _write_tags(run, rules, plan, ids, leads.addresses)
+    state.record_history(run.now, leads.points, keep_days=run.config.history.keep_days)
     _update_dashboard(run, state, rules, leads.dashboard)
     _compose_message(run, data, tab.diff)
 
@@ -274,9 +276,11 @@ def _evaluate(run: _Run, state: StateStore, leads: _Leads, stale: int, *, truste
                      if unchanged else run.texts("progress.scoring", count=stale))
     scored = run.meters.start(run.texts("progress.meter_leads"), stale)
     for chunk in stored_leads(state, CHUNK, stale_only=True):
-        known = state.ledger([member.key for member, _ in chunk]) if trusted else {}
+        keys = [member.key for member, _ in chunk]
+        known = state.ledger(keys) if trusted else {}
+        history = state.history(keys)
         for member, events in chunk:
-            leads.compute(member, events, known.get(member.key))
+            leads.compute(member, events, known.get(member.key), history.get(member.key, ()))
         scored.advance(len(chunk))
     for entry in state.settled_leads():
         leads.reuse(entry)
@@ -353,9 +357,11 @@ class _Leads:
         self._shared: dict[str, list[str]] = {}  # one list per distinct tag combination
         self._top: Highest[SampleLead | str] = Highest(SAMPLE_SIZE)
         self.dashboard = DashboardCounts()  # every lead's score and topics
+        self.points: list[tuple[str, float, str]] = []  # every lead's score and tags (JSON)
 
-    def compute(self, member: Member, events: list[Event], known: Known | None) -> None:
-        lead = self.evaluate(member, events, self.now, self.inputs.of(member.key))
+    def compute(self, member: Member, events: list[Event], known: Known | None,
+                history: Sequence[HistoryPoint]) -> None:
+        lead = self.evaluate(member, events, self.now, self.inputs.of(member.key), history)
         note = LeadNote(lead.stable_until.timestamp(), member.status, member.email,
                         json.dumps(lead.tags), lead.score, self.fingerprints.get(member.key, ""),
                         lead.values.get("topics") or "")
@@ -375,6 +381,7 @@ class _Leads:
             tags = self._shared[note.tags] = json.loads(note.tags)
         self.desired[key] = tags
         self.statuses[key] = note.status
+        self.points.append((key, note.score, note.tags))
         self.dashboard.add(note.score, note.topics)
         if note.email != key:
             self.addresses[key] = note.email

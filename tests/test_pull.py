@@ -219,6 +219,6 @@ def test_a_cache_from_the_previous_version_is_upgraded_keeping_what_it_holds(tmp
     assert entry.score == 12.5 and entry.note.inputs == ""
     assert cache.mark_stale(NOW, everyone=False, inputs={"ana@example.es": '{"x":1}'}) == 1
     assert cache.ledger_rules() is None  # every lead is evaluated once more (its topics)
-    assert cache.tag_history() == []
+    assert cache.tag_history() == [] and cache.history(["ana@example.es"]) == {}
     cache.close()
     assert StateStore.open(path, list_id=LIST_ID, lookback_days=90)[1] is None  # stays upgraded

@@ -28,6 +28,8 @@ def test_why_explains_a_lead_as_its_row_says(world, capsys):
     assert "Rules in Weights:" in out and "Rules in Segments:" in out
     assert "✓ row 2: clicks_30d per → +" in out  # the default rule, held
     assert f"Tags: {lead['tags']}" in out and f"Why: {lead['why']}" in out
+    assert "Score history (the runs that changed" in out
+    assert f"  2026-11-22 12:00: {lead['score']:g} — {lead['tags']}" in out
 
 
 def test_why_follows_the_tabs_as_they_are_now(world, capsys):

@@ -55,7 +55,9 @@ def field_kinds(lookback_days: int) -> dict[str, str]:
     return kinds
 
 
-SCORE_FIELDS = {"engagement_score": NUMBER, "fit_score": NUMBER, "score": NUMBER}
+SCORE_FIELDS = {"engagement_score": NUMBER, "fit_score": NUMBER, "score": NUMBER,
+                "score_change_7d": NUMBER, "score_change_30d": NUMBER,
+                "tags_since": DATE}  # the results of the rules: Segments may use them
 
 
 def _whole_days(now: datetime, then: datetime | None) -> int | None:

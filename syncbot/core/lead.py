@@ -14,6 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from syncbot.core.fields import compute_features, stable_until
+from syncbot.core.history import (
+    HistoryPoint,
+    changes_recorded,
+    next_change,
+    score_changes,
+    tags_since,
+)
 from syncbot.core.inputs import days_since, zone
 from syncbot.core.model import Event, Member
 from syncbot.core.rules import Ruleset, SegmentRule, WeightRule
@@ -74,20 +81,27 @@ class Evaluator:
         self.scorer = Scorer(rules.weights, say, labels)
         self.say, self.labels = say, labels
         self.sheet_zone = zone(settings.sheet_timezone)
+        self.segments_use_tags_since = any(  # directly, or through days_since(tags_since)
+            rule.condition is not None and (rule.condition.field == "tags_since" or any(
+                field.name == rule.condition.field and field.of == "tags_since"
+                for field in rules.days_since))
+            for rule in rules.segments)
 
     def __call__(self, member: Member, events: Sequence[Event], now: datetime,
-                 team: Mapping[str, Any] | None = None) -> ScoredLead:
+                 team: Mapping[str, Any] | None = None,
+                 history: Sequence[HistoryPoint] = ()) -> ScoredLead:
         """``team``: the lead's values of the team columns the rules name (``Ruleset.inputs``,
-        by field name; a blank is absent)."""
-        lead = self._evaluate(member, events, now, team)
+        by field name; a blank is absent); ``history``: its points, oldest first."""
+        lead = self._evaluate(member, events, now, team, history)
         self.labels.values(lead.values)  # in the sheet's words, now the rules are done
         return lead
 
     def explain(self, member: Member, events: Sequence[Event], now: datetime,
-                team: Mapping[str, Any] | None = None) -> Explanation:
+                team: Mapping[str, Any] | None = None,
+                history: Sequence[HistoryPoint] = ()) -> Explanation:
         """The lead, and every Weights and Segments rule held against it (for one lead: each
         rule is scored on its own)."""
-        lead = self._evaluate(member, events, now, team)
+        lead = self._evaluate(member, events, now, team, history)
         values = lead.values  # syncbot's own words: what the rules compare
         weights = []
         for rule in self.rules.weights:
@@ -101,7 +115,8 @@ class Evaluator:
         return Explanation(replace(lead, values=shown), weights, segments)
 
     def _evaluate(self, member: Member, events: Sequence[Event], now: datetime,
-                  team: Mapping[str, Any] | None) -> ScoredLead:
+                  team: Mapping[str, Any] | None, history: Sequence[HistoryPoint]
+                  ) -> ScoredLead:
         """The lead, its values in syncbot's own words (what the rules saw)."""
         settings = self.settings
         values = compute_features(member, events, now=now,
@@ -111,12 +126,25 @@ class Evaluator:
         team_changes = self._team_values(values, team or {}, now)
         score = self.scorer.score(values)
         values.update(engagement_score=score.engagement, fit_score=score.fit, score=score.total)
+        values.update(score_changes(history, score.total, now))
+        held = history[-1].tags if history else None  # Segments see the previous run's tags'
+        values["tags_since"] = tags_since(history, held, now) if held is not None else None
+        for field in self.rules.days_since:  # days_since(tags_since): from that value too
+            if field.of == "tags_since":
+                values[field.name], change = days_since(values["tags_since"], now,
+                                                        self.sheet_zone)
+                team_changes += [change] if change is not None else []
         tags = (assign_tags(values, self.rules.segments)
                 if member.status in settings.tag_statuses else [])
-        values.update(tags=", ".join(tags), why=score.why)
+        values.update(tags=", ".join(tags), why=score.why, tags_since=tags_since(history, tags,
+                                                                                 now))
         until = stable_until(member, events, now=now, lookback_days=settings.lookback_days,
                              half_life_days=settings.half_life_days)
-        return ScoredLead(values, tags, score.total, score.why, min([until, *team_changes]))
+        ticks = next_change(history, now, tags,
+                            recorded=changes_recorded(history, score.total, tags),
+                            segments_use_tags_since=self.segments_use_tags_since)
+        return ScoredLead(values, tags, score.total, score.why,
+                          min([until, ticks, *team_changes]))
 
     def _team_values(self, values: dict[str, Any], team: Mapping[str, Any], now: datetime
                      ) -> list[datetime]:

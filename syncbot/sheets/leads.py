@@ -32,7 +32,8 @@ from syncbot.ports import Known, LeadNote, LedgerEntry
 from syncbot.sheets.a1 import cell as cell_name
 from syncbot.sheets.a1 import col_letters, quote_title, row_runs
 
-OUTPUT_COLUMNS = ("engagement_score", "fit_score", "score", "tags", "why", "synced_at")
+OUTPUT_COLUMNS = ("engagement_score", "fit_score", "score", "score_change_7d", "score_change_30d",
+                  "tags", "tags_since", "why", "synced_at")
 MAX_CELL_CHARS = 50_000
 BLOCK_ROWS = 1000
 

@@ -23,11 +23,12 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from syncbot.core.dashboard import RUNS_SHOWN, TagCounts
+from syncbot.core.history import HistoryPoint
 from syncbot.core.model import Event
 from syncbot.locales import t
 from syncbot.ports import DashboardMemory, Known, LedgerEntry, ScannedMember, StoredMember
@@ -44,7 +45,7 @@ def full_pull_warning(reason: str, path: Path) -> str:
     """What to tell the user when the cache could not be used."""
     return t(FULL_PULL_REASONS[reason], path=path)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE members (key TEXT PRIMARY KEY, raw TEXT NOT NULL, scan TEXT NOT NULL);
@@ -58,12 +59,17 @@ CREATE TABLE leads (key TEXT PRIMARY KEY, cells TEXT NOT NULL, synced_at REAL,
                     inputs TEXT, topics TEXT);
 CREATE TABLE dirty (key TEXT PRIMARY KEY);
 CREATE TABLE tag_history (at TEXT PRIMARY KEY, counts TEXT NOT NULL);
+CREATE TABLE history (key TEXT NOT NULL, at REAL NOT NULL, score REAL NOT NULL,
+                      tags TEXT NOT NULL, PRIMARY KEY (key, at));
 """
 MIGRATIONS = {  # from version N to N + 1: what a cache written by an older syncbot needs
     2: ["ALTER TABLE leads ADD COLUMN inputs TEXT"],  # the team's values each lead was scored with
     3: ["ALTER TABLE leads ADD COLUMN topics TEXT",  # each lead's topics, for the Dashboard:
         "DELETE FROM meta WHERE key = 'leads_rules'",  # known once every lead is evaluated again
         "CREATE TABLE tag_history (at TEXT PRIMARY KEY, counts TEXT NOT NULL)"],
+    4: ["CREATE TABLE history (key TEXT NOT NULL, at REAL NOT NULL, score REAL NOT NULL, "
+        "tags TEXT NOT NULL, PRIMARY KEY (key, at))",  # score history starts here
+        "DELETE FROM meta WHERE key = 'leads_rules'"],  # every lead gains its history fields
 }
 DASHBOARD = "dashboard"  # meta key: the Dashboard tab syncbot made, as JSON
 LEDGER_LAYOUT = "leads_layout"
@@ -313,6 +319,38 @@ class StateStore:
         self.db.execute("DELETE FROM dirty")
         self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                             [(LEDGER_LAYOUT, json.dumps(layout)), (LEDGER_RULES, rules)])
+        self.db.commit()
+
+    # ---- score history ----------------------------------------------------------------------
+
+    def history(self, keys: Sequence[str]) -> dict[str, list[HistoryPoint]]:
+        """The history points of those of ``keys`` that have any, oldest first."""
+        found: dict[str, list[HistoryPoint]] = {}
+        for start in range(0, len(keys), 900):  # under SQLite's limit of bound parameters
+            part = keys[start:start + 900]
+            for key, at, score, tags in self.db.execute(
+                    f"SELECT key, at, score, tags FROM history WHERE key IN "
+                    f"({','.join('?' * len(part))}) ORDER BY key, at", part):
+                found.setdefault(key, []).append(HistoryPoint(
+                    datetime.fromtimestamp(at, UTC), score, tuple(json.loads(tags))))
+        return found
+
+    def record_history(self, at: datetime, leads: Iterable[tuple[str, float, str]], *,
+                       keep_days: int) -> None:
+        """After a successful run: a point for each lead (key, score, tags as a JSON list)
+        whose score or tags differ from its latest point; points older than ``keep_days``
+        dropped, except each lead's latest one before that (its score as of then)."""
+        latest = {key: (score, tags) for key, score, tags in self.db.execute(
+            "SELECT key, score, tags FROM history AS h WHERE at = "
+            "(SELECT MAX(at) FROM history WHERE key = h.key)")}
+        stamp = at.timestamp()
+        self.db.executemany("INSERT OR REPLACE INTO history VALUES (?, ?, ?, ?)",
+                            [(key, stamp, score, tags) for key, score, tags in leads
+                             if latest.get(key) != (score, tags)])
+        cutoff = (at - timedelta(days=keep_days)).timestamp()
+        self.db.execute("DELETE FROM history WHERE at < ? AND at < (SELECT MAX(at) FROM "
+                        "history AS h WHERE h.key = history.key AND h.at < ?)",
+                        (cutoff, cutoff))
         self.db.commit()
 
     # ---- the Dashboard ----------------------------------------------------------------------
