@@ -10,6 +10,7 @@ themselves as time passes (so a lead the run does not evaluate again stays right
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,12 +30,12 @@ class HistoryPoint:
 
 def score_at(points: Sequence[HistoryPoint], moment: datetime) -> float | None:
     """The score the latest run at or before ``moment`` left (None: the lead had none)."""
-    found = None
-    for point in points:
-        if point.at > moment:
-            break
-        found = point.score
-    return found
+    before = bisect_right(points, moment, key=_when)  # a year of points: no linear scan
+    return points[before - 1].score if before else None
+
+
+def _when(point: HistoryPoint) -> datetime:
+    return point.at
 
 
 def score_changes(points: Sequence[HistoryPoint], score: float, now: datetime
@@ -74,7 +75,8 @@ def next_change(points: Sequence[HistoryPoint], now: datetime, tags: Sequence[st
     away when none will."""
     if segments_use_tags_since and (not points or points[-1].tags != tuple(tags)):
         return now
-    moments = [point.at for point in points]
+    recent = points[bisect_right(points, now - timedelta(days=max(WINDOWS)), key=_when):]
+    moments = [point.at for point in recent]  # older points are past every window already
     if recorded:
         moments.append(now)
     upcoming = [at + timedelta(days=days) for at in moments for days in WINDOWS
