@@ -294,6 +294,11 @@ def demo(ctx: Context, output: Path, members: int, language: str | None, quiet: 
     click.echo(t("report.demo_second", column=result.team_column))
     print_report(result.second, dry_run=False, quiet=quiet)
     click.echo("")
+    if result.why and not quiet:
+        click.echo(t("report.demo_why"))
+        for line in result.why:
+            click.echo(f"  {line}")
+        click.echo("")
     click.echo(t("report.demo_saved", path=output, tabs=", ".join(result.tabs),
                  form=result.form_tab))
 

@@ -25,6 +25,7 @@ from typing import Any
 from syncbot.config import Config, parse_config
 from syncbot.core.values import to_serial
 from syncbot.errors import SyncbotError, UsageError
+from syncbot.explain import explain_lead
 from syncbot.locales import t
 from syncbot.mailchimp.client import MailchimpAudience
 from syncbot.pipeline import RunHooks, run_once
@@ -52,6 +53,7 @@ class DemoResult:
     tabs: list[str]  # syncbot's tabs, as init named them
     form_tab: str  # the team's form tab
     team_column: str  # the team's checkbox column in Leads
+    why: list[str]  # `syncbot why` of the top lead, line by line
 
 
 LOCALES = {"en": "en_US", "es": "es_ES"}  # the demo spreadsheet's locale, per language
@@ -225,10 +227,13 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
         second = run_once(config, audience, sheet, later,
                           hooks=RunHooks(meters=meters))
         audience.close()
+        why: list[str] = []  # what `syncbot why` says of the top lead
+        if second.top or first.top:
+            explain_lead(config, (second.top or first.top)[0].email, why.append, later, sheet)
     meters.stage(t("progress.writing_workbook", path=output))
     export_xlsx(box, SPREADSHEET_ID, output, meters)
     return DemoResult(first, second, output, members, list(names.values()),
-                      team.template["form_tab"], team.template["team_column"])
+                      team.template["form_tab"], team.template["team_column"], why)
 
 
 def export_xlsx(box: Sandbox, spreadsheet_id: str, output: Path, meters: Meters) -> None:

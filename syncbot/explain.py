@@ -26,6 +26,7 @@ from syncbot.locales import catalogue, t
 from syncbot.mailchimp.client import to_member
 from syncbot.pipeline import lead_settings, sheet_rules
 from syncbot.sheets.leads import leads_columns
+from syncbot.sheets.spreadsheet import Spreadsheet
 from syncbot.sheets.tabs import column_formats, load_templates
 from syncbot.state.store import STATE_REASONS, StateStore
 
@@ -36,9 +37,10 @@ PERCENT = {name for name, number_format in column_formats(load_templates()["Lead
 
 
 def explain_lead(config: Config, email: str, echo: Callable[[str], None],
-                 now: datetime) -> None:
+                 now: datetime, sheet: Spreadsheet | None = None) -> None:
     """Print the breakdown of ``email``; UsageError (exit 2) when there is no usable state or
-    no such lead, naming the nearest addresses."""
+    no such lead, naming the nearest addresses. ``sheet``: the spreadsheet to read (the
+    demo's; by default the configured one)."""
     key = email.strip().lower()
     state, reason = StateStore.read_only(config.state.path, list_id=config.mailchimp.list_id,
                                          lookback_days=config.mailchimp.lookback_days)
@@ -57,7 +59,7 @@ def explain_lead(config: Config, email: str, echo: Callable[[str], None],
         history = state.history([key]).get(key, [])
     finally:
         state.close()
-    sheet = wiring.spreadsheet(config)
+    sheet = sheet or wiring.spreadsheet(config)
     data = sheet.read()
     rules = sheet_rules(data, config, merge_tags, catalogue())
     team: dict[str, Any] = {}
@@ -110,10 +112,13 @@ def _weight_line(outcome: RuleOutcome, labels: Labels) -> str:
     rule = outcome.rule
     assert isinstance(rule, WeightRule)
     points = format_number(outcome.points)
+    detail = ""  # a "per" rule's count and cap are worth reading; a condition says it all
+    if rule.condition is None and outcome.text:
+        detail = t("explain.detail", text=outcome.text)
     return t("explain.weight_line", mark="✓" if outcome.holds else "✗", row=rule.row,
              rule=_rule(rule, labels),
              points=points if points.startswith("-") or points == "0" else f"+{points}",
-             detail=outcome.text or t("explain.no_points"))
+             detail=detail)
 
 
 def _segment_line(outcome: RuleOutcome, labels: Labels, tags: list[str], untagged: bool

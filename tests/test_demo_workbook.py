@@ -112,3 +112,11 @@ def test_the_form_tab_grows_with_its_answers_as_forms_does(tmp_path, monkeypatch
     result = syncbot.demo.run_demo(tmp_path / "demo.xlsx", members=300)
     form = load_workbook(result.output)["Form responses 1"]
     assert form.max_row > 5 and isinstance(form.cell(form.max_row, 1).value, datetime)
+
+
+def test_the_demo_shows_what_syncbot_why_says_of_its_top_lead(tmp_path, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["demo", "--members", "200", "--output", str(tmp_path / "demo.xlsx")])
+    out = capsys.readouterr().out
+    assert done.value.code == 0 and "What `syncbot why` says of the top lead" in out
+    assert "  Rules in Weights:" in out and "  Score history (the runs" in out

@@ -26,7 +26,8 @@ def test_why_explains_a_lead_as_its_row_says(world, capsys):
     rate = format_number(round(lead["avg_open_rate"] * 100, 1))
     assert f"  avg_open_rate: {rate}%" in out  # as the sheet shows it
     assert "Rules in Weights:" in out and "Rules in Segments:" in out
-    assert "✓ row 2: clicks_30d per → +" in out  # the default rule, held
+    assert "✓ row 2: clicks_30d per → +" in out and "(clicks_30d " in out  # count shown
+    assert "row 8: vip = true → 0\n" in out  # a condition says it all
     assert f"Tags: {lead['tags']}" in out and f"Why: {lead['why']}" in out
     assert "Score history (the runs that changed" in out
     assert f"  2026-11-22 12:00: {lead['score']:g} — {lead['tags']}" in out
@@ -38,7 +39,7 @@ def test_why_follows_the_tabs_as_they_are_now(world, capsys):
     weights = world.box.sheets.spreadsheets[SHEET_ID].sheet("Weights")
     weights.rows.append(["email", "is not empty", "", 99, "", "", "everyone"])
     code, out, _ = world.run(capsys, "why", lead["email"])
-    assert code == 0 and f"row {len(weights.rows)}: email is not empty → +99" in out
+    assert code == 0 and f"row {len(weights.rows)}: email is not empty → +99\n" in out
 
 
 def test_an_unknown_address_gets_the_nearest_known_ones(world, capsys):
