@@ -113,12 +113,9 @@ def _header_words() -> dict[str, frozenset[str]]:
     """Per language, the folded headers only that language uses (the rules tabs' and syncbot's
     Leads and Runs columns): a header shared by two languages (``email``) tells nothing."""
     words: dict[str, set[str]] = {}
-    for language in languages():
-        found = {fold(title) for title in language.titles.values()}
-        for kind in ("Weights", "Segments", "Interests"):
-            found |= {fold(cell) for cell in csv_rows(template_text(language.code,
-                                                                     f"{kind}.csv"))[0]}
-        words[language.code] = found
+    for language in languages():  # the headers it already read: no template read again
+        words[language.code] = {fold(title) for title in (*language.titles.values(),
+                                                           *language.headers.values())}
     return {code: frozenset(found - set().union(*(other for c, other in words.items()
                                                    if c != code)))
             for code, found in words.items()}
