@@ -93,15 +93,8 @@ class StateStore:
                 meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
                 if _upgrade(db, meta.get("version")):
                     meta["version"] = str(SCHEMA_VERSION)
-                if meta.get("version") != str(SCHEMA_VERSION):
-                    reason = "version"
-                elif meta.get("list_id") != list_id:
-                    reason = "audience"
-                elif meta.get("lookback_days") != str(lookback_days):
-                    reason = "lookback"
-                elif meta.get("cursor") is None:
-                    reason = "incomplete"
-                else:
+                reason = _unusable(meta, list_id, lookback_days)
+                if reason is None:
                     return cls(db, path), None
                 db.close()
             except sqlite3.DatabaseError:
@@ -130,10 +123,7 @@ class StateStore:
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError:
             return None, "corrupt"
-        reason = ("version" if meta.get("version") != str(SCHEMA_VERSION) else
-                  "audience" if meta.get("list_id") != list_id else
-                  "lookback" if meta.get("lookback_days") != str(lookback_days) else
-                  "incomplete" if meta.get("cursor") is None else None)
+        reason = _unusable(meta, list_id, lookback_days)
         if reason is not None:
             db.close()
             return None, reason
@@ -300,11 +290,9 @@ class StateStore:
     def ledger(self, keys: Sequence[str]) -> dict[str, Known]:
         """What the ledger knows of those of ``keys`` it holds."""
         found: dict[str, Known] = {}
-        for start in range(0, len(keys), 900):  # under SQLite's limit of bound parameters
-            part = keys[start:start + 900]
+        for part, marks in _in_parts(keys):
             found.update((key, Known(cells, stamp)) for key, cells, stamp in self.db.execute(
-                f"SELECT key, cells, synced_at FROM leads WHERE key IN ({','.join('?' * len(part))})",
-                part))
+                f"SELECT key, cells, synced_at FROM leads WHERE key IN ({marks})", part))
         return found
 
     def record_leads(self, entries: Iterable[LedgerEntry], layout: Any, rules: str, *,
@@ -326,11 +314,10 @@ class StateStore:
     def history(self, keys: Sequence[str]) -> dict[str, list[HistoryPoint]]:
         """The history points of those of ``keys`` that have any, oldest first."""
         found: dict[str, list[HistoryPoint]] = {}
-        for start in range(0, len(keys), 900):  # under SQLite's limit of bound parameters
-            part = keys[start:start + 900]
+        for part, marks in _in_parts(keys):
             for key, at, score, tags in self.db.execute(
-                    f"SELECT key, at, score, tags FROM history WHERE key IN "
-                    f"({','.join('?' * len(part))}) ORDER BY key, at", part):
+                    f"SELECT key, at, score, tags FROM history WHERE key IN ({marks}) "
+                    "ORDER BY key, at", part):
                 found.setdefault(key, []).append(HistoryPoint(
                     datetime.fromtimestamp(at, UTC), score, tuple(json.loads(tags))))
         return found
@@ -418,6 +405,24 @@ class StateStore:
         """Make a pull's changes durable: one commit for the whole pull, so a pull that fails
         half way leaves the cache as the last complete pull left it."""
         self.db.commit()
+
+
+def _unusable(meta: Mapping[str, str], list_id: str, lookback_days: int) -> str | None:
+    """Why a state with this ``meta`` cannot serve this audience and lookback (None: it can)."""
+    if meta.get("version") != str(SCHEMA_VERSION):
+        return "version"
+    if meta.get("list_id") != list_id:
+        return "audience"
+    if meta.get("lookback_days") != str(lookback_days):
+        return "lookback"
+    return "incomplete" if meta.get("cursor") is None else None
+
+
+def _in_parts(keys: Sequence[str], size: int = 900) -> Iterator[tuple[Sequence[str], str]]:
+    """``keys`` in parts under SQLite's limit of bound parameters, each with its ``?, ?…``."""
+    for start in range(0, len(keys), size):
+        part = keys[start:start + size]
+        yield part, ",".join("?" * len(part))
 
 
 def _upgrade(db: sqlite3.Connection, version: str | None) -> bool:
