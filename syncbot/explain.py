@@ -27,13 +27,12 @@ from syncbot.mailchimp.client import to_member
 from syncbot.pipeline import lead_settings, sheet_rules
 from syncbot.sheets.leads import leads_columns
 from syncbot.sheets.spreadsheet import Spreadsheet
-from syncbot.sheets.tabs import column_formats, load_templates
+from syncbot.sheets.tabs import load_templates
 from syncbot.state.store import STATE_REASONS, StateStore
 
 SUGGESTIONS = 3
 HISTORY_SHOWN = 20
-PERCENT = {name for name, number_format in column_formats(load_templates()["Leads"]).items()
-           if number_format["type"] == "PERCENT"}  # the Leads tab shows these as 63 %
+PERCENT = set(load_templates()["Leads"].format["percent_columns"])  # shown as 63 % in Leads
 
 
 def explain_lead(config: Config, email: str, echo: Callable[[str], None],
