@@ -88,9 +88,10 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
 @common_options
 @click.pass_obj
 def init(ctx: Context, write_config: Path | None, config_path: str | None, verbose: int) -> None:
-    """Create the missing tabs (Leads, Weights, Segments, Interests, Runs) with their headers,
-    formatting and default rules. Existing tabs are never changed; running it twice changes
-    nothing. With --write-config PATH, write a starting configuration file instead."""
+    """Create the missing tabs (Dashboard, Leads, Weights, Segments, Interests, Runs,
+    Hand-off) with their headers, formatting and default rules. Existing tabs are never
+    changed; running it twice changes nothing. With --write-config PATH, write a starting
+    configuration file instead."""
     from syncbot import wiring
 
     if write_config is not None:
@@ -161,11 +162,23 @@ def print_report(report: RunReport, *, dry_run: bool, quiet: bool = False) -> No
             click.echo(t("report.sample_line", email=lead.email,
                          before=lead.before or t("report.none"), after=lead.after or t("report.none"),
                          score=format_number(lead.score), why=lead.why))
+    if dry_run and report.handoffs:
+        _print_handoffs(report)
+    if report.handoff_baseline:
+        click.echo(t("report.handoff_baseline"))
     if report.team_inputs:
         click.echo(t("report.team_inputs", inputs=report.team_inputs))
     for warning in report.warnings:
         click.echo(t("report.warning", message=warning))
     click.echo(t("report.requests", mailchimp=report.mailchimp_calls, sheets=report.sheets_calls))
+
+
+def _print_handoffs(report: RunReport) -> None:
+    """Who a run would hand to sales (a real run says it in its message)."""
+    click.echo(t("report.handoff_would", count=len(report.handoffs)))
+    for lead in sorted(report.handoffs, key=lambda lead: -lead.score):
+        click.echo(t("report.handoff_line", email=lead.email, score=format_number(lead.score),
+                     why=lead.why))
 
 
 def _sync(ctx: Context, *, dry_run: bool, full: bool, force: bool, quiet: bool = False) -> None:
@@ -294,6 +307,11 @@ def demo(ctx: Context, output: Path, members: int, language: str | None, quiet: 
     click.echo(t("report.demo_second", column=result.team_column))
     print_report(result.second, dry_run=False, quiet=quiet)
     click.echo("")
+    if result.chat and not quiet:
+        click.echo(t("report.demo_chat"))
+        for message in result.chat:
+            click.echo("\n".join(f"  {line}" for line in message.splitlines()))
+        click.echo("")
     if result.why and not quiet:
         click.echo(t("report.demo_why"))
         for line in result.why:

@@ -29,7 +29,8 @@ CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
 
 SHEET_LANGUAGES = ("en", "es")  # the languages a spreadsheet can be built in
 TAB_KEYS = ("leads_tab", "weights_tab", "segments_tab", "interests_tab", "runs_tab",
-            "dashboard_tab")
+            "dashboard_tab", "handoff_tab")
+WEBHOOK_ENV = "SYNCBOT_HANDOFF_WEBHOOK"  # where hand-offs are announced (a secret URL)
 MEMBER_STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived")
 _API_KEY_RE = re.compile(r"^[0-9A-Za-z]+-(us\d{1,3})$")
 _SPREADSHEET_ID_RE = re.compile(r"^[A-Za-z0-9_-]{10,}$")
@@ -73,6 +74,7 @@ class SheetsConfig:
     interests_tab: str | None = None
     runs_tab: str | None = None
     dashboard_tab: str | None = None
+    handoff_tab: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,15 @@ class HistoryConfig:
 
 
 @dataclass(frozen=True)
+class HandoffConfig:
+    """``[handoff]``: gaining one of ``tags`` hands a lead to sales (a Hand-off row); the
+    message announcing it goes to ``webhook``, a secret from the environment, if set."""
+
+    tags: tuple[str, ...] = ()
+    webhook: Secret | None = None
+
+
+@dataclass(frozen=True)
 class StateConfig:
     path: Path = Path(".syncbot/state.db")
 
@@ -131,6 +142,7 @@ class Config:
     state: StateConfig = StateConfig()
     sources: SourcesConfig = SourcesConfig()
     history: HistoryConfig = HistoryConfig()
+    handoff: HandoffConfig | None = None  # None: no [handoff] table, no one is handed off
     source: Path | None = None
     secrets: Secrets | None = None
 
@@ -209,6 +221,15 @@ def _tab_list(section: str, key: str, value: Any, problems: list[str]) -> Any:
     return tuple(dict.fromkeys(v.strip() for v in value))
 
 
+def _tag_list(section: str, key: str, value: Any, problems: list[str]) -> Any:
+    if not isinstance(value, list) or not value \
+            or not all(isinstance(v, str) and v.strip() for v in value):
+        problems.append(t("config.wrong_type", section=section, key=key,
+                          expected='a list of tags such as ["lead:hot"]', got=_show(value)))
+        return _MISSING
+    return tuple(dict.fromkeys(v.strip() for v in value))
+
+
 def _sheet_language(section: str, key: str, value: Any, problems: list[str]) -> Any:
     code = _text(section, key, value, problems)
     if code is _MISSING:
@@ -266,6 +287,7 @@ SCHEMA: dict[str, dict[str, _Check]] = {
         "interests_tab": _text,
         "runs_tab": _text,
         "dashboard_tab": _text,
+        "handoff_tab": _text,
     },
     "scoring": {"half_life_days": _number(1, 3650), "timezone": _timezone},
     "schedule": {"cron": _cron, "interval_minutes": _integer(1, 7 * 24 * 60)},
@@ -273,6 +295,7 @@ SCHEMA: dict[str, dict[str, _Check]] = {
     "state": {"path": _text},
     "sources": {"tabs": _tab_list},
     "history": {"keep_days": _integer(1, 3650)},
+    "handoff": {"tags": _tag_list},
 }
 
 
@@ -376,6 +399,23 @@ def _schedule(schedule: dict[str, Any], raw: Mapping[str, Any], problems: list[s
     return ScheduleConfig(cron=schedule.get("cron", ScheduleConfig.cron))
 
 
+def _handoff(handoff: dict[str, Any], raw: Mapping[str, Any], environ: Mapping[str, str],
+             problems: list[str]) -> HandoffConfig | None:
+    """``[handoff]`` needs its tags; the webhook is read from the environment (https only:
+    the URL is a secret, and so is what it carries)."""
+    if "handoff" not in raw:
+        return None
+    if "tags" not in _section(raw, "handoff"):
+        problems.append(t("config.missing", section="handoff", key="tags",
+                          what=t("config.handoff_tags_what")))
+        return None
+    url = environ.get(WEBHOOK_ENV, "").strip()
+    if url and not url.lower().startswith("https://"):
+        problems.append(t("config.webhook_not_https", name=WEBHOOK_ENV))
+        return None
+    return HandoffConfig(tags=handoff.get("tags", ()), webhook=Secret(url) if url else None)
+
+
 def load_secrets(environ: Mapping[str, str], problems: list[str]) -> Secrets | None:
     """Read the Mailchimp key and the Google key-file path; never echo the key back."""
     key = environ.get(API_KEY_ENV, "").strip()
@@ -446,8 +486,9 @@ def parse_config(raw: Mapping[str, Any], *, source: Path | None = None,
     tabs = _tabs(sh, problems)
     sources = _sources(checked["sources"], sh, problems)
     schedule = _schedule(checked["schedule"], raw_sched, problems)
-    secrets = load_secrets(os.environ if environ is None else environ, problems) \
-        if require_secrets else None
+    env = os.environ if environ is None else environ
+    secrets = load_secrets(env, problems) if require_secrets else None
+    handoff = _handoff(checked["handoff"], raw, env, problems)
 
     if problems:
         raise ConfigError(problems, heading=t("cli.config_heading", path=source or "config"))
@@ -472,6 +513,7 @@ def parse_config(raw: Mapping[str, Any], *, source: Path | None = None,
         safety=SafetyConfig(**checked["safety"]),
         state=StateConfig(path=state_path),
         history=HistoryConfig(**checked["history"]),
+        handoff=handoff,
         sources=sources,
         source=source,
         secrets=secrets,

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from syncbot.config import Config, parse_config
+from syncbot.config import WEBHOOK_ENV, Config, parse_config
 from syncbot.core.values import to_serial
 from syncbot.errors import SyncbotError, UsageError
 from syncbot.explain import explain_lead
@@ -37,7 +37,8 @@ from syncbot.sandbox.xlsx import save_xlsx
 from syncbot.sheets.a1 import col_letters, quote_title
 from syncbot.sheets.client import Workbook
 from syncbot.sheets.spreadsheet import Spreadsheet
-from syncbot.sheets.tabs import DATE_FORMAT, format_rows
+from syncbot.sheets.tabs import DATE_FORMAT, format_rows, load_templates
+from syncbot.webhook import Webhook
 
 SPREADSHEET_ID = "1SyncbotDemoSpreadsheet"
 FORM_ROWS = 1000  # a new Google Forms responses tab's rows
@@ -54,6 +55,7 @@ class DemoResult:
     form_tab: str  # the team's form tab
     team_column: str  # the team's checkbox column in Leads
     why: list[str]  # `syncbot why` of the top lead, line by line
+    chat: list[str]  # the messages the team's chat got (the hand-offs)
 
 
 LOCALES = {"en": "en_US", "es": "es_ES"}  # the demo spreadsheet's locale, per language
@@ -67,12 +69,14 @@ def _config(folder: Path, box: Sandbox, language: str) -> Config:
     key_file.write_text(json.dumps(account), "utf-8")
     box.sheets.create(SPREADSHEET_ID, title="syncbot demo", locale=LOCALES[language],
                       editors=(account["client_email"],))
+    hot = load_templates(language)["Segments"].rows[1][0]  # the top tier goes to sales
     raw = {"mailchimp": {"list_id": LIST_ID}, "sheets": {"spreadsheet_id": SPREADSHEET_ID},
            "state": {"path": str(folder / "state.db")},
-           "sources": {"tabs": [team_template(language)["form_tab"]]}}
+           "sources": {"tabs": [team_template(language)["form_tab"]]},
+           "handoff": {"tags": [hot]}}
     return parse_config(raw, source=folder / "syncbot.toml", require_secrets=True, environ={
         "MAILCHIMP_API_KEY": box.mailchimp.api_key,
-        "GOOGLE_APPLICATION_CREDENTIALS": str(key_file)})
+        "GOOGLE_APPLICATION_CREDENTIALS": str(key_file), WEBHOOK_ENV: box.chat.url})
 
 
 def check_output(output: Path) -> None:
@@ -164,12 +168,12 @@ class DemoTeam:
         self.workbook.write([{"range": f"{title}!A{self.form_rows + 1}", "values": rows}])
         self.form_rows += len(rows)
 
-    def tick(self, count: int) -> None:
-        """Sales ticks "Demo requested" for ``count`` leads (found by e-mail, as a person
-        would: the rows are wherever the sheet has them)."""
+    def tick(self, addresses: list[str]) -> None:
+        """Sales ticks "Demo requested" for these leads (found by e-mail, as a person would:
+        the rows are wherever the sheet has them)."""
         leads = self.workbook.tabs()[self.names["Leads"]]
         [emails] = self.workbook.read([f"{quote_title(leads.title)}!A2:A"])
-        wanted = {e.lower() for e in self.rng.sample(self.emails, count)}
+        wanted = {e.lower() for e in addresses}
         letter = col_letters(self.team_column)
         self.workbook.write([{"range": f"{quote_title(leads.title)}!{letter}{row}",
                               "values": [[True]]}
@@ -208,11 +212,14 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
         audience = MailchimpAudience(config.secrets.mailchimp_api_key, LIST_ID,
                                      session=box.session())
         sheet = Spreadsheet(workbook, config.sheets, config.sources.tabs)
+        assert config.handoff is not None and config.handoff.webhook is not None
+        chat = Webhook(config.handoff.webhook, session=box.session())
         names = sheet.init().tabs
         team = DemoTeam(workbook, names, audience_data.emails, seed, language)
         _switch_on_examples(workbook, names, team.template)
         team.set_up(now)
-        first = run_once(config, audience, sheet, now, hooks=RunHooks(meters=meters))
+        first = run_once(config, audience, sheet, now, hooks=RunHooks(meters=meters),
+                         announcer=chat)
 
         later = now + timedelta(hours=6)
         box.mailchimp.clock = lambda: later
@@ -222,18 +229,35 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
             box.mailchimp.add_event(newest, email, "open", later - timedelta(minutes=30))
             box.mailchimp.add_event(newest, email, "click", later - timedelta(minutes=20),
                                     rng.choice(URLS))
-        team.tick(max(1, members // 100))
+        heating = _heating_up(box, first, rng)  # they read and click on and on, and ask for a
+        for email in heating:  # demo: the second run hands them to sales
+            for minute in range(0, 60, 5):
+                box.mailchimp.add_event(newest, email, "open", later - timedelta(minutes=minute))
+                box.mailchimp.add_event(newest, email, "click", later - timedelta(minutes=minute),
+                                        URLS[minute % len(URLS)])
+        team.tick(rng.sample(audience_data.emails, max(1, members // 100)) + heating)
         team.answer(later, count=max(2, members // 100), days=0.25)
         second = run_once(config, audience, sheet, later,
-                          hooks=RunHooks(meters=meters))
+                          hooks=RunHooks(meters=meters), announcer=chat)
         audience.close()
+        chat.close()
         why: list[str] = []  # what `syncbot why` says of the top lead
         if second.top or first.top:
             explain_lead(config, (second.top or first.top)[0].email, why.append, later, sheet)
     meters.stage(t("progress.writing_workbook", path=output))
     export_xlsx(box, SPREADSHEET_ID, output, meters)
     return DemoResult(first, second, output, members, list(names.values()),
-                      team.template["form_tab"], team.template["team_column"], why)
+                      team.template["form_tab"], team.template["team_column"], why,
+                      list(box.chat.messages))
+
+
+def _heating_up(box: Sandbox, first: RunReport, rng: random.Random) -> list[str]:
+    """Three subscribed leads that were not among the top ones."""
+    top = {lead.email.lower() for lead in first.top}
+    members = box.mailchimp.audiences[LIST_ID].members.values()
+    return rng.sample(sorted(member["email_address"] for member in members
+                             if member["status"] == "subscribed"
+                             and member["email_address"].lower() not in top), 3)
 
 
 def export_xlsx(box: Sandbox, spreadsheet_id: str, output: Path, meters: Meters) -> None:

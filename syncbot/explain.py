@@ -3,8 +3,9 @@
 Read-only and quick: the lead's record and events come from what the last sync pulled (no
 Mailchimp request), the rules and the team's values from the spreadsheet as it is now, so a
 marketer who just edited a rule sees what it does to this lead. Every field, every Weights
-rule (held or not, with its points), every Segments rule, the tags and ``why``, in the
-sheet's words; the sentences around them in the user's language.
+rule (held or not, with its points), every Segments rule, the tags and ``why``, the score
+history and the lead's Hand-off rows, in the sheet's words; the sentences around them in
+the user's language.
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ from typing import Any
 
 from syncbot import wiring
 from syncbot.config import Config
+from syncbot.core.handoff import HandoffRecord
 from syncbot.core.history import HistoryPoint
 from syncbot.core.lead import Evaluator, Explanation, RuleOutcome
 from syncbot.core.rules import SegmentRule, WeightRule
-from syncbot.core.values import format_number
+from syncbot.core.values import format_number, from_serial
 from syncbot.core.vocabulary import Labels
 from syncbot.errors import UsageError
 from syncbot.locales import catalogue, t
 from syncbot.mailchimp.client import to_member
 from syncbot.pipeline import lead_settings, sheet_rules
+from syncbot.sheets.client import Tab
+from syncbot.sheets.language import SheetLanguage
 from syncbot.sheets.leads import leads_columns
 from syncbot.sheets.spreadsheet import Spreadsheet
 from syncbot.sheets.tabs import load_templates
@@ -67,6 +71,9 @@ def explain_lead(config: Config, email: str, echo: Callable[[str], None],
                                       trust_ledger=False).rows_of
         row = {key: rows_of[key]} if key in rows_of else {}
         team = dict(sheet.read_inputs(rules.inputs, row).of(key))
+    status = sheet.handoff_statuses().get(key)
+    if status is not None:
+        team["handoff_status"] = status
     evaluator = Evaluator(rules, lead_settings(config, data.time_zone), data.language.texts,
                           data.language.labels)
     member = to_member(raw)
@@ -77,6 +84,9 @@ def explain_lead(config: Config, email: str, echo: Callable[[str], None],
                        statuses=config.mailchimp.tag_statuses):
         echo(line)
     for line in _history_lines(history):
+        echo(line)
+    handoffs = [record for record in sheet.handoff_records() if record.key == key]
+    for line in _handoff_lines(handoffs, data.tabs.get("Handoff"), data.language):
         echo(line)
 
 
@@ -139,6 +149,21 @@ def _history_lines(history: list[HistoryPoint]) -> list[str]:
         t("explain.history_line", at=point.at.strftime("%Y-%m-%d %H:%M"),
           score=format_number(point.score), tags=", ".join(point.tags) or "—")
         for point in reversed(history[-HISTORY_SHOWN:])]
+
+
+def _handoff_lines(records: list[HandoffRecord], tab: Tab | None, language: SheetLanguage
+                   ) -> list[str]:
+    """The lead's Hand-off rows, newest first, with what sales made of each."""
+    if tab is None:
+        return []
+    if not records:
+        return [t("explain.no_handoffs", tab=tab.title)]
+    newest = sorted(records, key=lambda record: (record.at or 0, record.row), reverse=True)
+    return [t("explain.handoffs", tab=tab.title)] + [
+        t("explain.handoff_line", row=record.row,
+          at=from_serial(record.at).strftime("%Y-%m-%d %H:%M") if record.at is not None else "—",
+          status=language.handoff_statuses.get(record.status, record.status) or "—")
+        for record in newest]
 
 
 def _lines(explanation: Explanation, labels: Labels, tabs: tuple[str, str], *, untagged: bool,

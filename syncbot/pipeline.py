@@ -30,9 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from syncbot.config import Config
-from syncbot.core.dashboard import DashboardCounts, TagCounts, dashboard_tables
+from syncbot.core.dashboard import DashboardCounts, TagCounts, dashboard_tables, handoff_weeks
+from syncbot.core.handoff import HandoffDecision, HandoffLead, lead_from_row
 from syncbot.core.history import HistoryPoint
 from syncbot.core.lead import Evaluator, Settings
 from syncbot.core.model import Event, Member
@@ -42,6 +44,7 @@ from syncbot.core.tagplan import TagPlan, plan_tags, safety_problems
 from syncbot.core.texts import Say
 from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
+from syncbot.handoff import Announcer, HandoffOutcome, decide_handoffs, hand_off
 from syncbot.locales import Catalogue, catalogue, rule_vocabulary
 from syncbot.mailchimp.pull import pull, stored_leads
 from syncbot.ports import AudienceSource, Known, LeadNote, LedgerEntry, SheetPort, TeamInputs
@@ -62,13 +65,20 @@ def sheet_rules(data: SheetData, config: Config, merge_tags: list[str], say: Say
     tabs = (data.tabs["Weights"].title, data.tabs["Segments"].title, data.tabs["Interests"].title)
     team = data.team_headers(leads_columns(merge_tags, config.mailchimp.lookback_days))
     try:
-        return parse_rules(weights=data.weights, segments=data.segments, interests=data.interests,
+        rules = parse_rules(weights=data.weights, segments=data.segments, interests=data.interests,
                            lookback_days=config.mailchimp.lookback_days, merge_tags=merge_tags,
                            team=team, vocabulary=rule_vocabulary(),
                            labels=data.language.labels, tabs=tabs, say=say,
                            cell=cell_name)
     except InvalidRules as exc:
         raise RulesError(exc.problems, heading=say("rules.heading")) from None
+    unknown = [tag for tag in (config.handoff.tags if config.handoff else ())
+               if tag not in rules.managed_tags]
+    if unknown:
+        raise RulesError([say("handoff.unknown_tag", tag=tag, tab=tabs[1],
+                              tags=", ".join(rules.managed_tags) or "-") for tag in unknown],
+                         heading=say("rules.heading"))
+    return rules
 
 
 def lead_settings(config: Config, sheet_timezone: str = "UTC") -> Settings:
@@ -122,6 +132,7 @@ class _Run:
     meters: Meters
     clock: Callable[[], datetime]
     report: RunReport
+    announcer: Announcer | None = None
 
     def __post_init__(self) -> None:
         self._calls_before = (self.audience.requests, self.sheet.requests)
@@ -145,12 +156,15 @@ class _Run:
 
 
 def run_once(config: Config, audience: AudienceSource, sheet: SheetPort, now: datetime,
-             options: RunOptions = RunOptions(), hooks: RunHooks = RunHooks()) -> RunReport:
+             options: RunOptions = RunOptions(), hooks: RunHooks = RunHooks(), *,
+             announcer: Announcer | None = None) -> RunReport:
     """One sync. Raises RulesError (exit 2), SafetyStop (exit 3) or another SyncbotError (exit 1)
-    after logging the run in the Runs tab (not for dry runs)."""
+    after logging the run in the Runs tab (not for dry runs). ``announcer``: where hand-offs
+    are announced (the ``[handoff]`` webhook), if anywhere."""
     texts = hooks.texts or catalogue()
     report = RunReport(started_at=now, mode="full" if options.full else "incremental")
-    run = _Run(config, audience, sheet, now, options, texts, hooks.meters, hooks.clock, report)
+    run = _Run(config, audience, sheet, now, options, texts, hooks.meters, hooks.clock, report,
+               announcer)
     run.meters.stage(texts("progress.reading_sheet"))
     data = sheet.read()
     try:
@@ -229,6 +243,7 @@ def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Rule
     tab = _open_leads(run, data, state, merge_tags)
     run.report.team_inputs = team_inputs(rules.inputs, run.texts)
     inputs = run.sheet.read_inputs(rules.inputs, tab.diff.rows_of)
+    inputs.add("handoff_status", run.sheet.handoff_statuses())
     run.report.warnings.extend(_team_warnings(run.texts, inputs))
     leads = _Leads(run, rules, tab.diff, inputs, data)
     stale = state.mark_stale(run.now, everyone=not tab.trusted
@@ -243,6 +258,8 @@ def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Rule
     plan = plan_tags(managed=rules.managed_tags, current=current, desired=leads.desired,
                      statuses=leads.statuses, tag_statuses=set(run.config.mailchimp.tag_statuses))
     _summarise(run.report, plan, tab.diff, leads)
+    handoffs = decide_handoffs(run.config, state, run.sheet, leads.hot(), leads.desired)
+    run.report.handoffs, run.report.handoff_baseline = handoffs.new, handoffs.baseline
     _safety_check(run, plan, tab.diff)
     if run.options.dry_run:
         return
@@ -253,6 +270,7 @@ def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Rule
     state.record_leads(tab.diff.ledger_entries(run.now), tab.layout_key, tab.fingerprint,
                        replace=not tab.trusted)
     _write_tags(run, rules, plan, ids, leads.addresses)
+    _hand_off(run, state, handoffs)  # before the history: see syncbot.handoff
     state.record_history(run.now, leads.points, keep_days=run.config.history.keep_days)
     _update_dashboard(run, state, rules, leads.dashboard)
     _compose_message(run, data, tab.diff)
@@ -313,6 +331,24 @@ def _write_tags(run: _Run, rules: Ruleset, plan: TagPlan, ids: dict[str, int],
     run.report.rejected = written.errors
 
 
+def _hand_off(run: _Run, state: StateStore, decision: HandoffDecision) -> None:
+    if decision.new:
+        run.meters.stage(run.texts("progress.handing_off", count=len(decision.new)))
+    outcome = hand_off(decision, config=run.config, state=state, sheet=run.sheet, now=run.now,
+                       announcer=run.announcer, texts=run.texts)
+    run.report.warnings.extend(_handoff_messages(run.texts, outcome))
+
+
+def _handoff_messages(texts: Catalogue, outcome: HandoffOutcome) -> list[str]:
+    messages = []
+    if outcome.handed_off:
+        messages.append(texts("handoff.done", count=len(outcome.handed_off),
+                              examples=", ".join(lead.email for lead in outcome.handed_off[:3])))
+    if outcome.failure:
+        messages.append(texts("handoff.announce_failed", reason=outcome.failure))
+    return messages
+
+
 def _update_dashboard(run: _Run, state: StateStore, rules: Ruleset, counts: DashboardCounts
                       ) -> None:
     """Remember this run's tag counts and rewrite the Dashboard from the state. A Dashboard
@@ -321,7 +357,8 @@ def _update_dashboard(run: _Run, state: StateStore, rules: Ruleset, counts: Dash
     state.record_tag_counts(TagCounts(run.now, {tag: sizes.get(tag, 0)
                                                 for tag in rules.managed_tags}))
     topics = list(dict.fromkeys(interest.topic for interest in rules.interests))
-    tables = dashboard_tables(state.tag_history(), rules.managed_tags, counts, topics)
+    tables = dashboard_tables(state.tag_history(), rules.managed_tags, counts, topics,
+                              handoff_weeks(run.sheet.handoff_records(), run.now))
     spreadsheet = run.config.sheets.spreadsheet_id
     try:
         memory = run.sheet.write_dashboard(tables, state.dashboard(spreadsheet))
@@ -358,6 +395,9 @@ class _Leads:
         self._top: Highest[SampleLead | str] = Highest(SAMPLE_SIZE)
         self.dashboard = DashboardCounts()  # every lead's score and topics
         self.points: list[tuple[str, float, str]] = []  # every lead's score and tags (JSON)
+        handoff = run.config.handoff
+        self.handoff_tags = frozenset(handoff.tags if handoff else ())
+        self._hot: dict[str, HandoffLead | str] = {}  # leads holding a hand-off tag now
 
     def compute(self, member: Member, events: list[Event], known: Known | None,
                 history: Sequence[HistoryPoint]) -> None:
@@ -368,12 +408,21 @@ class _Leads:
         sample = (SampleLead(member.email, "", lead.values["tags"], lead.score, lead.why)
                   if lead.tags and self._top.wants(lead.score) else None)  # built only if kept
         self._remember(member.key, note, sample)
+        if self.handoff_tags.intersection(lead.tags):
+            self._hot[member.key] = lead_from_row(member.key, lead.values)
         self.diff.add(member.key, lead.values, known, note)
 
     def reuse(self, entry: LedgerEntry) -> None:
         note = entry.note  # built once: this runs for every unchanged lead
         self._remember(entry.key, note, entry.cells)
         self.diff.reuse(entry.key, entry.known, note)
+        if self.handoff_tags and self.handoff_tags.intersection(self.desired[entry.key]):
+            self._hot[entry.key] = entry.cells  # decoded only if it is handed off
+
+    def hot(self) -> list[HandoffLead]:
+        """The leads holding a hand-off tag now, as a Hand-off row would show them."""
+        return [lead if isinstance(lead, HandoffLead) else lead_from_row(key, self._row(lead))
+                for key, lead in self._hot.items()]
 
     def _remember(self, key: str, note: LeadNote, lead: SampleLead | str | None) -> None:
         tags = self._shared.get(note.tags)
@@ -393,8 +442,12 @@ class _Leads:
         return [lead if isinstance(lead, SampleLead) else self._sample(lead)
                 for lead in self._top.items()]
 
+    def _row(self, cells: str) -> dict[str, Any]:
+        """A lead's values as its ledger entry keeps them (the Leads cells), by column."""
+        return dict(zip(self.diff.layout.value_columns, json.loads(cells), strict=False))
+
     def _sample(self, cells: str) -> SampleLead:
-        row = dict(zip(self.diff.layout.value_columns, json.loads(cells), strict=False))
+        row = self._row(cells)
         return SampleLead(str(row["email"]), "", str(row["tags"]), row["score"], str(row["why"]))
 
 

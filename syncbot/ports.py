@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
+from syncbot.core.handoff import HandoffLead, HandoffRecord
 from syncbot.core.inputs import TeamColumn
 from syncbot.core.model import Event
 from syncbot.progress import Meter
@@ -157,6 +158,13 @@ class TeamInputs:
         values = self.values.get(key)
         return repr([values.get(name) for name in self.fields]) if values else ""
 
+    def add(self, name: str, values: Mapping[str, Any]) -> None:
+        """One more input of every lead (key → value): the Hand-off Status, say. It counts in
+        the fingerprints, so a lead whose value changed is evaluated again."""
+        self.fields = (*self.fields, name)
+        for key, value in values.items():
+            self.values.setdefault(key, {})[name] = value
+
     def fingerprints(self) -> dict[str, str]:
         """Lead key → its fingerprint, for the leads that have any value."""
         return {key: self.fingerprint(key) for key, values in self.values.items() if values}
@@ -209,4 +217,7 @@ class SheetPort(Protocol):
     def write_leads(self, diff: LeadsDiff, synced_at: datetime, rows: Meter = ...) -> int: ...
     def write_dashboard(self, tables: DashboardTables, memory: DashboardMemory | None
                         ) -> DashboardMemory: ...
+    def handoff_records(self) -> list[HandoffRecord]: ...
+    def handoff_statuses(self) -> dict[str, str]: ...
+    def append_handoffs(self, leads: Sequence[HandoffLead], handed_off_at: datetime) -> None: ...
     def append_run(self, values: Sequence[Any]) -> None: ...

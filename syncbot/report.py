@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from syncbot.core.handoff import HandoffLead
 from syncbot.core.inputs import TeamColumn
 from syncbot.core.texts import Say
 from syncbot.ports import Mode
@@ -38,6 +39,8 @@ class RunReport:
     top: list[SampleLead] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (address, Mailchimp's reason)
     team_inputs: str = ""  # which team columns and source tabs the rules use (``team_inputs``)
+    handoffs: list[HandoffLead] = field(default_factory=list)  # handed to sales (or would be)
+    handoff_baseline: bool = False  # the first run: it hands off no one
 
     def runs_row(self) -> list[Any]:
         return [to_cell(self.started_at), to_cell(self.finished_at or self.started_at),

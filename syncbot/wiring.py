@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import requests
 from requests.adapters import BaseAdapter
 
 from syncbot.config import Config
@@ -20,6 +21,7 @@ from syncbot.progress import Meters, Silent
 from syncbot.report import RunReport
 from syncbot.sheets.client import Workbook
 from syncbot.sheets.spreadsheet import Spreadsheet
+from syncbot.webhook import Webhook
 
 transport: Callable[[], BaseAdapter | None] = lambda: None  # noqa: E731
 sleep: Callable[[float], None] = time.sleep
@@ -39,9 +41,29 @@ def sync(config: Config, *, dry_run: bool = False, full: bool = False, force: bo
         meters = meters or Silent()
         mailchimp = audience(config, notify=meters.stage)
         stack.callback(mailchimp.close)
+        chat = webhook(config)
+        if chat is not None:
+            stack.callback(chat.close)
         return run_once(config, mailchimp, spreadsheet(config, notify=meters.stage), now(),
                         RunOptions(dry_run=dry_run, force=force, full=full),
-                        RunHooks(meters=meters, clock=now))
+                        RunHooks(meters=meters, clock=now), announcer=chat)
+
+
+def webhook(config: Config) -> Webhook | None:
+    """The chat that hears of hand-offs (``SYNCBOT_HANDOFF_WEBHOOK``), if one is set."""
+    if config.handoff is None or config.handoff.webhook is None:
+        return None
+    adapter = transport()
+    session = _session(adapter) if adapter is not None else None
+    return Webhook(config.handoff.webhook, session=session, sleep=lambda s: sleep(s))
+
+
+def _session(adapter: BaseAdapter) -> requests.Session:
+    """A session whose every request goes through ``adapter`` (the sandbox's, in tests)."""
+    session = requests.Session()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 def spreadsheet(config: Config, *, notify: Callable[[str], None] = lambda message: None
@@ -64,13 +86,7 @@ def audience(config: Config, *, notify: Callable[[str], None] = lambda message: 
     """The audience; ``notify`` hears of every wait for Mailchimp."""
     assert config.secrets is not None, "loaded with require_secrets"
     adapter = transport()
-    session = None
-    if adapter is not None:
-        import requests
-
-        session = requests.Session()
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
+    session = _session(adapter) if adapter is not None else None
     return MailchimpAudience(config.secrets.mailchimp_api_key, config.mailchimp.list_id,
                              max_connections=config.mailchimp.max_connections, session=session,
                              sleep=lambda s: sleep(s), notify=notify)

@@ -39,7 +39,8 @@ def test_init_creates_the_tabs_then_changes_nothing(setup, capsys):
     box, config = setup
     code, out, _ = run(capsys, "init", "--config", str(config))
     assert code == 0 and out.startswith(
-        "Created the tabs in English: Dashboard, Leads, Weights, Segments, Interests, Runs.")
+        "Created the tabs in English: Dashboard, Leads, Weights, Segments, Interests, Runs, "
+        "Hand-off.")
     writes = box.sheets_host.count("POST")
     code, out, _ = run(capsys, "--config", str(config), "init")
     assert (code, out.strip()) == (0, "All tabs exist already; nothing was changed.")

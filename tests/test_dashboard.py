@@ -122,7 +122,8 @@ def test_init_makes_the_tab_and_the_first_sync_its_charts_once(world, capsys):
     assert dashboard(world).index == 0 and charts(world) == 0  # the tags are not known yet
     assert world.run(capsys, "sync")[0] == 0
     made = dashboard(world).charts
-    assert [c["spec"]["basicChart"]["chartType"] for c in made] == ["LINE", "COLUMN", "BAR"]
+    assert [c["spec"]["basicChart"]["chartType"] for c in made] == ["LINE", "COLUMN", "BAR",
+                                                                          "COLUMN"]
     assert len(made[0]["spec"]["basicChart"]["series"]) == 4  # a line per managed tag
     rows = world.box.sheets.values(SHEET_ID, "Dashboard")
     assert rows[1][10:15] == ["Run", "lead:hot", "lead:warm", "lead:cold", "lead:sunset"]
@@ -130,7 +131,7 @@ def test_init_makes_the_tab_and_the_first_sync_its_charts_once(world, capsys):
         "POST", "values:batchUpdate")
     world.now += timedelta(hours=6)
     assert world.run(capsys, "sync")[0] == 0
-    assert charts(world) == 3
+    assert charts(world) == 4
     assert world.box.sheets_host.count("POST", ":batchUpdate") - world.box.sheets_host.count(
         "POST", "values:batchUpdate") == structure  # no layout change on later runs
     rows = world.box.sheets.values(SHEET_ID, "Dashboard")
@@ -144,7 +145,7 @@ def test_a_chart_the_team_deleted_is_not_made_again(world, capsys):
         "objectId": chart["chartId"]}}, dry=False)
     world.now += timedelta(hours=6)
     assert world.run(capsys, "sync")[0] == 0
-    assert charts(world) == 2
+    assert charts(world) == 3
 
 
 def test_a_renamed_dashboard_is_found_by_its_sheet_id(world, capsys):
@@ -152,7 +153,7 @@ def test_a_renamed_dashboard_is_found_by_its_sheet_id(world, capsys):
     dashboard(world).title = "Our numbers"
     world.now += timedelta(hours=6)
     assert world.run(capsys, "sync")[0] == 0
-    assert dashboard(world) is None and charts(world) == 3
+    assert dashboard(world) is None and charts(world) == 4
     rows = world.box.sheets.values(SHEET_ID, "Our numbers")
     assert rows[3][10] != ""  # the second run is there
 
@@ -164,7 +165,7 @@ def test_a_team_s_own_dashboard_tab_is_never_written(tmp_path, monkeypatch, caps
     assert world.run(capsys, "init")[0] == 0
     assert world.run(capsys, "sync")[0] == 0
     assert team.rows == [["Our KPIs", 42]] and not team.charts
-    assert len(dashboard(world, "Dashboard 2").charts) == 3
+    assert len(dashboard(world, "Dashboard 2").charts) == 4
 
 
 def test_a_deleted_dashboard_comes_back_with_its_charts(world, capsys):
@@ -172,7 +173,7 @@ def test_a_deleted_dashboard_comes_back_with_its_charts(world, capsys):
     book(world).sheets.remove(dashboard(world))
     world.now += timedelta(hours=6)
     assert world.run(capsys, "sync")[0] == 0
-    assert len(dashboard(world).charts) == 3
+    assert len(dashboard(world).charts) == 4
 
 
 def test_a_dry_run_leaves_the_dashboard_alone(world, capsys):
@@ -228,4 +229,4 @@ def test_the_config_may_name_the_dashboard(tmp_path, monkeypatch, capsys):
     world.config.write_text(world.config.read_text() + 'dashboard_tab = "Our numbers"\n')
     assert world.run(capsys, "init")[0] == 0
     assert world.run(capsys, "sync")[0] == 0
-    assert dashboard(world) is None and len(dashboard(world, "Our numbers").charts) == 3
+    assert dashboard(world) is None and len(dashboard(world, "Our numbers").charts) == 4

@@ -26,11 +26,11 @@ def column(sheet, name: str) -> int:
 
 def test_it_opens_on_the_dashboard_with_syncbot_s_tabs_and_the_team_s_form(book):
     assert book.sheetnames == ["Dashboard", "Leads", "Weights", "Segments", "Interests", "Runs",
-                               "Form responses 1"]
+                               "Hand-off", "Form responses 1"]
     assert book.active.title == "Dashboard"
 
 
-def test_the_dashboard_carries_its_three_charts_over_its_tables(book):
+def test_the_dashboard_carries_its_four_charts_over_its_tables(book):
     dashboard = book["Dashboard"]
     assert dashboard["K1"].value == "Leads per tag, last 90 runs"
     assert [c.value for c in dashboard[2][10:15]] == ["Run", "lead:hot", "lead:warm",
@@ -39,9 +39,14 @@ def test_the_dashboard_carries_its_three_charts_over_its_tables(book):
                                                                          datetime)
     assert dashboard["K5"].value is None  # two syncs, two runs
     charts = dashboard._charts
-    assert [type(chart).__name__ for chart in charts] == ["LineChart", "BarChart", "BarChart"]
-    assert [chart.type for chart in charts[1:]] == ["col", "bar"]
+    assert [type(chart).__name__ for chart in charts] == ["LineChart", "BarChart", "BarChart",
+                                                          "BarChart"]
+    assert [chart.type for chart in charts[1:]] == ["col", "bar", "col"]
     assert len(charts[0].series) == 4  # a line per managed tag
+    assert len(charts[3].series) == 2  # hand-offs per week: handed off, won
+    weeks = [row for row in dashboard.iter_rows(min_row=163, max_row=180, min_col=11,
+                                                 max_col=13, values_only=True)]
+    assert weeks[-1][0] is not None and weeks[-1][1] >= 3  # this week: the demo's hand-offs
 
 
 def test_the_team_s_checkbox_column_and_form_tab_score(book):
@@ -120,3 +125,20 @@ def test_the_demo_shows_what_syncbot_why_says_of_its_top_lead(tmp_path, capsys):
     out = capsys.readouterr().out
     assert done.value.code == 0 and "What `syncbot why` says of the top lead" in out
     assert "  Rules in Weights:" in out and "  Score history (the runs" in out
+
+
+def test_the_second_run_hands_leads_to_sales_and_the_chat_hears_of_it(book, tmp_path, capsys):
+    handoff = book["Hand-off"]
+    header = [c.value for c in handoff[1]]
+    assert header[:2] == ["handed_off_at", "email"] and "Status" in header
+    rows = list(handoff.iter_rows(min_row=2, values_only=True))
+    assert len(rows) >= 3 and all(row[header.index("Status")] == "new" for row in rows)
+    assert all(isinstance(row[0], datetime) and "lead:hot" in row[header.index("tags")]
+               for row in rows)
+    statuses = handoff.data_validations.dataValidation
+    assert any("back to marketing" in v.formula1 for v in statuses)
+    with pytest.raises(SystemExit) as done:
+        main(["demo", "--members", "200", "--output", str(tmp_path / "demo.xlsx")])
+    out = capsys.readouterr().out
+    assert done.value.code == 0 and "What the team's chat got" in out
+    assert "syncbot handed" in out and "leads to sales" in out

@@ -98,7 +98,8 @@ def world() -> World:
 def test_init_creates_every_tab_formatted_in_three_requests():
     w = World()
     created = init_spreadsheet(w.book, CONFIG).created
-    assert created == ["Dashboard", "Leads", "Weights", "Segments", "Interests", "Runs"]
+    assert created == ["Dashboard", "Leads", "Weights", "Segments", "Interests", "Runs",
+                       "Hand-off"]
     # metadata, the default tab's values (empty), one batchUpdate, one values write
     assert w.book.requests == 4
     assert "Sheet1" not in w.book.tabs()  # the untouched default tab is gone
@@ -138,7 +139,7 @@ def test_init_only_adds_what_is_missing():
     w = World()
     w.box.sheets.spreadsheets[SHEET_ID].sheets[0].title = "weights"  # the team's own, any case
     assert init_spreadsheet(w.book, CONFIG).created == ["Dashboard", "Leads", "Segments",
-                                                        "Interests", "Runs"]
+                                                        "Interests", "Runs", "Hand-off"]
 
 
 def test_missing_tabs_are_all_named_with_the_fix():

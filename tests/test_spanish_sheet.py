@@ -111,7 +111,8 @@ def spanish(tmp_path, monkeypatch, capsys) -> World:
 def test_init_builds_the_sheet_in_spanish_for_a_spanish_locale(spanish, capsys):
     assert sorted(book(spanish).sheets, key=lambda s: s.index)[0].title == "Panel"
     assert [s.title for s in book(spanish).sheets] == [
-        "Leads", "Pesos", "Segmentos", "Intereses", "Ejecuciones", "Panel"]  # "Hoja 1" is gone
+        "Leads", "Pesos", "Segmentos", "Intereses", "Ejecuciones", "Traspasos",
+        "Panel"]  # "Hoja 1" is gone
     assert values(spanish, "Panel")[0][10] == "Leads por etiqueta, últimas 90 ejecuciones"
     assert values(spanish, "Pesos")[0] == [
         "Campo", "Operador", "Valor", "Puntos", "Máximo", "Dimensión", "Nota"]

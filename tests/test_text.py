@@ -85,7 +85,7 @@ def test_every_readme_section_a_message_names_is_a_heading():
 
 # Texts that are the same in both languages on purpose: symbols, numbers and names only.
 SAME_IN_SPANISH = {"check.ok", "check.problem", "cli.error_prefix", "explain.detail",
-                   "explain.history_line",
+                   "explain.history_line", "handoff.announce_company",
                    "explain.no", "report.tag_line",
                    "report.team_tab", "report.top_line", "why.condition",
                    "why.condition_no_value", "why.per"}

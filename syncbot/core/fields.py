@@ -51,6 +51,7 @@ def field_kinds(lookback_days: int) -> dict[str, str]:
         "orders_count": NUMBER, "total_revenue": NUMBER, "avg_order_value": NUMBER,
         "country": TEXT, "language": TEXT, "source": TEXT, "vip": BOOLEAN,
         "subscribed_at": DATE,
+        "handoff_status": TEXT,  # from the Hand-off tab: what sales made of the lead
     }
     return kinds
 
@@ -152,6 +153,7 @@ def _profile(row: dict[str, Any], member: Member) -> None:
     row["source"] = member.source or None
     row["vip"] = member.vip
     row["subscribed_at"] = member.subscribed_at
+    row["handoff_status"] = None  # not Mailchimp's: the Evaluator gives the Hand-off tab's
     for tag, value in member.merge_fields.items():
         row[tag.upper()] = value
 

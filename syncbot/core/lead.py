@@ -151,6 +151,7 @@ class Evaluator:
         """Add the team's values and the ``days_since`` fields to ``values``; returns when
         those day counts next change. (Team columns count 0 rows when absent; the names never
         clash with syncbot's fields, which the rules resolve first.)"""
+        values["handoff_status"] = team.get("handoff_status")  # the Hand-off tab's Status
         for column in self.rules.inputs:
             values[column.field] = team.get(column.field, 0 if column.is_count else None)
         changes = []

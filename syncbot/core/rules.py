@@ -299,6 +299,8 @@ def _condition(row: _Row, tab: str, fields: FieldNames, problems: Problems, *,
         value = _canonical_values(value, fields.vocabulary.weekdays)
     if field == "status":
         value = _canonical_values(value, fields.vocabulary.statuses)
+    if field == "handoff_status":
+        value = _canonical_values(value, fields.vocabulary.handoff_statuses)
     where = row.cell(tab, "Value") if "Value" in row.columns else row.cell(tab, "Operator")
     if operator == "per":
         if kind not in (NUMBER, UNKNOWN):

@@ -53,6 +53,11 @@ def to_serial(moment: datetime) -> float:
     return (aware - SHEETS_EPOCH) / timedelta(days=1)
 
 
+def from_serial(serial: float) -> datetime:
+    """A sheet serial number as the UTC moment it stands for (``to_serial``'s inverse)."""
+    return SHEETS_EPOCH + timedelta(days=serial)
+
+
 def parse_date(value: Any) -> float | None:
     """A date cell (serial number) or ISO text (``2026-01-15``) as a serial number."""
     number = parse_number(value)

@@ -37,19 +37,22 @@ class Vocabulary:
     columns: Mapping[str, str] = field(default_factory=dict)  # rules tabs' headers
     count: tuple[str, ...] = ()  # ``Tab!count``'s other names
     statuses: Mapping[str, str] = field(default_factory=dict)  # ``status`` values: suscrito
+    handoff_statuses: Mapping[str, str] = field(default_factory=dict)  # devuelto a marketing
 
     @classmethod
     def of(cls, language: str, *, fields: Mapping[str, str] = {},
            operators: Mapping[str, str] = {}, dimensions: Mapping[str, str] = {},
            weekdays: Mapping[str, str] = {}, days_since: Iterable[str] = (),
            columns: Mapping[str, str] = {}, count: Iterable[str] = (),
-           statuses: Mapping[str, str] = {}) -> Vocabulary:
+           statuses: Mapping[str, str] = {}, handoff_statuses: Mapping[str, str] = {}
+           ) -> Vocabulary:
         """A vocabulary from words as written (folded here)."""
         def folded(words: Mapping[str, str]) -> dict[str, str]:
             return {fold(alias): canonical for alias, canonical in words.items()}
         return cls(language, folded(fields), folded(operators), folded(dimensions),
                    folded(weekdays), tuple(fold(name) for name in days_since), folded(columns),
-                   tuple(fold(name) for name in count), folded(statuses))
+                   tuple(fold(name) for name in count), folded(statuses),
+                   folded(handoff_statuses))
 
     def __add__(self, other: Vocabulary) -> Vocabulary:
         """Both vocabularies' words (a rule may use either)."""
@@ -60,7 +63,8 @@ class Vocabulary:
                           {**self.weekdays, **other.weekdays},
                           self.days_since + other.days_since,
                           {**self.columns, **other.columns}, self.count + other.count,
-                          {**self.statuses, **other.statuses})
+                          {**self.statuses, **other.statuses},
+                          {**self.handoff_statuses, **other.handoff_statuses})
 
 
 ENGLISH = Vocabulary()
@@ -84,6 +88,7 @@ class Labels:
     weekdays: Mapping[str, str] = field(default_factory=dict)  # Mon → lun
     statuses: Mapping[str, str] = field(default_factory=dict)  # subscribed → suscrito
     headers: Mapping[str, str] = field(default_factory=dict)  # rules tabs' Field → Campo
+    handoff_statuses: Mapping[str, str] = field(default_factory=dict)  # won → ganado
 
     def field(self, name: str) -> str:
         """A field as this sheet names it (team columns keep the team's own names)."""
@@ -101,9 +106,11 @@ class Labels:
         return self.operators.get(operator, operator)
 
     def values(self, row: dict[str, object]) -> None:
-        """Show a lead's ``best_send_weekday`` and ``status`` in this sheet's words (``lun``,
-        ``suscrito``): done once rules are applied, which compare syncbot's own values."""
-        for name, words in (("best_send_weekday", self.weekdays), ("status", self.statuses)):
+        """Show a lead's ``best_send_weekday``, ``status`` and ``handoff_status`` in this
+        sheet's words (``lun``, ``suscrito``, ``ganado``): done once rules are applied, which
+        compare syncbot's own values."""
+        for name, words in (("best_send_weekday", self.weekdays), ("status", self.statuses),
+                            ("handoff_status", self.handoff_statuses)):
             value = row.get(name)
             if isinstance(value, str) and value in words:
                 row[name] = words[value]

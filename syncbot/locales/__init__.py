@@ -114,5 +114,6 @@ def rule_vocabulary() -> Vocabulary:
             lang, fields=raw.get("fields", {}), operators=raw.get("operators", {}),
             dimensions=raw.get("dimensions", {}), weekdays=raw.get("weekdays", {}),
             days_since=raw.get("days_since", ()), columns=raw.get("columns", {}),
-            count=raw.get("count", ()), statuses=raw.get("statuses", {}))
+            count=raw.get("count", ()), statuses=raw.get("statuses", {}),
+            handoff_statuses=raw.get("handoff_statuses", {}))
     return vocabulary

@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 
+from syncbot.sandbox.chat import ChatEmulator
 from syncbot.sandbox.google_auth import GoogleAuthEmulator
 from syncbot.sandbox.http import Faults, Host
 from syncbot.sandbox.mailchimp import MailchimpEmulator
@@ -26,10 +27,12 @@ MAILCHIMP_MAX_CONNECTIONS = 10
 
 
 class Sandbox:
-    """One emulated Mailchimp account, one Google project with Sheets, and their network."""
+    """One emulated Mailchimp account, one Google project with Sheets, the team's chat (an
+    incoming webhook), and their network."""
 
     def __init__(self, *, mailchimp_latency: float = 0.0, sheets_latency: float = 0.0,
                  mailchimp_faults: Faults | None = None, sheets_faults: Faults | None = None,
+                 chat_faults: Faults | None = None,
                  sleep: Callable[[float], None] = time.sleep,
                  sheets_clock: Callable[[], float] = time.monotonic) -> None:
         self.google = GoogleAuthEmulator()
@@ -41,8 +44,10 @@ class Sandbox:
         self.sheets_host = Host(self.sheets, latency=sheets_latency, faults=sheets_faults,
                                 sleep=sleep)
         self.google_host = Host(self.google, sleep=sleep)
+        self.chat = ChatEmulator()
+        self.chat_host = Host(self.chat, faults=chat_faults, sleep=sleep)
         self.hosts: dict[str, Host] = {}
-        for host in (self.mailchimp_host, self.sheets_host, self.google_host):
+        for host in (self.mailchimp_host, self.sheets_host, self.google_host, self.chat_host):
             for pattern in host.emulator.hostnames:
                 self.hosts[pattern] = host
 
@@ -56,4 +61,4 @@ class Sandbox:
 
 
 __all__ = ["Faults", "Host", "Sandbox", "MailchimpEmulator", "SheetsEmulator",
-           "GoogleAuthEmulator"]
+           "GoogleAuthEmulator", "ChatEmulator"]

@@ -1,10 +1,11 @@
-"""The Dashboard tab (Panel in Spanish): three tables rewritten every run, one chart each.
+"""The Dashboard tab (Panel in Spanish): four tables rewritten every run, one chart each.
 
 The tables stand at fixed places from column K (``TABLES_AT``) and the charts float over
 columns A–J, so a chart made once keeps reading the right cells: leads per managed tag for
 the last 90 runs (a line chart), the score distribution (columns), leads per Interests topic
-(bars). Every run writes all three in **one** values request, padded with blanks so what a
-shorter table held before is cleared.
+(bars), hand-offs to sales per week (columns: handed off, and won since). Every run writes
+all four in **one** values request, padded with blanks so what a shorter table held before
+is cleared.
 
 The charts are made once, with the tab or the first time syncbot finds a tab of its own
 without any (``init`` makes the tab, the first sync its charts, when the managed tags are
@@ -21,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from syncbot.core.dashboard import BUCKETS, RUNS_SHOWN, DashboardTables
+from syncbot.core.dashboard import BUCKETS, RUNS_SHOWN, WEEKS_SHOWN, DashboardTables
 from syncbot.core.values import as_text
 from syncbot.ports import DashboardMemory
 from syncbot.sheets.a1 import col_letters, quote_title
@@ -35,11 +36,13 @@ TOPICS_SHOWN = 40
 TAGS_ROW = 0  # title; header below it; RUNS_SHOWN rows of runs
 BUCKETS_ROW = TAGS_ROW + 2 + RUNS_SHOWN + 2
 TOPICS_ROW = BUCKETS_ROW + 2 + BUCKETS + 2
-ROWS = TOPICS_ROW + 2 + TOPICS_SHOWN
+HANDOFFS_ROW = TOPICS_ROW + 2 + TOPICS_SHOWN + 2
+ROWS = HANDOFFS_ROW + 2 + WEEKS_SHOWN
 COLUMNS = TABLES_AT + 1 + TAG_COLUMNS
 CHART_SIZE = (640, 300)  # pixels: each chart covers about 15 rows of A–J
 CHART_ROWS = 16  # rows between the charts' anchors
 DATE_TIME = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
+DATE = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ EMPTY_DASHBOARD = DashboardTables((), [], [], [])  # what ``init`` writes: title
 TAGS = _Table(TAGS_ROW, RUNS_SHOWN, 1 + TAG_COLUMNS)
 SCORES = _Table(BUCKETS_ROW, BUCKETS, 2)
 TOPICS = _Table(TOPICS_ROW, TOPICS_SHOWN, 2)
+HANDOFFS = _Table(HANDOFFS_ROW, WEEKS_SHOWN, 3)
+TABLES = (TAGS, SCORES, TOPICS, HANDOFFS)
 
 
 def _padded(rows: Sequence[Sequence[Any]], height: int, width: int) -> list[list[Any]]:
@@ -72,7 +77,7 @@ def _padded(rows: Sequence[Sequence[Any]], height: int, width: int) -> list[list
 
 def dashboard_values(title: str, tables: DashboardTables, words: Mapping[str, str]
                      ) -> list[dict[str, Any]]:
-    """The three tables as ValueRanges (one values request), dates as serial numbers."""
+    """The four tables as ValueRanges (one values request), dates as serial numbers."""
     tags = list(tables.tags[:TAG_COLUMNS])
     blocks = [
         (TAGS, words["tags_title"], [words["run"], *tags],
@@ -81,6 +86,8 @@ def dashboard_values(title: str, tables: DashboardTables, words: Mapping[str, st
          [[bucket.label, bucket.leads] for bucket in tables.buckets]),
         (TOPICS, words["topics_title"], [words["topic"], words["leads"]],
          [[topic, leads] for topic, leads in tables.topics]),
+        (HANDOFFS, words["handoffs_title"], [words["week"], words["handoffs"], words["won"]],
+         [[to_cell(week.start), week.handed_off, week.won] for week in tables.handoffs]),
     ]
     first = col_letters(TABLES_AT)
     return [{"range": f"{quote_title(title)}!{first}{table.top + 1}",
@@ -109,11 +116,13 @@ def _chart(sheet_id: int, title: str, kind: str, table: _Table, series: int, pla
 
 
 def chart_requests(sheet_id: int, tags: int, words: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The three charts: tags over time (a line per tag known now), scores, topics."""
+    """The four charts: tags over time (a line per tag known now), scores, topics,
+    hand-offs per week."""
     return [_chart(sheet_id, words["tags_title"], "LINE", TAGS, max(1, min(tags, TAG_COLUMNS)),
                    0),
             _chart(sheet_id, words["scores_title"], "COLUMN", SCORES, 1, 1),
-            _chart(sheet_id, words["topics_title"], "BAR", TOPICS, 1, 2)]
+            _chart(sheet_id, words["topics_title"], "BAR", TOPICS, 1, 2),
+            _chart(sheet_id, words["handoffs_title"], "COLUMN", HANDOFFS, 2, 3)]
 
 
 def tab_requests(sheet_id: int, title: str) -> list[dict[str, Any]]:
@@ -128,13 +137,18 @@ def tab_requests(sheet_id: int, title: str) -> list[dict[str, Any]]:
                                   "endColumnIndex": TABLES_AT + 1},  # text there stays text
                         "cell": {"userEnteredFormat": {"numberFormat": DATE_TIME}},
                         "fields": "userEnteredFormat.numberFormat"}},
+        {"repeatCell": {"range": {"sheetId": sheet_id, "startRowIndex": HANDOFFS.top + 2,
+                                  "endRowIndex": ROWS, "startColumnIndex": TABLES_AT,
+                                  "endColumnIndex": TABLES_AT + 1},  # weeks: days, no hour
+                        "cell": {"userEnteredFormat": {"numberFormat": DATE}},
+                        "fields": "userEnteredFormat.numberFormat"}},
         *({"repeatCell": {"range": {"sheetId": sheet_id, "startRowIndex": table.top,
                                     "endRowIndex": table.top + 2,
                                     "startColumnIndex": TABLES_AT,
                                     "endColumnIndex": TABLES_AT + table.columns},
                           "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
                           "fields": "userEnteredFormat.textFormat"}}
-          for table in (TAGS, SCORES, TOPICS)),
+          for table in TABLES),
         {"updateDimensionProperties": {
             "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": TABLES_AT,
                       "endIndex": TABLES_AT + 1},
@@ -193,6 +207,14 @@ def make_dashboard(workbook: Grid, tabs: Mapping[str, Tab], language: SheetLangu
     made = tuple(reply["addChart"]["chart"]["chartId"] for reply in replies
                  if "addChart" in reply)
     return Tab(sheet_id, title, ROWS, COLUMNS, made)
+
+
+def fit_tables(workbook: Grid, tab: Tab) -> None:
+    """Grow a Dashboard made by an older syncbot, with fewer tables, to hold them all (one
+    request, once; its charts stay as they are)."""
+    if tab.rows < ROWS:
+        workbook.change_structure([{"appendDimension": {
+            "sheetId": tab.sheet_id, "dimension": "ROWS", "length": ROWS - tab.rows}}])
 
 
 def add_charts(workbook: Grid, tab: Tab, language: SheetLanguage, tags: int) -> Tab:

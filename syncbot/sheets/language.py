@@ -28,10 +28,12 @@ from syncbot.locales import Catalogue
 from syncbot.sheets.client import Grid, Tab
 
 SYNCBOT = "en"  # the language of syncbot's own names (fields, operators, columns)
-KINDS = ("Leads", "Weights", "Segments", "Interests", "Runs")  # syncbot's tabs
+KINDS = ("Leads", "Weights", "Segments", "Interests", "Runs", "Handoff")  # syncbot's tabs
 TABS = (("leads_tab", "Leads"), ("weights_tab", "Weights"), ("segments_tab", "Segments"),
-        ("interests_tab", "Interests"), ("runs_tab", "Runs"))  # config key, kind
-HEADED = ("Leads", "Runs")  # the tabs whose columns are syncbot's, titled per language
+        ("interests_tab", "Interests"), ("runs_tab", "Runs"))  # config key, kind: a sync needs
+HANDOFF = ("handoff_tab", "Handoff")  # made by init, and by a sync that hands leads off
+HEADED = ("Leads", "Runs", "Handoff")  # the tabs whose columns are syncbot's, titled per
+#                                        language
 
 
 def template_text(language: str, name: str) -> str:
@@ -59,6 +61,7 @@ class SheetLanguage:
     statuses: Mapping[str, str]  # ``status``'s values: subscribed → suscrito
     headers: Mapping[str, str]  # the rules tabs' columns: Field → Campo
     dashboard: Mapping[str, str]  # the Dashboard's titles and headers
+    handoff_statuses: Mapping[str, str]  # the Hand-off Status dropdown: back to marketing → …
 
     def title(self, column: str) -> str:
         """A column of syncbot's as this language heads it (merge tags keep their names)."""
@@ -78,7 +81,8 @@ class SheetLanguage:
         return Labels(self.code, dict(self.titles), dict(self.operators),
                       days_since=self.names.get("days_since", DAYS_SINCE),
                       count=self.names.get("count", COUNT), weekdays=dict(self.weekdays),
-                      statuses=dict(self.statuses), headers=dict(self.headers))
+                      statuses=dict(self.statuses), headers=dict(self.headers),
+                      handoff_statuses=dict(self.handoff_statuses))
 
 
 @cache
@@ -94,7 +98,8 @@ def sheet_language(code: str) -> SheetLanguage:
     return SheetLanguage(code, raw["tabs"], titles, raw.get("operators", {}),
                          raw.get("dimensions", {}), raw.get("run_values", {}),
                          raw.get("names", {}), raw.get("weekdays", {}),
-                         raw.get("statuses", {}), headers, raw["dashboard"])
+                         raw.get("statuses", {}), headers, raw["dashboard"],
+                         raw.get("handoff_statuses", {}))
 
 
 def languages() -> list[SheetLanguage]:
@@ -136,10 +141,11 @@ def recognise(headers: Iterable[Sequence[Any]]) -> str | None:
 
 # ---- which tab is which ----------------------------------------------------------------
 
-def tab_names(config: SheetsConfig, language: str) -> dict[str, str]:
+def tab_names(config: SheetsConfig, language: str,
+              kinds: Sequence[tuple[str, str]] = TABS) -> dict[str, str]:
     """Template kind → the tab's name: the config's, else the language's own."""
     names = sheet_language(language).tab_names
-    return {kind: getattr(config, key) or names[kind] for key, kind in TABS}
+    return {kind: getattr(config, key) or names[kind] for key, kind in kinds}
 
 
 def tab_language(found: Mapping[str, Tab], config: SheetsConfig) -> str | None:
@@ -160,15 +166,15 @@ def tab_language(found: Mapping[str, Tab], config: SheetsConfig) -> str | None:
     return config.language if config.language in winners else winners[0]
 
 
-def find_tabs(found: Mapping[str, Tab], config: SheetsConfig, language: str
-               ) -> tuple[dict[str, Tab], dict[str, str]]:
+def find_tabs(found: Mapping[str, Tab], config: SheetsConfig, language: str,
+              kinds: Sequence[tuple[str, str]] = TABS) -> tuple[dict[str, Tab], dict[str, str]]:
     """Each of syncbot's tabs (by kind), found by the config's name, else by the language's
     name, else by another language's; and the names of those not found (by config key)."""
     folded = {title.casefold(): tab for title, tab in found.items()}
     tabs: dict[str, Tab] = {}
     missing: dict[str, str] = {}
     order = [sheet_language(language)] + [lang for lang in languages() if lang.code != language]
-    for key, kind in TABS:
+    for key, kind in kinds:
         given = getattr(config, key)
         names = [given] if given else [lang.tab_names[kind] for lang in order]
         tab = next((folded[name.casefold()] for name in names if name.casefold() in folded),

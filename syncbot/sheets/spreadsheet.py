@@ -14,11 +14,19 @@ from typing import Any
 
 from syncbot.config import SheetsConfig
 from syncbot.core.dashboard import DashboardTables
+from syncbot.core.handoff import HandoffLead, HandoffRecord
 from syncbot.core.inputs import TeamColumn
 from syncbot.ports import DashboardMemory, TeamInputs
 from syncbot.progress import STILL, Meter
 from syncbot.sheets.client import Grid
-from syncbot.sheets.dashboard import add_charts, dashboard_values, find_dashboard, make_dashboard
+from syncbot.sheets.dashboard import (
+    add_charts,
+    dashboard_values,
+    find_dashboard,
+    fit_tables,
+    make_dashboard,
+)
+from syncbot.sheets.handoff import HandoffTab, append_handoffs, ensure_handoff_tab, read_handoff
 from syncbot.sheets.inputs import read_inputs
 from syncbot.sheets.leads import LeadsDiff
 from syncbot.sheets.tabs import (
@@ -37,6 +45,7 @@ class Spreadsheet:
     def __init__(self, workbook: Grid, config: SheetsConfig, sources: Sequence[str] = ()) -> None:
         self.workbook, self.config, self.sources = workbook, config, tuple(sources)
         self._data: SheetData | None = None
+        self._handoff: HandoffTab | None = None
 
     @property
     def requests(self) -> int:
@@ -57,7 +66,24 @@ class Spreadsheet:
         """The rules tabs, the Leads header, the Runs length and the sources' headers (two
         requests)."""
         self._data = read_spreadsheet(self.workbook, self.config, self.sources)
+        self._handoff = read_handoff(self._data)
         return self._data
+
+    def handoff_records(self) -> list[HandoffRecord]:
+        """The Hand-off tab's rows as ``read`` found them (none when there is no such tab)."""
+        return self._handoff.records if self._handoff is not None else []
+
+    def handoff_statuses(self) -> dict[str, str]:
+        """Each handed-off lead's Status in its latest Hand-off row, by key."""
+        return self._handoff.statuses() if self._handoff is not None else {}
+
+    def append_handoffs(self, leads: Sequence[HandoffLead], handed_off_at: datetime) -> None:
+        """A Hand-off row per lead, making the tab first when the spreadsheet has none (even
+        for no lead: sales sees where hand-offs will come)."""
+        handoff = self._handoff or ensure_handoff_tab(self.workbook, self.data,
+                                                      self.config.handoff_tab)
+        self._handoff = append_handoffs(self.workbook, handoff, leads, handed_off_at,
+                                        self.data.language)
 
     def prepare_leads(self, columns: Sequence[str], *, trust_ledger: bool) -> LeadsDiff:
         return prepare_leads(self.workbook, self.data, columns, trust_ledger=trust_ledger)
@@ -91,6 +117,7 @@ class Spreadsheet:
             if not tab.charts:
                 tab = add_charts(self.workbook, tab, data.language, len(tables.tags))
             charts = tab.charts
+        fit_tables(self.workbook, tab)
         self.workbook.write(dashboard_values(tab.title, tables, data.language.dashboard))
         return DashboardMemory(self.config.spreadsheet_id, tab.sheet_id, charts)
 

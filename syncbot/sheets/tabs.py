@@ -14,7 +14,7 @@ row (safe to retry, unlike ``append``).
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -22,6 +22,7 @@ from importlib import resources
 from typing import Any
 
 from syncbot.config import SheetsConfig
+from syncbot.core.handoff import HANDOFF_STATUSES
 from syncbot.core.inputs import TeamHeaders
 from syncbot.core.rules import DIMENSIONS, OPERATORS
 from syncbot.core.values import as_text, is_blank
@@ -39,6 +40,7 @@ from syncbot.sheets.dashboard import (
 )
 from syncbot.sheets.inputs import email_column
 from syncbot.sheets.language import (
+    HANDOFF,
     SYNCBOT,
     TABS,
     SheetLanguage,
@@ -54,10 +56,11 @@ from syncbot.sheets.language import (
 from syncbot.sheets.leads import LeadsDiff, plan_layout
 
 DROPDOWNS = {"weights_operators": list(OPERATORS), "segment_operators": list(OPERATORS[1:]),
-             "dimensions": list(DIMENSIONS)}
+             "dimensions": list(DIMENSIONS), "handoff_statuses": list(HANDOFF_STATUSES)}
 DATE_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
 PERCENT_FORMAT = {"type": "PERCENT", "pattern": "0%"}
 NUMBER_FORMATS = {"date_columns": DATE_FORMAT, "percent_columns": PERCENT_FORMAT}  # format.toml
+MADE_BY_INIT = (*TABS, HANDOFF)  # the Dashboard is made apart: its name must be free
 READ_ROWS = 5000  # Leads rows per read request (~2 MB at 40 columns)
 DEFAULT_TAB_TITLES = ("Sheet1", "Hoja 1", "Hoja1")  # a new spreadsheet's first tab, en and es
 
@@ -92,7 +95,7 @@ def load_templates(language: str = SYNCBOT) -> dict[str, Template]:
     formats = tomllib.loads(root.joinpath("format.toml").read_text("utf-8"))
     notes = tomllib.loads(template_text(language, "leads_notes.toml"))
     templates = {}
-    for _, kind in TABS:
+    for _, kind in (*TABS, HANDOFF):
         rows = [[_typed(c) for c in row] for row in csv_rows(template_text(language,
                                                                             f"{kind}.csv"))]
         columns = tuple(csv_rows(template_text(SYNCBOT, f"{kind}.csv"))[0])
@@ -113,7 +116,7 @@ def _color(hex_color: str) -> dict[str, float]:
 
 def _dropdown(values: str, language: SheetLanguage) -> list[str]:
     """A dropdown's choices as the language shows them (``format.toml`` names the list)."""
-    shown = {**language.operators, **language.dimensions}
+    shown = {**language.operators, **language.dimensions, **language.handoff_statuses}
     return [shown.get(value, value) for value in DROPDOWNS[values]]
 
 
@@ -132,15 +135,7 @@ def _layout(sheet_id: int, title: str, template: Template) -> list[dict[str, Any
         "cell": {"userEnteredFormat": {"textFormat": {"bold": fmt["header"]["bold"]},
                                        "backgroundColor": _color(fmt["header"]["background"])}},
         "fields": "userEnteredFormat(textFormat,backgroundColor)"}})
-    for name, values in fmt.get("dropdowns", {}).items():
-        requests.append({"setDataValidation": {
-            "range": {"sheetId": sheet_id, "startRowIndex": 1, "endRowIndex": rows,
-                      "startColumnIndex": column[name], "endColumnIndex": column[name] + 1},
-            "rule": {"condition": {"type": "ONE_OF_LIST", "values": [
-                {"userEnteredValue": v} for v in _dropdown(values, template.language)]},
-                "showCustomUi": True, "strict": False}}})
-    for name, number_format in column_formats(template).items():
-        requests.append(format_rows(sheet_id, column[name], number_format, 1, rows))
+    requests += row_formats(sheet_id, template, column, 1, rows)
     for name, pixels in _widths(template, header).items():
         requests.append({"updateDimensionProperties": {
             "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": column[name],
@@ -166,6 +161,27 @@ def _layout(sheet_id: int, title: str, template: Template) -> list[dict[str, Any
                         "endColumnIndex": column[scale["column"]] + 1}],
             "gradientRule": {"minpoint": {"type": "MIN", "color": _color(scale["low"])},
                              "maxpoint": {"type": "MAX", "color": _color(scale["high"])}}}}})
+    return requests
+
+
+def row_formats(sheet_id: int, template: Template, column: Mapping[str, int], first: int,
+                end: int) -> list[dict[str, Any]]:
+    """The dropdowns and number formats of a tab's rows ``first``..``end`` - 1 (0-based):
+    made with the tab, and again on the rows it grows by. ``column``: where each of
+    syncbot's columns is (a column the team removed is skipped)."""
+    requests: list[dict[str, Any]] = []
+    for name, values in template.format.get("dropdowns", {}).items():
+        if name not in column:
+            continue
+        requests.append({"setDataValidation": {
+            "range": {"sheetId": sheet_id, "startRowIndex": first, "endRowIndex": end,
+                      "startColumnIndex": column[name], "endColumnIndex": column[name] + 1},
+            "rule": {"condition": {"type": "ONE_OF_LIST", "values": [
+                {"userEnteredValue": v} for v in _dropdown(values, template.language)]},
+                "showCustomUi": True, "strict": False}}})
+    for name, number_format in column_formats(template).items():
+        if name in column:
+            requests.append(format_rows(sheet_id, column[name], number_format, first, end))
     return requests
 
 
@@ -212,20 +228,18 @@ def init_spreadsheet(workbook: Grid, config: SheetsConfig) -> InitResult:
     existing = workbook.tabs()
     language = init_language(workbook, config, existing)
     templates = load_templates(language)
-    present, missing = find_tabs(existing, config, language)
-    names = tab_names(config, language)
+    present, missing = find_tabs(existing, config, language, MADE_BY_INIT)
+    names = tab_names(config, language, MADE_BY_INIT)
     next_id = max([tab.sheet_id for tab in existing.values()] + [0]) + 1
     layout: list[dict[str, Any]] = []
     contents: list[dict[str, Any]] = []
     created = []
-    for key, kind in TABS:
+    for key, kind in MADE_BY_INIT:
         if key not in missing:
             continue
-        title = names[kind]
-        template = templates[kind]
-        layout.extend(_layout(next_id, title, template))
-        contents.append({"range": f"{quote_title(title)}!A1", "values": template.rows})
-        created.append(title)
+        layout.extend(_layout(next_id, names[kind], templates[kind]))
+        contents.append(_contents(names[kind], templates[kind]))
+        created.append(names[kind])
         next_id += 1
     dashboard = find_dashboard(workbook, existing, None, config.dashboard_tab)
     if dashboard is None:  # its charts come with the first sync, when the tags are known
@@ -241,7 +255,22 @@ def init_spreadsheet(workbook: Grid, config: SheetsConfig) -> InitResult:
     workbook.change_structure(layout)
     workbook.write(contents)
     return InitResult(created, language, {kind: tab.title for kind, tab in present.items()}
-                      | {kind: names[kind] for key, kind in TABS if key in missing})
+                      | {kind: names[kind] for key, kind in MADE_BY_INIT if key in missing})
+
+
+def _contents(title: str, template: Template) -> dict[str, Any]:
+    return {"range": f"{quote_title(title)}!A1", "values": template.rows}
+
+
+def make_tab(workbook: Grid, found: Mapping[str, Tab], title: str, template: Template) -> Tab:
+    """Create one tab of syncbot's from its template, as ``init`` does (a sync that needs a
+    tab ``init`` would have made: the Hand-off tab)."""
+    sheet_id = max([tab.sheet_id for tab in found.values()] + [0]) + 1
+    layout = _layout(sheet_id, title, template)
+    workbook.change_structure(layout)
+    workbook.write([_contents(title, template)])
+    grid = layout[0]["addSheet"]["properties"]["gridProperties"]
+    return Tab(sheet_id, title, grid["rowCount"], grid["columnCount"])
 
 
 @dataclass(frozen=True)
@@ -263,6 +292,7 @@ class SheetData:
     time_zone: str = "UTC"  # the spreadsheet's: its dates are written in it
     language: SheetLanguage = field(default_factory=lambda: sheet_language(SYNCBOT))
     found: dict[str, Tab] = field(default_factory=dict)  # every tab, by title
+    handoff_rows: list[list[Any]] = field(default_factory=list)  # the Hand-off tab, if any
 
     def team_headers(self, syncbot_columns: Sequence[str]) -> TeamHeaders:
         """What the rules may name besides syncbot's fields: the Leads headers that are not
@@ -278,8 +308,8 @@ class SheetData:
 
 def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str] = ()
                      ) -> SheetData:
-    """The rules tabs, the Leads header, the Runs length and the header of each ``sources``
-    tab: one metadata read, one values read."""
+    """The rules tabs, the Leads header, the Runs length, the header of each ``sources``
+    tab and the Hand-off tab: one metadata read, one values read."""
     found = workbook.tabs()
     named_in = tab_language(found, config) or config.language or SYNCBOT
     tabs, missing = find_tabs(found, config, named_in)
@@ -294,7 +324,10 @@ def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str
     ranges = [quote_title(tabs[kind].title) for kind in ("Weights", "Segments", "Interests")]
     ranges += [f"{quote_title(tabs['Leads'].title)}!1:1", f"{quote_title(tabs['Runs'].title)}!A:A"]
     ranges += [f"{quote_title(title)}!1:1" for title in source_titles]
+    handoff = find_tabs(found, config, named_in, (HANDOFF,))[0]
+    ranges += [quote_title(tab.title) for tab in handoff.values()]
     weights, segments, interests, leads, runs, *headers = workbook.read(ranges)
+    handoff_rows = headers.pop() if handoff else []
     source_headers = {title: list(rows[0]) if rows else []
                       for title, rows in zip(source_titles, headers, strict=True)}
     problems += [t("sheets.source_no_email", tab=title) for title, header
@@ -304,8 +337,9 @@ def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str
     leads_header = leads[0] if leads else []
     language = (recognise(rows[0] for rows in (weights, segments, interests, [leads_header])
                           if rows) or config.language or named_in)
-    return SheetData(tabs, weights, segments, interests, leads_header, len(runs),
-                     source_headers, workbook.time_zone, sheet_language(language), found)
+    return SheetData(tabs | handoff, weights, segments, interests, leads_header, len(runs),
+                     source_headers, workbook.time_zone, sheet_language(language), found,
+                     handoff_rows)
 
 
 def _blocks(rows: Sequence[int], size: int) -> Iterator[list[tuple[int, int]]]:
@@ -438,19 +472,38 @@ def _counted(ranges: Iterator[dict[str, Any]], rows: Meter, *, header: bool
 
 
 def append_run(workbook: Grid, data: SheetData, values: Sequence[Any]) -> None:
-    """One Runs row, written at an explicit row (a retried write cannot add it twice); the
-    header first in a tab that has none, both in the sheet's language."""
+    """One Runs row, the header first in a tab that has none, both in the sheet's
+    language."""
     tab = data.tabs["Runs"]
     row = [data.language.run_value(value) for value in values]
     rows: list[Sequence[Any]] = [row] if data.runs_rows else [runs_header(data.language), row]
-    first = data.runs_rows + 1
-    needed = data.runs_rows + len(rows)
-    if needed > tab.rows:
-        workbook.change_structure([{"appendDimension": {
-            "sheetId": tab.sheet_id, "dimension": "ROWS", "length": max(100, needed - tab.rows)}}])
-    workbook.write([{"range": f"{quote_title(tab.title)}!A{first}:"
-                              f"{col_letters(len(row) - 1)}{first + len(rows) - 1}",
-                     "values": [list(r) for r in rows]}])
+    template = load_templates(data.language.code)["Runs"]
+    append_rows(workbook, tab, data.runs_rows, [dict(enumerate(r)) for r in rows], template,
+                {name: i for i, name in enumerate(template.columns)})
+
+
+def append_rows(workbook: Grid, tab: Tab, used: int, rows: Sequence[Mapping[int, Any]],
+                template: Template, column: Mapping[str, int]) -> None:
+    """Write ``rows`` (each: column index → value) under the ``used`` rows of ``tab``, at
+    explicit rows (a retried write cannot add them twice, as a retried ``append`` could),
+    growing the grid first, with the template's dropdowns and number formats on the new
+    rows (``column``: where each of syncbot's columns is). Only the columns given are
+    written, so a team's formula in another column is never overwritten."""
+    if not rows:
+        return
+    first, last = used + 1, used + len(rows)
+    if last > tab.rows:
+        grown = tab.rows + max(100, last - tab.rows)
+        workbook.change_structure([
+            {"appendDimension": {"sheetId": tab.sheet_id, "dimension": "ROWS",
+                                 "length": grown - tab.rows}},
+            *row_formats(tab.sheet_id, template, column, tab.rows, grown)])
+    given = sorted({index for row in rows for index in row})
+    workbook.write({"range": f"{quote_title(tab.title)}!{col_letters(start)}{first}:"
+                             f"{col_letters(end)}{last}",
+                    "values": [[row.get(index, "") for index in range(start, end + 1)]
+                               for row in rows]}
+                   for start, end in row_runs(given, len(given)))
 
 
 def runs_header(language: SheetLanguage) -> list[str]:

@@ -72,6 +72,8 @@ MIGRATIONS = {  # from version N to N + 1: what a cache written by an older sync
         "DELETE FROM meta WHERE key = 'leads_rules'"],  # every lead gains its history fields
 }
 DASHBOARD = "dashboard"  # meta key: the Dashboard tab syncbot made, as JSON
+HISTORY_AT = "history_at"  # meta key: when the last run that recorded history ran
+ANNOUNCED_THROUGH = "announced_through"  # meta key: Hand-off rows up to then were announced
 LEDGER_LAYOUT = "leads_layout"
 LEDGER_RULES = "leads_rules"
 
@@ -139,8 +141,7 @@ class StateStore:
         return None if row is None else str(row[0])
 
     def cursor(self) -> datetime | None:
-        value = self._meta("cursor")
-        return None if value is None else datetime.fromisoformat(value)
+        return self._moment("cursor")
 
     def commit_run(self, started_at: datetime) -> None:
         """A run that started at ``started_at`` succeeded: the next pull starts from there."""
@@ -334,11 +335,32 @@ class StateStore:
         self.db.executemany("INSERT OR REPLACE INTO history VALUES (?, ?, ?, ?)",
                             [(key, stamp, score, tags) for key, score, tags in leads
                              if latest.get(key) != (score, tags)])
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (HISTORY_AT, at.isoformat()))
         cutoff = (at - timedelta(days=keep_days)).timestamp()
         self.db.execute("DELETE FROM history WHERE at < ? AND at < (SELECT MAX(at) FROM "
                         "history AS h WHERE h.key = history.key AND h.at < ?)",
                         (cutoff, cutoff))
         self.db.commit()
+
+    def history_recorded_at(self) -> datetime | None:
+        """When the last run that recorded history ran (None: no run did, so the next one is
+        the baseline that hands off no one)."""
+        return self._moment(HISTORY_AT)
+
+    # ---- hand-off announcements -------------------------------------------------------------
+
+    def announced_through(self) -> datetime | None:
+        """Up to when the Hand-off rows were announced (or the announcement reported failed)."""
+        return self._moment(ANNOUNCED_THROUGH)
+
+    def remember_announced(self, at: datetime) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                        (ANNOUNCED_THROUGH, at.isoformat()))
+        self.db.commit()
+
+    def _moment(self, key: str) -> datetime | None:
+        value = self._meta(key)
+        return None if value is None else datetime.fromisoformat(value)
 
     # ---- the Dashboard ----------------------------------------------------------------------
 
