@@ -7,7 +7,7 @@
 #
 # Needs syncbot installed (.venv/bin on PATH), LibreOffice Calc and poppler-utils
 # (Debian: apt-get install libreoffice-calc poppler-utils). docs/dashboard.png is page 1,
-# cropped to the charts:  pdftoppm -r 160 -png -f 1 -l 1 -x 80 -y 120 -W 520 -H 740 ...
+# cropped to the charts:  pdftoppm -r 160 -png -f 1 -l 1 -x 80 -y 120 -W 520 -H 1000 ...
 set -eu
 members=${1:-3000}
 folder=${2:-render}

@@ -47,6 +47,8 @@ def test_the_dashboard_carries_its_four_charts_over_its_tables(book):
     weeks = [row for row in dashboard.iter_rows(min_row=163, max_row=180, min_col=11,
                                                  max_col=13, values_only=True)]
     assert weeks[-1][0] is not None and weeks[-1][1] >= 3  # this week: the demo's hand-offs
+    assert dashboard["K180"].number_format == "yyyy-mm-dd"  # weeks are days, runs moments
+    assert dashboard["K3"].number_format == "yyyy-mm-dd hh:mm"
 
 
 def test_the_team_s_checkbox_column_and_form_tab_score(book):

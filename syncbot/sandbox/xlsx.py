@@ -11,6 +11,7 @@ tab does not sit in memory twice.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,12 +54,27 @@ def _area(grid: dict[str, Any], sheet: Sheet) -> str:
     return f"{get_column_letter(left)}{top}:{get_column_letter(max(left, right))}{max(top, bottom)}"
 
 
+def _bands(sheet: Sheet, column: int) -> tuple[list[int], list[str | None]]:
+    """One column's number formats as bands of rows: the first row of each band, and its
+    format (a column may change format part way, as the Dashboard's dates do)."""
+    cuts = {0}
+    for record in sheet.formats:
+        span = record["range"]
+        if record.get("numberFormat") and span.get("startColumnIndex", 0) <= column < \
+                span.get("endColumnIndex", column + 1):
+            cuts.update(edge for edge in (span.get("startRowIndex"), span.get("endRowIndex"))
+                        if edge is not None)
+    firsts = sorted(cuts)
+    return firsts, [_excel_format(sheet.number_format(row, column)) for row in firsts]
+
+
 class _Look:
-    """How one tab looks, worked out once: per-column formats, the header's style, notes."""
+    """How one tab looks, worked out once: per-column format bands, the header's style,
+    notes."""
 
     def __init__(self, sheet: Sheet) -> None:
         width = max((len(row) for row in sheet.rows), default=0)
-        self.formats = [_excel_format(sheet.number_format(1, c)) for c in range(width)]
+        self.bands = [_bands(sheet, c) for c in range(width)]
         header_style: dict[str, Any] = {}
         for record in sheet.formats:
             if record["range"].get("startRowIndex", 0) == 0 and \
@@ -70,10 +86,14 @@ class _Look:
         self.fill = PatternFill("solid", fgColor=_hex(background)) if background else None
         self.notes = sheet.notes
 
+    def _format(self, r: int, c: int) -> str | None:
+        firsts, formats = self.bands[c]
+        return formats[bisect_right(firsts, r) - 1]
+
     def cell(self, ws: Any, r: int, c: int, value: Any) -> Any:
         if isinstance(value, Formula):
             value = evaluate(value)
-        number_format = self.formats[c] if r > 0 and c < len(self.formats) else None
+        number_format = self._format(r, c) if r > 0 and c < len(self.bands) else None
         note = self.notes.get((r, c))
         formula_like = isinstance(value, str) and value.startswith("=")
         if not (number_format or note or formula_like or r == 0):
