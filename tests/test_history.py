@@ -116,3 +116,60 @@ def test_history_fields_belong_to_segments_not_weights(world, capsys):
     world.set_weights([["score_change_7d", ">", 0, 5]])
     code, out, _ = world.run(capsys, "check")
     assert code == 2 and "is the result of the Weights tab itself" in out
+
+
+# ---- the compact store -------------------------------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from syncbot.state.history import Stored, decode, encode  # noqa: E402
+
+POINTS_ST = st.lists(st.tuples(st.integers(0, 10**6), st.integers(-10**7, 10**7),
+                               st.integers(0, 300)), max_size=30)
+
+
+@given(POINTS_ST, st.integers(0, 30))
+def test_points_decode_as_they_were_encoded_however_they_were_appended(raw, cut):
+    points, at = [], 0
+    for gap, score, tags in raw:  # times only move forward
+        at += gap
+        points.append(Stored(at, score, tags))
+    cut = min(cut, len(points))
+    data = encode(points[:cut]) + encode(points[cut:], points[cut - 1] if cut else None)
+    assert list(decode(data)) == points
+
+
+def test_a_point_costs_a_few_bytes():
+    day, run = 1440, 6 * 60  # minutes
+    points = [Stored(10**6 + i * run, 4500 + 500 * (i % 3), i // 10) for i in range(40)]
+    assert len(encode(points)) <= 40 * 3.5  # 2 bytes of time, 1 of score, tags now and then
+    assert len(encode([Stored(10**6 + day, 2550, 1)], Stored(10**6, 2500, 1))) == 4
+
+
+def test_history_written_row_by_row_is_kept_when_the_state_is_upgraded(tmp_path):
+    """Schema 5 kept a row per point; schema 6 one BLOB per lead, the same points."""
+    import sqlite3
+
+    path = tmp_path / "state.db"
+    state, _ = StateStore.open(path, list_id=LIST_ID, lookback_days=90)
+    state.commit_run(NOW - DAY)
+    state.close()
+    db = sqlite3.connect(path)
+    db.executescript("DROP TABLE history; DROP TABLE tag_sets; CREATE TABLE history (key TEXT "
+                     "NOT NULL, at REAL NOT NULL, score REAL NOT NULL, tags TEXT NOT NULL, "
+                     "PRIMARY KEY (key, at)); UPDATE meta SET value = '5' WHERE key = 'version'")
+    rows = [("a", NOW - 40 * DAY, 10.0, '["lead:cold"]'), ("a", NOW - 3 * DAY, 62.5, '["lead:hot"]'),
+            ("b", NOW - DAY, 7.0, "[]")]
+    db.executemany("INSERT INTO history VALUES (?, ?, ?, ?)",
+                   [(key, at.timestamp(), score, tags) for key, at, score, tags in rows])
+    db.commit()
+    db.close()
+    state, why = StateStore.open(path, list_id=LIST_ID, lookback_days=90)
+    assert why is None
+    found = state.history(["a", "b"])
+    assert found == {"a": [point(40, 10, "lead:cold"), point(3, 62.5, "lead:hot")],
+                     "b": [point(1, 7)]}
+    state.record_history(NOW, [("a", 62.5, '["lead:hot"]'), ("b", 8.25, "[]")], keep_days=400)
+    assert state.history(["a", "b"])["b"] == [point(1, 7), point(0, 8.25)]
+    assert len(state.history(["a"])["a"]) == 2  # unchanged: no point

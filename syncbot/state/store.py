@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +32,7 @@ from syncbot.core.history import HistoryPoint
 from syncbot.core.model import Event
 from syncbot.locales import t
 from syncbot.ports import DashboardMemory, Known, LedgerEntry, ScannedMember, StoredMember
+from syncbot.state.history import Stored, decode, encode, hundredths, minutes, moment
 
 STATE_REASONS = {"missing": "unusable.missing", "corrupt": "unusable.corrupt",  # why it is unusable
                  "version": "unusable.version", "audience": "unusable.audience",
@@ -45,7 +46,7 @@ def full_pull_warning(reason: str, path: Path) -> str:
     """What to tell the user when the cache could not be used."""
     return t(FULL_PULL_REASONS[reason], path=path)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE members (key TEXT PRIMARY KEY, raw TEXT NOT NULL, scan TEXT NOT NULL);
@@ -59,10 +60,15 @@ CREATE TABLE leads (key TEXT PRIMARY KEY, cells TEXT NOT NULL, synced_at REAL,
                     inputs TEXT, topics TEXT);
 CREATE TABLE dirty (key TEXT PRIMARY KEY);
 CREATE TABLE tag_history (at TEXT PRIMARY KEY, counts TEXT NOT NULL);
-CREATE TABLE history (key TEXT NOT NULL, at REAL NOT NULL, score REAL NOT NULL,
-                      tags TEXT NOT NULL, PRIMARY KEY (key, at));
 """
-MIGRATIONS = {  # from version N to N + 1: what a cache written by an older syncbot needs
+HISTORY = ("CREATE TABLE history (key TEXT PRIMARY KEY, points BLOB NOT NULL, "  # one row a
+           "last_at INTEGER NOT NULL, last_score INTEGER NOT NULL, last_tags INTEGER NOT NULL, "
+           "second_at INTEGER) WITHOUT ROWID",  # lead: state.history's BLOB and its last point
+           "CREATE TABLE tag_sets (id INTEGER PRIMARY KEY, tags TEXT NOT NULL UNIQUE)")
+SCHEMA += "".join(f"{statement};\n" for statement in HISTORY)
+Migration = str | Callable[[sqlite3.Connection], None]  # SQL, or Python for what SQL cannot
+MIGRATIONS: dict[int, list[Migration]] = {  # from version N to N + 1: what a cache written by
+    #                                         an older syncbot needs
     2: ["ALTER TABLE leads ADD COLUMN inputs TEXT"],  # the team's values each lead was scored with
     3: ["ALTER TABLE leads ADD COLUMN topics TEXT",  # each lead's topics, for the Dashboard:
         "DELETE FROM meta WHERE key = 'leads_rules'",  # known once every lead is evaluated again
@@ -70,6 +76,8 @@ MIGRATIONS = {  # from version N to N + 1: what a cache written by an older sync
     4: ["CREATE TABLE history (key TEXT NOT NULL, at REAL NOT NULL, score REAL NOT NULL, "
         "tags TEXT NOT NULL, PRIMARY KEY (key, at))",  # score history starts here
         "DELETE FROM meta WHERE key = 'leads_rules'"],  # every lead gains its history fields
+    5: ["ALTER TABLE history RENAME TO history_rows", *HISTORY,
+        lambda db: _compact_history(db)],  # a point in ~3 bytes instead of ~110
 }
 DASHBOARD = "dashboard"  # meta key: the Dashboard tab syncbot made, as JSON
 HISTORY_AT = "history_at"  # meta key: when the last run that recorded history ran
@@ -314,13 +322,13 @@ class StateStore:
 
     def history(self, keys: Sequence[str]) -> dict[str, list[HistoryPoint]]:
         """The history points of those of ``keys`` that have any, oldest first."""
+        tag_sets = self._tag_sets()
         found: dict[str, list[HistoryPoint]] = {}
         for part, marks in _in_parts(keys):
-            for key, at, score, tags in self.db.execute(
-                    f"SELECT key, at, score, tags FROM history WHERE key IN ({marks}) "
-                    "ORDER BY key, at", part):
-                found.setdefault(key, []).append(HistoryPoint(
-                    datetime.fromtimestamp(at, UTC), score, tuple(json.loads(tags))))
+            for key, points in self.db.execute(
+                    f"SELECT key, points FROM history WHERE key IN ({marks})", part):
+                found[key] = [HistoryPoint(moment(point.at), point.score / 100,
+                                           tag_sets[point.tags]) for point in decode(points)]
         return found
 
     def record_history(self, at: datetime, leads: Iterable[tuple[str, float, str]], *,
@@ -328,19 +336,46 @@ class StateStore:
         """After a successful run: a point for each lead (key, score, tags as a JSON list)
         whose score or tags differ from its latest point; points older than ``keep_days``
         dropped, except each lead's latest one before that (its score as of then)."""
-        latest = {key: (score, tags) for key, score, tags in self.db.execute(
-            "SELECT key, score, tags FROM history AS h WHERE at = "
-            "(SELECT MAX(at) FROM history WHERE key = h.key)")}
-        stamp = at.timestamp()
-        self.db.executemany("INSERT OR REPLACE INTO history VALUES (?, ?, ?, ?)",
-                            [(key, stamp, score, tags) for key, score, tags in leads
-                             if latest.get(key) != (score, tags)])
+        stamp = minutes(at)
+        latest = {key: Stored(last_at, score, tags) for key, last_at, score, tags in
+                  self.db.execute("SELECT key, last_at, last_score, last_tags FROM history")}
+        ids = {tags: number for number, tags in self._tag_sets(as_json=True).items()}
+        new, added = [], []
+        for key, score, tags in leads:
+            if tags not in ids:
+                ids[tags] = self.db.execute("INSERT INTO tag_sets (tags) VALUES (?)",
+                                            (tags,)).lastrowid or 0
+            point = Stored(stamp, hundredths(score), ids[tags])
+            before = latest.get(key)
+            if before is None:
+                new.append((key, encode([point]), stamp, point.score, point.tags))
+            elif (before.score, before.tags) != (point.score, point.tags):
+                added.append((encode([point], before), stamp, point.score, point.tags, stamp,
+                              key))
+        self.db.executemany("INSERT OR REPLACE INTO history VALUES (?, ?, ?, ?, ?, NULL)", new)
+        self.db.executemany(
+            "UPDATE history SET points = CAST(points || ? AS BLOB), last_at = ?, last_score = ?,"
+            " last_tags = ?, second_at = COALESCE(second_at, ?) WHERE key = ?", added)
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (HISTORY_AT, at.isoformat()))
-        cutoff = (at - timedelta(days=keep_days)).timestamp()
-        self.db.execute("DELETE FROM history WHERE at < ? AND at < (SELECT MAX(at) FROM "
-                        "history AS h WHERE h.key = history.key AND h.at < ?)",
-                        (cutoff, cutoff))
+        self._forget_before(minutes(at - timedelta(days=keep_days)))
         self.db.commit()
+
+    def _forget_before(self, cutoff: int) -> None:
+        """Drop the points older than ``cutoff`` of the leads that have two or more, keeping
+        the latest of them (only those leads' points are decoded)."""
+        rows = self.db.execute("SELECT key, points FROM history WHERE second_at < ?",
+                               (cutoff,)).fetchall()
+        for key, data in rows:
+            points = list(decode(data))
+            keep = points[max(i for i, point in enumerate(points) if point.at < cutoff):]
+            self.db.execute("UPDATE history SET points = ?, second_at = ? WHERE key = ?",
+                            (encode(keep), keep[1].at if len(keep) > 1 else None, key))
+
+    def _tag_sets(self, *, as_json: bool = False) -> dict[int, Any]:
+        """Every tag combination the history holds, by id (as a tuple, or as stored): a
+        handful of rows."""
+        return {number: tags if as_json else tuple(json.loads(tags))
+                for number, tags in self.db.execute("SELECT id, tags FROM tag_sets")}
 
     def history_recorded_at(self) -> datetime | None:
         """When the last run that recorded history ran (None: no run did, so the next one is
@@ -458,11 +493,31 @@ def _upgrade(db: sqlite3.Connection, version: str | None) -> bool:
     with db:
         for step in steps:
             for statement in MIGRATIONS[step]:
-                db.execute(statement)
+                if callable(statement):
+                    statement(db)
+                else:
+                    db.execute(statement)
         db.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(SCHEMA_VERSION),))
     return True
 
 
-def _stamp(moment: datetime) -> str:
+def _stamp(when: datetime) -> str:
     """Fixed-width UTC text, so SQLite's string comparison orders times correctly."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _compact_history(db: sqlite3.Connection) -> None:
+    """Schema 5 → 6: the history's rows (one per point) become one BLOB per lead."""
+    ids: dict[str, int] = {}
+    leads: dict[str, list[Stored]] = {}
+    for key, at, score, tags in db.execute(
+            "SELECT key, at, score, tags FROM history_rows ORDER BY key, at"):
+        if tags not in ids:
+            ids[tags] = db.execute("INSERT INTO tag_sets (tags) VALUES (?)",
+                                   (tags,)).lastrowid or 0
+        leads.setdefault(key, []).append(Stored(minutes(datetime.fromtimestamp(at, UTC)),
+                                                hundredths(score), ids[tags]))
+    db.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?)", [
+        (key, encode(points), points[-1].at, points[-1].score, points[-1].tags,
+         points[1].at if len(points) > 1 else None) for key, points in leads.items()])
+    db.execute("DROP TABLE history_rows")
