@@ -51,6 +51,39 @@ def simulate(path: Path, *, members: int, days: int, runs_per_day: int, daily_ch
     return state, now, scores
 
 
+def fill_year(path: Path, *, daily_change: float = 0.2, days: int = 365, seed: int = 2) -> int:
+    """Give every lead of the state at ``path`` a year of history before its points (as
+    ``simulate`` would leave it, written directly: seconds instead of half an hour); returns
+    the points added."""
+    import sqlite3
+
+    from syncbot.state.history import Stored, decode, encode
+
+    rng = random.Random(seed)
+    db = sqlite3.connect(path)
+    ids = dict(db.execute("SELECT tags, id FROM tag_sets"))
+    for tags in (tags_for(score) for score in (0, 30, 70)):
+        if tags not in ids:
+            ids[tags] = db.execute("INSERT INTO tag_sets (tags) VALUES (?)", (tags,)).lastrowid
+    added, rows = 0, []
+    for key, data in db.execute("SELECT key, points FROM history").fetchall():
+        kept = list(decode(data))
+        start = kept[0].at - days * 1440
+        count = sum(rng.random() < daily_change for _ in range(days))
+        moments = sorted(rng.sample(range(start, kept[0].at), count))
+        score, points = 20.0, []
+        for at in moments:
+            score = max(-20.0, min(150.0, score + rng.choice((-10, -5, -1, 1, 5, 10))))
+            points.append(Stored(at, round(score * 100), ids[tags_for(score)]))
+        whole = points + kept
+        rows.append((encode(whole), whole[1].at if len(whole) > 1 else None, key))
+        added += len(points)
+    db.executemany("UPDATE history SET points = ?, second_at = ? WHERE key = ?", rows)
+    db.commit()
+    db.close()
+    return added
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=100_000)

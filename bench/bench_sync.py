@@ -281,6 +281,36 @@ def run_team(members: int, campaigns: int, mc_latency: float, sheets_latency: fl
     return results
 
 
+def run_history(members: int, campaigns: int, mc_latency: float, sheets_latency: float,
+                gap_s: float = 0.0) -> list[dict[str, Any]]:
+    """Today's incremental run beside the same run with a year of score history in the state
+    (issue 16), in two worlds taken through the same steps: full sync; (history: a year of
+    points written before each lead's, 20 % of the leads changing a day); a settling
+    incremental sync; 1 % new activity; the measured incremental sync, ``gap_s`` after the
+    settling one started."""
+    from bench.bench_history import fill_year
+
+    results = []
+    for year in (False, True):
+        with tempfile.TemporaryDirectory(prefix="syncbot-bench-") as tmp, \
+                sandbox_world(Path(tmp), members, campaigns, mc_latency, sheets_latency) as world:
+            label = "a year of history" if year else "history of two runs"
+            full = _measure(world | {"mode": "full"}, 0, mc_latency, sheets_latency)
+            state = Path(world["state"])
+            size = state.stat().st_size
+            points = fill_year(state) if year else 0
+            settled = time.monotonic()
+            _measure(world | {"mode": "incremental"}, 0, mc_latency, sheets_latency)
+            new_activity = add_activity(world["port"], 0.01)
+            time.sleep(max(0.0, settled + gap_s - time.monotonic()))
+            measured = _measure(world | {"mode": "incremental"}, new_activity, mc_latency,
+                                sheets_latency)
+            measured["mode"] = f"incremental ({label})"
+            measured["state_mb"] = (state.stat().st_size, size, points)
+            results.extend([full, measured])
+    return results
+
+
 def _measure(info: dict[str, Any], new_activity: int, mc_latency: float,
              sheets_latency: float) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-m", "bench.bench_sync", "--child", json.dumps(info)],
@@ -334,6 +364,9 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=120.0,
                         help="With --team: seconds from the start of the settling incremental "
                              "sync to the measured one, the same in both worlds.")
+    parser.add_argument("--history", action="store_true",
+                        help="Instead: today's incremental sync beside one with a year of "
+                             "score history in the state.")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -345,6 +378,10 @@ def main() -> None:
             rows += run_team(members, args.campaigns, args.mailchimp_latency,
                              args.sheets_latency, args.team, args.gap, args.profile)
             continue
+        if args.history:
+            rows += run_history(members, args.campaigns, args.mailchimp_latency,
+                                args.sheets_latency, args.gap)
+            continue
         rows += run_size(members, args.campaigns, args.mailchimp_latency, args.sheets_latency,
                          args.naive, args.profile)
     print(f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Python "
@@ -352,6 +389,10 @@ def main() -> None:
           f"Sheets {args.sheets_latency}s; {MAX_CONNECTIONS} Mailchimp connections")
     print(table(rows))
     for r in rows:
+        if r.get("state_mb"):
+            now, before, points = r["state_mb"]
+            print(f"{r['mode']}: state {before / 1e6:.1f} MB after the full sync, "
+                  f"{now / 1e6:.1f} MB after the measured one ({points:,} points added)")
         if r.get("stages"):
             print(f"{r['members']:,} {r['mode']}: " + "; ".join(
                 f"{stage} at {at:.1f} s (peak {rss:.0f} MB)" for stage, at, rss in r["stages"]))

@@ -13,7 +13,7 @@ from syncbot.locales import catalogue, language_name, t
 from syncbot.mailchimp.client import MailchimpError, MailchimpUnreachable
 from syncbot.pipeline import sheet_rules
 from syncbot.report import team_inputs
-from syncbot.sheets.client import SheetsError
+from syncbot.sheets.client import SheetsError, Tab
 from syncbot.state.store import STATE_REASONS, StateStore
 
 
@@ -38,6 +38,9 @@ def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
         if rules.inputs:
             echo(t("check.ok", what=t("check.team",
                                       inputs=team_inputs(rules.inputs, catalogue()))))
+        if config.handoff is not None:
+            echo(t("check.ok", what=_handoff_line(config, data.tabs.get("Handoff"),
+                                                  len(data.handoff_rows))))
         used = {column.tab.casefold() for column in rules.inputs}
         for tab in data.sources:
             if tab.casefold() not in used:
@@ -54,6 +57,15 @@ def run_checks(config_path: Path, echo: Callable[[str], None]) -> int:
     _check_state(config, echo)
     echo(t("check.all_good"))
     return EXIT_OK
+
+
+def _handoff_line(config: Config, tab: Tab | None, rows: int) -> str:
+    """Where hand-offs go, and whether the chat hears of them (the address never shown)."""
+    assert config.handoff is not None
+    where = (t("check.handoff_tab", tab=tab.title, rows=max(0, rows - 1)) if tab is not None
+             else t("check.handoff_no_tab"))
+    chat = t("check.handoff_chat" if config.handoff.webhook else "check.handoff_no_chat")
+    return t("check.handoff", tags=", ".join(config.handoff.tags), where=where, chat=chat)
 
 
 def _check_state(config: Config, echo: Callable[[str], None]) -> None:

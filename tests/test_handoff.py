@@ -338,3 +338,13 @@ def test_rows_go_under_the_last_one_by_header_and_a_full_grid_grows_with_its_for
     assert tab.number_format(3, 1) == {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
     assert any(rule["range"]["startRowIndex"] <= 3 < rule["range"]["endRowIndex"]
                and rule["range"]["startColumnIndex"] == 0 for rule in tab.validations)
+
+
+def test_check_says_where_hand_offs_go_and_whether_the_chat_hears_of_them(team, capsys):
+    code, out, _ = team.run(capsys, "check")
+    assert code == 0 and "✓ hand-off to sales: a lead that gains lead:hot goes to the " \
+        "Hand-off tab (0 rows so far); the team's chat hears of it" in out
+    assert team.box.chat.path not in out
+    del team.env["SYNCBOT_HANDOFF_WEBHOOK"]
+    team.monkeypatch.delenv("SYNCBOT_HANDOFF_WEBHOOK")
+    assert "no chat message (SYNCBOT_HANDOFF_WEBHOOK is not set)" in team.run(capsys, "check")[1]
