@@ -51,7 +51,8 @@ def simulate(path: Path, *, members: int, days: int, runs_per_day: int, daily_ch
     return state, now, scores
 
 
-def fill_year(path: Path, *, daily_change: float = 0.2, days: int = 365, seed: int = 2) -> int:
+def fill_year(path: Path, *, daily_change: float = 0.2, days: int = 365, runs_per_day: int = 4,
+              seed: int = 2) -> int:
     """Give every lead of the state at ``path`` a year of history before its points (as
     ``simulate`` would leave it, written directly: seconds instead of half an hour); returns
     the points added."""
@@ -65,20 +66,27 @@ def fill_year(path: Path, *, daily_change: float = 0.2, days: int = 365, seed: i
     for tags in (tags_for(score) for score in (0, 30, 70)):
         if tags not in ids:
             ids[tags] = db.execute("INSERT INTO tag_sets (tags) VALUES (?)", (tags,)).lastrowid
+    [(first, start)] = db.execute("SELECT MIN(number), MIN(at) FROM history_runs")
+    past = days * runs_per_day  # the year's runs, numbered before the state's own
+    db.execute("UPDATE history_runs SET number = number + ?", (past,))
+    db.executemany("INSERT INTO history_runs VALUES (?, ?)",
+                   [(first + i, start - (past - i) * 86_400 / runs_per_day)
+                    for i in range(past)])
     added, rows = 0, []
-    for key, data in db.execute("SELECT key, points FROM history").fetchall():
-        kept = list(decode(data))
-        start = kept[0].at - days * 1440
+    for number, data in db.execute("SELECT id, points FROM history").fetchall():
+        kept = [Stored(point.run + past, point.score, point.tags) for point in decode(data)]
         count = sum(rng.random() < daily_change for _ in range(days))
-        moments = sorted(rng.sample(range(start, kept[0].at), count))
+        runs = sorted(rng.sample(range(first, first + past), count))
         score, points = 20.0, []
-        for at in moments:
+        for run in runs:
             score = max(-20.0, min(150.0, score + rng.choice((-10, -5, -1, 1, 5, 10))))
-            points.append(Stored(at, round(score * 100), ids[tags_for(score)]))
+            points.append(Stored(run, round(score * 100), ids[tags_for(score)]))
         whole = points + kept
-        rows.append((encode(whole), whole[1].at if len(whole) > 1 else None, key))
+        rows.append((encode(whole), whole[-1].run, whole[1].run if len(whole) > 1 else None,
+                     number))
         added += len(points)
-    db.executemany("UPDATE history SET points = ?, second_at = ? WHERE key = ?", rows)
+    db.executemany("UPDATE history SET points = ?, last_run = ?, second_run = ? WHERE id = ?",
+                   rows)
     db.commit()
     db.close()
     return added

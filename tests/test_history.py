@@ -141,10 +141,10 @@ def test_points_decode_as_they_were_encoded_however_they_were_appended(raw, cut)
 
 
 def test_a_point_costs_a_few_bytes():
-    day, run = 1440, 6 * 60  # minutes
-    points = [Stored(10**6 + i * run, 4500 + 500 * (i % 3), i // 10) for i in range(40)]
-    assert len(encode(points)) <= 40 * 3.5  # 2 bytes of time, 1 of score, tags now and then
-    assert len(encode([Stored(10**6 + day, 2550, 1)], Stored(10**6, 2500, 1))) == 4
+    points = [Stored(1000 + 12 * i, 4500 + 500 * (i % 3), i // 10) for i in range(40)]
+    assert len(encode(points)) <= 40 * 2.5  # a byte for the runs between, one for the score,
+    #                                         the tags now and then
+    assert len(encode([Stored(1004, 2550, 1)], Stored(1000, 2500, 1))) == 3  # 0.5 points
 
 
 def test_history_written_row_by_row_is_kept_when_the_state_is_upgraded(tmp_path):
@@ -156,7 +156,8 @@ def test_history_written_row_by_row_is_kept_when_the_state_is_upgraded(tmp_path)
     state.commit_run(NOW - DAY)
     state.close()
     db = sqlite3.connect(path)
-    db.executescript("DROP TABLE history; DROP TABLE tag_sets; CREATE TABLE history (key TEXT "
+    db.executescript("DROP TABLE history; DROP TABLE tag_sets; DROP TABLE history_runs; "
+                     "CREATE TABLE history (key TEXT "
                      "NOT NULL, at REAL NOT NULL, score REAL NOT NULL, tags TEXT NOT NULL, "
                      "PRIMARY KEY (key, at)); UPDATE meta SET value = '5' WHERE key = 'version'")
     rows = [("a", NOW - 40 * DAY, 10.0, '["lead:cold"]'), ("a", NOW - 3 * DAY, 62.5, '["lead:hot"]'),

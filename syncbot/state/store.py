@@ -32,7 +32,7 @@ from syncbot.core.history import HistoryPoint
 from syncbot.core.model import Event
 from syncbot.locales import t
 from syncbot.ports import DashboardMemory, Known, LedgerEntry, ScannedMember, StoredMember
-from syncbot.state.history import Stored, decode, encode, hundredths, minutes, moment
+from syncbot.state.history import Stored, decode, encode, hundredths, lead_id
 
 STATE_REASONS = {"missing": "unusable.missing", "corrupt": "unusable.corrupt",  # why it is unusable
                  "version": "unusable.version", "audience": "unusable.audience",
@@ -61,9 +61,10 @@ CREATE TABLE leads (key TEXT PRIMARY KEY, cells TEXT NOT NULL, synced_at REAL,
 CREATE TABLE dirty (key TEXT PRIMARY KEY);
 CREATE TABLE tag_history (at TEXT PRIMARY KEY, counts TEXT NOT NULL);
 """
-HISTORY = ("CREATE TABLE history (key TEXT PRIMARY KEY, points BLOB NOT NULL, "  # one row a
-           "last_at INTEGER NOT NULL, last_score INTEGER NOT NULL, last_tags INTEGER NOT NULL, "
-           "second_at INTEGER) WITHOUT ROWID",  # lead: state.history's BLOB and its last point
+HISTORY = ("CREATE TABLE history (id INTEGER PRIMARY KEY, points BLOB NOT NULL, "  # one row
+           "last_run INTEGER NOT NULL, last_score INTEGER NOT NULL, last_tags INTEGER NOT NULL, "
+           "second_run INTEGER)",  # a lead (by lead_id): state.history's BLOB, its last point
+           "CREATE TABLE history_runs (number INTEGER PRIMARY KEY, at REAL NOT NULL)",
            "CREATE TABLE tag_sets (id INTEGER PRIMARY KEY, tags TEXT NOT NULL UNIQUE)")
 SCHEMA += "".join(f"{statement};\n" for statement in HISTORY)
 Migration = str | Callable[[sqlite3.Connection], None]  # SQL, or Python for what SQL cannot
@@ -323,12 +324,16 @@ class StateStore:
     def history(self, keys: Sequence[str]) -> dict[str, list[HistoryPoint]]:
         """The history points of those of ``keys`` that have any, oldest first."""
         tag_sets = self._tag_sets()
+        runs = {number: datetime.fromtimestamp(at, UTC) for number, at in
+                self.db.execute("SELECT number, at FROM history_runs")}
+        ids = {lead_id(key): key for key in keys}
         found: dict[str, list[HistoryPoint]] = {}
-        for part, marks in _in_parts(keys):
-            for key, points in self.db.execute(
-                    f"SELECT key, points FROM history WHERE key IN ({marks})", part):
-                found[key] = [HistoryPoint(moment(point.at), point.score / 100,
-                                           tag_sets[point.tags]) for point in decode(points)]
+        for part, marks in _in_parts(list(ids)):
+            for number, points in self.db.execute(
+                    f"SELECT id, points FROM history WHERE id IN ({marks})", part):
+                found[ids[number]] = [HistoryPoint(runs[point.run], point.score / 100,
+                                                   tag_sets[point.tags])
+                                      for point in decode(points)]
         return found
 
     def record_history(self, at: datetime, leads: Iterable[tuple[str, float, str]], *,
@@ -336,40 +341,45 @@ class StateStore:
         """After a successful run: a point for each lead (key, score, tags as a JSON list)
         whose score or tags differ from its latest point; points older than ``keep_days``
         dropped, except each lead's latest one before that (its score as of then)."""
-        stamp = minutes(at)
-        latest = {key: Stored(last_at, score, tags) for key, last_at, score, tags in
-                  self.db.execute("SELECT key, last_at, last_score, last_tags FROM history")}
+        run = self.db.execute("INSERT INTO history_runs (at) VALUES (?)",
+                              (at.timestamp(),)).lastrowid or 0
+        latest = {number: Stored(last_run, score, tags) for number, last_run, score, tags in
+                  self.db.execute("SELECT id, last_run, last_score, last_tags FROM history")}
         ids = {tags: number for number, tags in self._tag_sets(as_json=True).items()}
         new, added = [], []
         for key, score, tags in leads:
             if tags not in ids:
                 ids[tags] = self.db.execute("INSERT INTO tag_sets (tags) VALUES (?)",
                                             (tags,)).lastrowid or 0
-            point = Stored(stamp, hundredths(score), ids[tags])
-            before = latest.get(key)
+            point = Stored(run, hundredths(score), ids[tags])
+            number = lead_id(key)
+            before = latest.get(number)
             if before is None:
-                new.append((key, encode([point]), stamp, point.score, point.tags))
+                new.append((number, encode([point]), run, point.score, point.tags))
             elif (before.score, before.tags) != (point.score, point.tags):
-                added.append((encode([point], before), stamp, point.score, point.tags, stamp,
-                              key))
+                added.append((encode([point], before), run, point.score, point.tags, run,
+                              number))
         self.db.executemany("INSERT OR REPLACE INTO history VALUES (?, ?, ?, ?, ?, NULL)", new)
         self.db.executemany(
-            "UPDATE history SET points = CAST(points || ? AS BLOB), last_at = ?, last_score = ?,"
-            " last_tags = ?, second_at = COALESCE(second_at, ?) WHERE key = ?", added)
+            "UPDATE history SET points = CAST(points || ? AS BLOB), last_run = ?,"
+            " last_score = ?, last_tags = ?, second_run = COALESCE(second_run, ?) WHERE id = ?",
+            added)
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (HISTORY_AT, at.isoformat()))
-        self._forget_before(minutes(at - timedelta(days=keep_days)))
+        self._forget_before(at - timedelta(days=keep_days))
         self.db.commit()
 
-    def _forget_before(self, cutoff: int) -> None:
+    def _forget_before(self, cutoff: datetime) -> None:
         """Drop the points older than ``cutoff`` of the leads that have two or more, keeping
         the latest of them (only those leads' points are decoded)."""
-        rows = self.db.execute("SELECT key, points FROM history WHERE second_at < ?",
-                               (cutoff,)).fetchall()
-        for key, data in rows:
+        [(first,)] = self.db.execute("SELECT MIN(number) FROM history_runs WHERE at >= ?",
+                                     (cutoff.timestamp(),))  # the first run to keep
+        rows = self.db.execute("SELECT id, points FROM history WHERE second_run < ?",
+                               (first,)).fetchall()
+        for number, data in rows:
             points = list(decode(data))
-            keep = points[max(i for i, point in enumerate(points) if point.at < cutoff):]
-            self.db.execute("UPDATE history SET points = ?, second_at = ? WHERE key = ?",
-                            (encode(keep), keep[1].at if len(keep) > 1 else None, key))
+            keep = points[max(i for i, point in enumerate(points) if point.run < first):]
+            self.db.execute("UPDATE history SET points = ?, second_run = ? WHERE id = ?",
+                            (encode(keep), keep[1].run if len(keep) > 1 else None, number))
 
     def _tag_sets(self, *, as_json: bool = False) -> dict[int, Any]:
         """Every tag combination the history holds, by id (as a tuple, or as stored): a
@@ -475,7 +485,7 @@ def _unusable(meta: Mapping[str, str], list_id: str, lookback_days: int) -> str 
     return "incomplete" if meta.get("cursor") is None else None
 
 
-def _in_parts(keys: Sequence[str], size: int = 900) -> Iterator[tuple[Sequence[str], str]]:
+def _in_parts(keys: Sequence[Any], size: int = 900) -> Iterator[tuple[Sequence[Any], str]]:
     """``keys`` in parts under SQLite's limit of bound parameters, each with its ``?, ?…``."""
     for start in range(0, len(keys), size):
         part = keys[start:start + size]
@@ -508,6 +518,8 @@ def _stamp(when: datetime) -> str:
 
 def _compact_history(db: sqlite3.Connection) -> None:
     """Schema 5 → 6: the history's rows (one per point) become one BLOB per lead."""
+    runs = {at: db.execute("INSERT INTO history_runs (at) VALUES (?)", (at,)).lastrowid or 0
+            for (at,) in db.execute("SELECT DISTINCT at FROM history_rows ORDER BY at")}
     ids: dict[str, int] = {}
     leads: dict[str, list[Stored]] = {}
     for key, at, score, tags in db.execute(
@@ -515,9 +527,8 @@ def _compact_history(db: sqlite3.Connection) -> None:
         if tags not in ids:
             ids[tags] = db.execute("INSERT INTO tag_sets (tags) VALUES (?)",
                                    (tags,)).lastrowid or 0
-        leads.setdefault(key, []).append(Stored(minutes(datetime.fromtimestamp(at, UTC)),
-                                                hundredths(score), ids[tags]))
+        leads.setdefault(key, []).append(Stored(runs[at], hundredths(score), ids[tags]))
     db.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?)", [
-        (key, encode(points), points[-1].at, points[-1].score, points[-1].tags,
-         points[1].at if len(points) > 1 else None) for key, points in leads.items()])
+        (lead_id(key), encode(points), points[-1].run, points[-1].score, points[-1].tags,
+         points[1].run if len(points) > 1 else None) for key, points in leads.items()])
     db.execute("DROP TABLE history_rows")
