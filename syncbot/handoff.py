@@ -23,7 +23,7 @@ from syncbot.locales import Catalogue
 from syncbot.ports import SheetPort
 from syncbot.state.store import StateStore
 
-SHEET_LINK = "https://docs.google.com/spreadsheets/d/{id}/edit"
+SHEET_LINK = "https://docs.google.com/spreadsheets/d/{id}/edit#gid={tab}"  # opens on the tab
 
 
 class Announcer(Protocol):
@@ -60,13 +60,13 @@ def hand_off(decision: HandoffDecision, *, config: Config, state: StateStore, sh
     if config.handoff is None:
         return HandoffOutcome([])
     late = _left_unannounced(decision, state, sheet)  # from the rows as the run read them
-    sheet.append_handoffs(decision.new, now)
+    tab = sheet.append_handoffs(decision.new, now)
     unannounced = decision.new + late
     if announcer is None or not unannounced:
         return HandoffOutcome(decision.new)
-    link = SHEET_LINK.format(id=config.sheets.spreadsheet_id)
+    link = SHEET_LINK.format(id=config.sheets.spreadsheet_id, tab=tab.sheet_id)
     try:
-        announcer.announce(announcement(unannounced, link, texts))
+        announcer.announce(announcement(unannounced, tab.title, link, texts))
     except SyncbotError as exc:
         failure = str(exc)
     else:

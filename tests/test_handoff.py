@@ -60,12 +60,12 @@ def test_the_latest_row_is_the_latest_date_then_the_bottom_most():
 def test_the_message_names_the_best_ten_with_score_and_why_and_links_the_sheet():
     leads = [lead(f"l{i}@x.es", score=i) for i in range(12)]
     leads[11] = lead("ana@x.es", 11, name="Ana Ruiz", company="Acme")
-    text = announcement(leads, "https://sheet", SAY)
+    text = announcement(leads, "Hand-off", "https://sheet", SAY)
     lines = text.splitlines()
     assert lines[0] == "syncbot handed 12 leads to sales:"
     assert lines[1] == "• Ana Ruiz <ana@x.es> (Acme): score 11 — clicks_30d 5×4 +11"
     assert len(lines) == 1 + 10 + 2 and lines[-2] == "…and 2 more."
-    assert lines[-1] == "Hand-off tab: https://sheet" and "l0@x.es" not in text
+    assert lines[-1] == "The Hand-off tab: https://sheet" and "l0@x.es" not in text
 
 
 def test_the_dashboard_counts_hand_offs_and_wins_per_week_monday_first():
@@ -142,7 +142,8 @@ def test_the_first_run_hands_off_no_one_then_new_hot_leads_get_a_row_each(team, 
     [message] = team.box.chat.messages
     assert message.startswith("syncbot handed 3 leads to sales:")
     assert all(email in message.lower() for email in hot)
-    assert f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit" in message
+    tab = team.box.sheets.spreadsheets[SHEET_ID].sheet("Hand-off").sheet_id
+    assert message.endswith(f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit#gid={tab}")
     assert next_run(team, capsys)[0] == 0  # still hot: nobody new
     assert sorted(handed_off(team)) == sorted(hot) and len(team.box.chat.messages) == 1
 

@@ -100,9 +100,9 @@ def decide(candidates: Sequence[HandoffLead], tags: Mapping[str, Collection[str]
                            [lead for lead in gainers if lead.key in done], baseline=False)
 
 
-def announcement(leads: Sequence[HandoffLead], link: str, say: Say) -> str:
+def announcement(leads: Sequence[HandoffLead], tab: str, link: str, say: Say) -> str:
     """The chat message of one run's hand-offs: how many, the first ``ANNOUNCED`` by score
-    with their score and why, and where the Hand-off tab is."""
+    with their score and why, and where the Hand-off tab (``tab``, at ``link``) is."""
     ranked = sorted(leads, key=lambda lead: (-lead.score, lead.email))
     lines = [say("handoff.announce_heading", count=len(leads))]
     for lead in ranked[:ANNOUNCED]:
@@ -112,7 +112,7 @@ def announcement(leads: Sequence[HandoffLead], link: str, say: Say) -> str:
                          score=format_number(lead.score), why=lead.why))
     if len(ranked) > ANNOUNCED:
         lines.append(say("handoff.announce_more", count=len(ranked) - ANNOUNCED))
-    lines.append(say("handoff.announce_link", link=link))
+    lines.append(say("handoff.announce_link", tab=tab, link=link))
     return "\n".join(lines)
 
 

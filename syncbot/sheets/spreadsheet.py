@@ -18,7 +18,7 @@ from syncbot.core.handoff import HandoffLead, HandoffRecord
 from syncbot.core.inputs import TeamColumn
 from syncbot.ports import DashboardMemory, TeamInputs
 from syncbot.progress import STILL, Meter
-from syncbot.sheets.client import Grid
+from syncbot.sheets.client import Grid, Tab
 from syncbot.sheets.dashboard import (
     add_charts,
     dashboard_values,
@@ -77,13 +77,14 @@ class Spreadsheet:
         """Each handed-off lead's Status in its latest Hand-off row, by key."""
         return self._handoff.statuses() if self._handoff is not None else {}
 
-    def append_handoffs(self, leads: Sequence[HandoffLead], handed_off_at: datetime) -> None:
+    def append_handoffs(self, leads: Sequence[HandoffLead], handed_off_at: datetime) -> Tab:
         """A Hand-off row per lead, making the tab first when the spreadsheet has none (even
-        for no lead: sales sees where hand-offs will come)."""
+        for no lead: sales sees where hand-offs will come); returns the tab."""
         handoff = self._handoff or ensure_handoff_tab(self.workbook, self.data,
                                                       self.config.handoff_tab)
         self._handoff = append_handoffs(self.workbook, handoff, leads, handed_off_at,
                                         self.data.language)
+        return handoff.tab
 
     def prepare_leads(self, columns: Sequence[str], *, trust_ledger: bool) -> LeadsDiff:
         return prepare_leads(self.workbook, self.data, columns, trust_ledger=trust_ledger)
