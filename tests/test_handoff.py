@@ -349,3 +349,16 @@ def test_check_says_where_hand_offs_go_and_whether_the_chat_hears_of_them(team, 
     del team.env["SYNCBOT_HANDOFF_WEBHOOK"]
     team.monkeypatch.delenv("SYNCBOT_HANDOFF_WEBHOOK")
     assert "no chat message (SYNCBOT_HANDOFF_WEBHOOK is not set)" in team.run(capsys, "check")[1]
+
+
+def test_urllib3_s_debug_line_for_the_webhook_hides_its_path(caplog):
+    from syncbot.config import Secret
+    from syncbot.webhook import Webhook
+
+    hook = Webhook(Secret("https://hooks.example.com/services/T0/B0/s3cr3t?x=1"))
+    with caplog.at_level(logging.DEBUG, logger="urllib3.connectionpool"):
+        logging.getLogger("urllib3.connectionpool").debug(
+            '%s://%s:%s "%s %s %s" %s %s', "https", "hooks.example.com", 443, "POST",
+            "/services/T0/B0/s3cr3t?x=1", "HTTP/1.1", 200, 2)
+    hook.close()
+    assert "s3cr3t" not in caplog.text and '"POST /*** HTTP/1.1" 200' in caplog.text
