@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 WINDOWS = (7, 30)  # days: score_change_7d, score_change_30d
 HISTORY_FIELDS = ("score_change_7d", "score_change_30d", "tags_since")
 
 
-@dataclass(frozen=True)
-class HistoryPoint:
-    """A lead's score and managed tags as a run left them (recorded only on change)."""
+class HistoryPoint(NamedTuple):
+    """A lead's score and managed tags as a run left them (recorded only on change; a named
+    tuple: a run that evaluates every lead reads millions of them)."""
 
     at: datetime
     score: float

@@ -22,14 +22,13 @@ is known by a 64-bit hash of its key (``lead_id``), 8 bytes instead of its addre
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Stored:
+class Stored(NamedTuple):
     """A point as stored: the number of the run that recorded it, hundredths of a point, a
-    tag set id."""
+    tag set id (a named tuple: a year of history is millions of them)."""
 
     run: int
     score: int
@@ -62,10 +61,6 @@ def _zigzag(value: int) -> int:
     return value * 2 if value >= 0 else -value * 2 - 1
 
 
-def _unzigzag(value: int) -> int:
-    return value // 2 if value % 2 == 0 else -(value + 1) // 2
-
-
 def encode(points: Sequence[Stored], after: Stored | None = None) -> bytes:
     """``points`` (oldest first) as bytes to append after the point ``after`` (None: the
     start of a lead's history)."""
@@ -85,25 +80,36 @@ def encode(points: Sequence[Stored], after: Stored | None = None) -> bytes:
     return bytes(out)
 
 
-def decode(data: bytes) -> Iterator[Stored]:
-    """A lead's points, oldest first."""
-    position, run, score, tags = 0, 0, 0, -1
-
-    def varint() -> int:
-        nonlocal position
-        value, shift = 0, 0
-        while True:
-            byte = data[position]
-            position += 1
+def _varints(data: bytes) -> list[int]:
+    """Every varint of ``data``, in one pass (most are one byte)."""
+    values: list[int] = []
+    append = values.append
+    value = shift = 0
+    for byte in data:
+        if byte < 0x80:
+            append(value | byte << shift)
+            value = shift = 0
+        else:
             value |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                return value
             shift += 7
+    return values
 
-    while position < len(data):
-        run += varint()
-        step = varint()
-        score += _unzigzag(step >> 2) * (1 if step & 2 else 100)
+
+def decode(data: bytes) -> list[Stored]:
+    """A lead's points, oldest first (a year of them is read for every lead a run
+    evaluates, so this is one tight pass, not a varint call per number)."""
+    numbers = _varints(data)
+    points: list[Stored] = []
+    index, count, run, score, tags = 0, len(numbers), 0, 0, -1
+    while index < count:
+        run += numbers[index]
+        step = numbers[index + 1]
+        index += 2
+        half = step >> 2
+        change = -((half + 1) >> 1) if half & 1 else half >> 1
+        score += change if step & 2 else change * 100
         if step & 1:
-            tags = varint()
-        yield Stored(run, score, tags)
+            tags = numbers[index]
+            index += 1
+        points.append(Stored(run, score, tags))
+    return points

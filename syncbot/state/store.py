@@ -331,9 +331,8 @@ class StateStore:
         for part, marks in _in_parts(list(ids)):
             for number, points in self.db.execute(
                     f"SELECT id, points FROM history WHERE id IN ({marks})", part):
-                found[ids[number]] = [HistoryPoint(runs[point.run], point.score / 100,
-                                                   tag_sets[point.tags])
-                                      for point in decode(points)]
+                found[ids[number]] = [HistoryPoint(runs[run], score / 100, tag_sets[tags])
+                                      for run, score, tags in decode(points)]
         return found
 
     def record_history(self, at: datetime, leads: Iterable[tuple[str, float, str]], *,
