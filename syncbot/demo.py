@@ -35,7 +35,7 @@ from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import URLS, generate_audience
 from syncbot.sandbox.xlsx import save_xlsx
 from syncbot.sheets.a1 import col_letters, quote_title
-from syncbot.sheets.client import Workbook
+from syncbot.sheets.client import Workbook, next_sheet_id
 from syncbot.sheets.spreadsheet import Spreadsheet
 from syncbot.sheets.tabs import DATE_FORMAT, format_rows, load_templates
 from syncbot.webhook import Webhook
@@ -122,7 +122,7 @@ class DemoTeam:
         weights = self.workbook.read([quote_title(names["Weights"])])[0]
         tabs = self.workbook.tabs()
         leads = tabs[names["Leads"]]
-        form_id = max(tab.sheet_id for tab in tabs.values()) + 1
+        form_id = next_sheet_id(tabs)
         title, header = self.template["form_tab"], self.template["form_header"]
         self.workbook.change_structure([
             {"addSheet": {"properties": {"sheetId": form_id, "title": title, "gridProperties": {

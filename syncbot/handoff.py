@@ -48,8 +48,7 @@ def decide_handoffs(config: Config, state: StateStore, sheet: SheetPort,
     if config.handoff is None:
         return HandoffDecision([], [], baseline=False)
     since = state.history_recorded_at()
-    points = state.history([lead.key for lead in candidates])
-    previous = {key: found[-1].tags for key, found in points.items()}
+    previous = state.last_tags([lead.key for lead in candidates])
     return decide(candidates, tags, previous, config.handoff.tags,
                   to_serial(since) if since is not None else None, sheet.handoff_records())
 

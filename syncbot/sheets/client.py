@@ -147,6 +147,11 @@ class Tab:
     charts: tuple[int, ...] = ()  # the ids of the charts on it
 
 
+def next_sheet_id(tabs: Mapping[str, Tab]) -> int:
+    """An id no tab of ``tabs`` has, for a tab about to be made (the ids are ours to choose)."""
+    return max([tab.sheet_id for tab in tabs.values()] + [0]) + 1
+
+
 class Workbook:
     """One spreadsheet, reached with one service account."""
 

@@ -26,7 +26,7 @@ from syncbot.core.dashboard import BUCKETS, RUNS_SHOWN, WEEKS_SHOWN, DashboardTa
 from syncbot.core.values import as_text
 from syncbot.ports import DashboardMemory
 from syncbot.sheets.a1 import col_letters, quote_title
-from syncbot.sheets.client import Grid, Tab
+from syncbot.sheets.client import Grid, Tab, next_sheet_id
 from syncbot.sheets.language import SheetLanguage, languages
 from syncbot.sheets.leads import to_cell
 
@@ -199,7 +199,7 @@ def make_dashboard(workbook: Grid, tabs: Mapping[str, Tab], language: SheetLangu
     """A new Dashboard tab named ``name`` (by default the language's), or that and a number
     when a team's tab has it (never taken), with its charts when ``charts`` (``tags``: how
     many lines the tags chart draws); one request."""
-    sheet_id = max([tab.sheet_id for tab in tabs.values()] + [0]) + 1
+    sheet_id = next_sheet_id(tabs)
     title = free_name(name or language.tab_names["Dashboard"], tabs)
     requests = tab_requests(sheet_id, title)
     replies = workbook.change_structure(

@@ -30,7 +30,14 @@ from syncbot.errors import InvalidInputError
 from syncbot.locales import t
 from syncbot.progress import STILL, Meter
 from syncbot.sheets.a1 import col_letters, quote_title, row_runs
-from syncbot.sheets.client import CELL_LIMIT, Grid, SheetsError, SheetSetupError, Tab
+from syncbot.sheets.client import (
+    CELL_LIMIT,
+    Grid,
+    SheetsError,
+    SheetSetupError,
+    Tab,
+    next_sheet_id,
+)
 from syncbot.sheets.dashboard import (
     EMPTY_DASHBOARD,
     dashboard_values,
@@ -230,7 +237,7 @@ def init_spreadsheet(workbook: Grid, config: SheetsConfig) -> InitResult:
     templates = load_templates(language)
     present, missing = find_tabs(existing, config, language, MADE_BY_INIT)
     names = tab_names(config, language, MADE_BY_INIT)
-    next_id = max([tab.sheet_id for tab in existing.values()] + [0]) + 1
+    next_id = next_sheet_id(existing)
     layout: list[dict[str, Any]] = []
     contents: list[dict[str, Any]] = []
     created = []
@@ -265,7 +272,7 @@ def _contents(title: str, template: Template) -> dict[str, Any]:
 def make_tab(workbook: Grid, found: Mapping[str, Tab], title: str, template: Template) -> Tab:
     """Create one tab of syncbot's from its template, as ``init`` does (a sync that needs a
     tab ``init`` would have made: the Hand-off tab)."""
-    sheet_id = max([tab.sheet_id for tab in found.values()] + [0]) + 1
+    sheet_id = next_sheet_id(found)
     layout = _layout(sheet_id, title, template)
     workbook.change_structure(layout)
     workbook.write([_contents(title, template)])

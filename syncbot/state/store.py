@@ -326,14 +326,23 @@ class StateStore:
         tag_sets = self._tag_sets()
         runs = {number: datetime.fromtimestamp(at, UTC) for number, at in
                 self.db.execute("SELECT number, at FROM history_runs")}
+        return {key: [HistoryPoint(runs[run], score / 100, tag_sets[tags])
+                      for run, score, tags in decode(points)]
+                for key, points in self._per_lead(keys, "points")}
+
+    def last_tags(self, keys: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """The tags of each of ``keys``' latest point (the lead's tags after the previous run
+        that recorded history), read from beside its points: nothing is decoded."""
+        tag_sets = self._tag_sets()
+        return {key: tag_sets[tags] for key, tags in self._per_lead(keys, "last_tags")}
+
+    def _per_lead(self, keys: Sequence[str], column: str) -> Iterator[tuple[str, Any]]:
+        """``column`` of the history record of each of ``keys`` that has one."""
         ids = {lead_id(key): key for key in keys}
-        found: dict[str, list[HistoryPoint]] = {}
         for part, marks in _in_parts(list(ids)):
-            for number, points in self.db.execute(
-                    f"SELECT id, points FROM history WHERE id IN ({marks})", part):
-                found[ids[number]] = [HistoryPoint(runs[run], score / 100, tag_sets[tags])
-                                      for run, score, tags in decode(points)]
-        return found
+            for number, value in self.db.execute(
+                    f"SELECT id, {column} FROM history WHERE id IN ({marks})", part):
+                yield ids[number], value
 
     def record_history(self, at: datetime, leads: Iterable[tuple[str, float, str]], *,
                        keep_days: int) -> None:
