@@ -65,15 +65,12 @@ def explain_lead(config: Config, email: str, echo: Callable[[str], None],
     sheet = sheet or wiring.spreadsheet(config)
     data = sheet.read()
     rules = sheet_rules(data, config, merge_tags, catalogue())
-    team: dict[str, Any] = {}
-    if rules.inputs:  # the lead's row, then its cells in the team's columns
+    row: dict[str, int] = {}
+    if rules.inputs:  # the lead's row, to read its cells in the team's columns
         rows_of = sheet.prepare_leads(leads_columns(merge_tags, config.mailchimp.lookback_days),
                                       trust_ledger=False).rows_of
         row = {key: rows_of[key]} if key in rows_of else {}
-        team = dict(sheet.read_inputs(rules.inputs, row).of(key))
-    status = sheet.handoff_statuses().get(key)
-    if status is not None:
-        team["handoff_status"] = status
+    team = dict(sheet.read_inputs(rules.inputs, row).of(key))  # and its Hand-off Status
     evaluator = Evaluator(rules, lead_settings(config, data.time_zone), data.language.texts,
                           data.language.labels)
     member = to_member(raw)

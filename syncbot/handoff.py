@@ -10,13 +10,13 @@ remembers up to when rows were announced).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from syncbot.config import Config
-from syncbot.core.handoff import HandoffDecision, HandoffLead, announcement, decide
+from syncbot.core.handoff import HandoffDecision, HandoffLead, announcement, decide, gained
 from syncbot.core.values import to_serial
 from syncbot.errors import SyncbotError
 from syncbot.locales import Catalogue
@@ -41,15 +41,19 @@ class HandoffOutcome:
     failure: str = ""  # why the message could not be sent
 
 
-def decide_handoffs(config: Config, state: StateStore, sheet: SheetPort,
-                    candidates: Sequence[HandoffLead], tags: Mapping[str, Collection[str]]
+def decide_handoffs(config: Config, state: StateStore, sheet: SheetPort, hot: Sequence[str],
+                    tags: Mapping[str, Collection[str]], lead: Callable[[str], HandoffLead]
                     ) -> HandoffDecision:
-    """Who this run hands off (nobody without ``[handoff]``, or on the baseline run)."""
+    """Who this run hands off (nobody without ``[handoff]``, or on the baseline run), among
+    the ``hot`` leads (those holding a hand-off tag now); ``lead`` builds a lead's Hand-off
+    row, only for those who gained the tag."""
     if config.handoff is None:
         return HandoffDecision([], [], baseline=False)
     since = state.history_recorded_at()
-    previous = state.last_tags([lead.key for lead in candidates])
-    return decide(candidates, tags, previous, config.handoff.tags,
+    previous = state.last_tags(hot)
+    gainers = [lead(key) for key in hot
+               if gained(tags[key], previous.get(key), config.handoff.tags)]
+    return decide(gainers, tags, previous, config.handoff.tags,
                   to_serial(since) if since is not None else None, sheet.handoff_records())
 
 

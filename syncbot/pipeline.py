@@ -243,7 +243,6 @@ def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Rule
     tab = _open_leads(run, data, state, merge_tags)
     run.report.team_inputs = team_inputs(rules.inputs, run.texts)
     inputs = run.sheet.read_inputs(rules.inputs, tab.diff.rows_of)
-    inputs.add("handoff_status", run.sheet.handoff_statuses())
     run.report.warnings.extend(_team_warnings(run.texts, inputs))
     leads = _Leads(run, rules, tab.diff, inputs, data)
     stale = state.mark_stale(run.now, everyone=not tab.trusted
@@ -258,7 +257,8 @@ def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Rule
     plan = plan_tags(managed=rules.managed_tags, current=current, desired=leads.desired,
                      statuses=leads.statuses, tag_statuses=set(run.config.mailchimp.tag_statuses))
     _summarise(run.report, plan, tab.diff, leads)
-    handoffs = decide_handoffs(run.config, state, run.sheet, leads.hot(), leads.desired)
+    handoffs = decide_handoffs(run.config, state, run.sheet, list(leads.hot), leads.desired,
+                               leads.handoff_lead)
     run.report.handoffs, run.report.handoff_baseline = handoffs.new, handoffs.baseline
     _safety_check(run, plan, tab.diff)
     if run.options.dry_run:
@@ -397,7 +397,8 @@ class _Leads:
         self.points: list[tuple[str, float, str]] = []  # every lead's score and tags (JSON)
         handoff = run.config.handoff
         self.handoff_tags = frozenset(handoff.tags if handoff else ())
-        self._hot: dict[str, HandoffLead | str] = {}  # leads holding a hand-off tag now
+        self.hot: dict[str, HandoffLead | str] = {}  # leads holding a hand-off tag now (a
+        #                                               reused one: its ledger cells)
 
     def compute(self, member: Member, events: list[Event], known: Known | None,
                 history: Sequence[HistoryPoint]) -> None:
@@ -409,7 +410,7 @@ class _Leads:
                   if lead.tags and self._top.wants(lead.score) else None)  # built only if kept
         self._remember(member.key, note, sample)
         if self.handoff_tags.intersection(lead.tags):
-            self._hot[member.key] = lead_from_row(member.key, lead.values)
+            self.hot[member.key] = lead_from_row(member.key, lead.values)
         self.diff.add(member.key, lead.values, known, note)
 
     def reuse(self, entry: LedgerEntry) -> None:
@@ -417,12 +418,12 @@ class _Leads:
         self._remember(entry.key, note, entry.cells)
         self.diff.reuse(entry.key, entry.known, note)
         if self.handoff_tags and self.handoff_tags.intersection(self.desired[entry.key]):
-            self._hot[entry.key] = entry.cells  # decoded only if it is handed off
+            self.hot[entry.key] = entry.cells  # decoded only if it is handed off
 
-    def hot(self) -> list[HandoffLead]:
-        """The leads holding a hand-off tag now, as a Hand-off row would show them."""
-        return [lead if isinstance(lead, HandoffLead) else lead_from_row(key, self._row(lead))
-                for key, lead in self._hot.items()]
+    def handoff_lead(self, key: str) -> HandoffLead:
+        """A lead holding a hand-off tag now, as its Hand-off row shows it."""
+        lead = self.hot[key]
+        return lead if isinstance(lead, HandoffLead) else lead_from_row(key, self._row(lead))
 
     def _remember(self, key: str, note: LeadNote, lead: SampleLead | str | None) -> None:
         tags = self._shared.get(note.tags)

@@ -91,9 +91,12 @@ class Spreadsheet:
 
     def read_inputs(self, columns: Sequence[TeamColumn], rows_of: Mapping[str, int]
                     ) -> TeamInputs:
-        """The team's values the rules name, per lead (one request; none when there are none)."""
-        return read_inputs(self.workbook, columns, leads_header=self.data.leads_header,
-                           sources=self.data.sources, rows_of=rows_of)
+        """The team's values the rules name, per lead (one request; none when there are none),
+        and each handed-off lead's Hand-off Status (``handoff_status``, read with the tabs)."""
+        found = read_inputs(self.workbook, columns, leads_header=self.data.leads_header,
+                            sources=self.data.sources, rows_of=rows_of)
+        found.add("handoff_status", self.handoff_statuses())
+        return found
 
     def settle_leads(self, diff: LeadsDiff) -> None:
         settle_leads(self.workbook, self.data, diff)
