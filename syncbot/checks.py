@@ -10,7 +10,12 @@ from syncbot import wiring
 from syncbot.config import Config, load_config
 from syncbot.errors import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, InvalidInputError
 from syncbot.locales import catalogue, language_name, t
-from syncbot.mailchimp.client import MailchimpError, MailchimpUnreachable
+from syncbot.mailchimp.client import (
+    MailchimpAudience,
+    MailchimpError,
+    MailchimpUnreachable,
+    ShopUnavailable,
+)
 from syncbot.pipeline import sheet_rules
 from syncbot.report import team_inputs
 from syncbot.sheets.client import SheetsError, Tab
@@ -84,6 +89,21 @@ def _check_state(config: Config, echo: Callable[[str], None]) -> None:
         state.close()
 
 
+def _check_stores(audience: MailchimpAudience, echo: Callable[[str], None]) -> None:
+    """Which stores ``[orders]`` reads; a refusal or no store is a note (a sync goes on)."""
+    try:
+        stores = audience.stores()
+    except ShopUnavailable as exc:
+        echo("  " + t("check.orders_refused", reason=str(exc)))
+        return
+    if not stores:
+        echo("  " + t("check.orders_none"))
+        return
+    echo(t("check.ok", what=t("check.orders", count=len(stores), stores=", ".join(
+        t("shop.store_currency", store=store.get("name") or store.get("id"),
+          currency=store.get("currency_code") or "?") for store in stores))))
+
+
 def _check_mailchimp(config: Config, echo: Callable[[str], None]) -> list[str] | None:
     """The audience's merge tags, or None (said why) when Mailchimp cannot be used."""
     audience = wiring.audience(config, notify=echo)
@@ -93,6 +113,8 @@ def _check_mailchimp(config: Config, echo: Callable[[str], None]) -> list[str] |
         echo(t("check.ok", what=t("check.mailchimp", name=found.get("name", ""),
                                   list_id=config.mailchimp.list_id,
                                   members=(found.get("stats") or {}).get("member_count", "?"))))
+        if config.orders is not None:
+            _check_stores(audience, echo)
         return merge_tags
     except MailchimpUnreachable as exc:
         echo(t("check.problem", what=str(exc)))

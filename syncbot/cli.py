@@ -168,6 +168,8 @@ def print_report(report: RunReport, *, dry_run: bool, quiet: bool = False) -> No
         click.echo(t("report.handoff_baseline"))
     if report.team_inputs:
         click.echo(t("report.team_inputs", inputs=report.team_inputs))
+    if report.orders is not None:
+        click.echo(t("report.orders", count=report.orders))
     for warning in report.warnings:
         click.echo(t("report.warning", message=warning))
     click.echo(t("report.requests", mailchimp=report.mailchimp_calls, sheets=report.sheets_calls))
@@ -311,6 +313,13 @@ def demo(ctx: Context, output: Path, members: int, language: str | None, quiet: 
         click.echo(t("report.demo_chat"))
         for message in result.chat:
             click.echo("\n".join(f"  {line}" for line in message.splitlines()))
+        click.echo("")
+    if result.buyers and not quiet:
+        click.echo(t("report.demo_buyers"))
+        for buyer in result.buyers:
+            click.echo(t("report.demo_buyer", email=buyer.email, orders=buyer.orders_90d,
+                         revenue=format_number(buyer.revenue_365d),
+                         days=buyer.days_since_last_order, products=buyer.products))
         click.echo("")
     if result.why and not quiet:
         click.echo(t("report.demo_why"))

@@ -107,6 +107,14 @@ class HistoryConfig:
 
 
 @dataclass(frozen=True)
+class OrdersConfig:
+    """``[orders]``: list the connected stores' orders; those processed within
+    ``lookback_days`` give the purchase fields."""
+
+    lookback_days: int = 365
+
+
+@dataclass(frozen=True)
 class HandoffConfig:
     """``[handoff]``: gaining one of ``tags`` hands a lead to sales (a Hand-off row); the
     message announcing it goes to ``webhook``, a secret from the environment, if set."""
@@ -143,8 +151,14 @@ class Config:
     sources: SourcesConfig = SourcesConfig()
     history: HistoryConfig = HistoryConfig()
     handoff: HandoffConfig | None = None  # None: no [handoff] table, no one is handed off
+    orders: OrdersConfig | None = None  # None: no [orders] table, no order is listed
     source: Path | None = None
     secrets: Secrets | None = None
+
+    @property
+    def order_days(self) -> int | None:
+        """How far back orders count (``[orders] lookback_days``); None without ``[orders]``."""
+        return self.orders.lookback_days if self.orders else None
 
 
 # --- the schema: one entry per key, with its check -------------------------------------------
@@ -296,6 +310,7 @@ SCHEMA: dict[str, dict[str, _Check]] = {
     "sources": {"tabs": _tab_list},
     "history": {"keep_days": _integer(1, 3650)},
     "handoff": {"tags": _tag_list},
+    "orders": {"lookback_days": _integer(1, 3650)},
 }
 
 
@@ -514,6 +529,7 @@ def parse_config(raw: Mapping[str, Any], *, source: Path | None = None,
         state=StateConfig(path=state_path),
         history=HistoryConfig(**checked["history"]),
         handoff=handoff,
+        orders=OrdersConfig(**checked["orders"]) if "orders" in raw else None,
         sources=sources,
         source=source,
         secrets=secrets,

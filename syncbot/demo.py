@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from syncbot.config import WEBHOOK_ENV, Config, parse_config
 from syncbot.core.values import to_serial
@@ -32,10 +32,17 @@ from syncbot.pipeline import RunHooks, run_once
 from syncbot.progress import Meters, Silent
 from syncbot.report import RunReport
 from syncbot.sandbox import Sandbox
-from syncbot.sandbox.generator import URLS, generate_audience
+from syncbot.sandbox.generator import (
+    PRODUCTS,
+    URLS,
+    GeneratedOrders,
+    generate_audience,
+    generate_orders,
+)
 from syncbot.sandbox.xlsx import save_xlsx
 from syncbot.sheets.a1 import col_letters, quote_title
 from syncbot.sheets.client import Workbook, next_sheet_id
+from syncbot.sheets.language import sheet_language
 from syncbot.sheets.spreadsheet import Spreadsheet
 from syncbot.sheets.tabs import DATE_FORMAT, format_rows, load_templates
 from syncbot.webhook import Webhook
@@ -56,6 +63,17 @@ class DemoResult:
     team_column: str  # the team's checkbox column in Leads
     why: list[str]  # `syncbot why` of the top lead, line by line
     chat: list[str]  # the messages the team's chat got (the hand-offs)
+    buyers: list[Buyer]  # the best buyers, as their Leads rows show them
+
+
+class Buyer(NamedTuple):
+    """A lead's purchase fields as the Leads tab shows them."""
+
+    email: str
+    orders_90d: Any
+    revenue_365d: Any
+    days_since_last_order: Any
+    products: Any
 
 
 LOCALES = {"en": "en_US", "es": "es_ES"}  # the demo spreadsheet's locale, per language
@@ -73,7 +91,7 @@ def _config(folder: Path, box: Sandbox, language: str) -> Config:
     raw = {"mailchimp": {"list_id": LIST_ID}, "sheets": {"spreadsheet_id": SPREADSHEET_ID},
            "state": {"path": str(folder / "state.db")},
            "sources": {"tabs": [team_template(language)["form_tab"]]},
-           "handoff": {"tags": [hot]}}
+           "handoff": {"tags": [hot]}, "orders": {"lookback_days": 365}}
     return parse_config(raw, source=folder / "syncbot.toml", require_secrets=True, environ={
         "MAILCHIMP_API_KEY": box.mailchimp.api_key,
         "GOOGLE_APPLICATION_CREDENTIALS": str(key_file), WEBHOOK_ENV: box.chat.url})
@@ -203,6 +221,7 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
     box.mailchimp.clock = lambda: now - timedelta(days=1)
     audience_data = generate_audience(box.mailchimp, list_id=LIST_ID, members=members,
                                       campaigns=campaigns, now=now, seed=seed)
+    shop = generate_orders(box.mailchimp, audience_data, now=now, orders=members, seed=seed)
     with tempfile.TemporaryDirectory(prefix="syncbot-demo-") as tmp:
         config = _config(Path(tmp), box, language)
         assert config.secrets is not None
@@ -235,6 +254,7 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
                 box.mailchimp.add_event(newest, email, "open", later - timedelta(minutes=minute))
                 box.mailchimp.add_event(newest, email, "click", later - timedelta(minutes=minute),
                                         URLS[minute % len(URLS)])
+        _shop_between_runs(box, shop, later, rng)
         team.tick(rng.sample(audience_data.emails, max(1, members // 100)) + heating)
         team.answer(later, count=max(2, members // 100), days=0.25)
         second = run_once(config, audience, sheet, later,
@@ -244,11 +264,40 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
         why: list[str] = []  # what `syncbot why` says of the top lead
         if second.top or first.top:
             explain_lead(config, (second.top or first.top)[0].email, why.append, later, sheet)
+    buyers = top_buyers(box, names["Leads"], language)
     meters.stage(t("progress.writing_workbook", path=output))
     export_xlsx(box, SPREADSHEET_ID, output, meters)
     return DemoResult(first, second, output, members, list(names.values()),
                       team.template["form_tab"], team.template["team_column"], why,
-                      list(box.chat.messages))
+                      list(box.chat.messages), buyers)
+
+
+def _shop_between_runs(box: Sandbox, shop: GeneratedOrders, later: datetime,
+                       rng: random.Random) -> None:
+    """Between the runs the shop sells to a few buyers again, and refunds an order."""
+    for number, email in enumerate(rng.sample(shop.buyers, min(5, len(shop.buyers)))):
+        box.mailchimp.shop.add_order(shop.store_ids[0], f"demo-{number}", email,
+                                     later - timedelta(hours=2, minutes=number), 59.9,
+                                     products=[PRODUCTS[number % len(PRODUCTS)]])
+    store, order = shop.order_ids[-1]
+    box.mailchimp.shop.update_order(store, order, financial_status="refunded")
+
+
+def top_buyers(box: Sandbox, leads_tab: str, language: str, count: int = 3) -> list[Buyer]:
+    """The leads with the most revenue in the last 365 days, as their Leads row shows them
+    (headed in the sheet's ``language``)."""
+    tab = box.sheets.spreadsheets[SPREADSHEET_ID].sheet(leads_tab)
+    rows = tab.rows if tab is not None else []
+    header = {name: index for index, name in enumerate(rows[0] if rows else []) if name}
+    columns = [header.get(sheet_language(language).title(name)) for name in Buyer._fields]
+    if None in columns:
+        return []
+
+    def cell(row: list[Any], index: int | None) -> Any:
+        return row[index] if index is not None and index < len(row) else ""
+    found = [Buyer(*(cell(row, index) for index in columns)) for row in rows[1:]]
+    return sorted((b for b in found if isinstance(b.revenue_365d, int | float)),
+                  key=lambda b: -b.revenue_365d)[:count]
 
 
 def _heating_up(box: Sandbox, first: RunReport, rng: random.Random) -> list[str]:

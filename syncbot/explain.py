@@ -26,6 +26,7 @@ from syncbot.core.vocabulary import Labels
 from syncbot.errors import UsageError
 from syncbot.locales import catalogue, t
 from syncbot.mailchimp.client import to_member
+from syncbot.mailchimp.orders import stored_orders
 from syncbot.pipeline import lead_settings, sheet_rules
 from syncbot.sheets.client import Tab
 from syncbot.sheets.language import SheetLanguage
@@ -60,6 +61,7 @@ def explain_lead(config: Config, email: str, echo: Callable[[str], None],
         raw, events = found
         merge_tags = state.merge_tags()
         history = state.history([key]).get(key, [])
+        orders = stored_orders(state, [key]).get(key, []) if config.orders else []
     finally:
         state.close()
     sheet = sheet or wiring.spreadsheet(config)
@@ -67,14 +69,15 @@ def explain_lead(config: Config, email: str, echo: Callable[[str], None],
     rules = sheet_rules(data, config, merge_tags, catalogue())
     row: dict[str, int] = {}
     if rules.inputs:  # the lead's row, to read its cells in the team's columns
-        rows_of = sheet.prepare_leads(leads_columns(merge_tags, config.mailchimp.lookback_days),
+        rows_of = sheet.prepare_leads(leads_columns(merge_tags, config.mailchimp.lookback_days,
+                                                    config.order_days),
                                       trust_ledger=False).rows_of
         row = {key: rows_of[key]} if key in rows_of else {}
     team = dict(sheet.read_inputs(rules.inputs, row).of(key))  # and its Hand-off Status
     evaluator = Evaluator(rules, lead_settings(config, data.time_zone), data.language.texts,
                           data.language.labels)
     member = to_member(raw)
-    explanation = evaluator.explain(member, events, now, team, history)
+    explanation = evaluator.explain(member, events, now, team, history, orders)
     tabs = (data.tabs["Weights"].title, data.tabs["Segments"].title)
     for line in _lines(explanation, data.language.labels, tabs,
                        untagged=member.status not in config.mailchimp.tag_statuses,

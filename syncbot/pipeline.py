@@ -37,7 +37,7 @@ from syncbot.core.dashboard import DashboardCounts, TagCounts, dashboard_tables,
 from syncbot.core.handoff import HandoffDecision, HandoffLead, lead_from_row
 from syncbot.core.history import HistoryPoint
 from syncbot.core.lead import Evaluator, Settings
-from syncbot.core.model import Event, Member
+from syncbot.core.model import Event, Member, Order
 from syncbot.core.rules import InvalidRules, Ruleset, parse_rules
 from syncbot.core.scoring import WHY_TEXTS
 from syncbot.core.tagplan import TagPlan, plan_tags, safety_problems
@@ -46,6 +46,7 @@ from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
 from syncbot.handoff import Announcer, HandoffOutcome, decide_handoffs, hand_off
 from syncbot.locales import Catalogue, catalogue, rule_vocabulary
+from syncbot.mailchimp.orders import pull_orders, stored_orders
 from syncbot.mailchimp.pull import pull, stored_leads
 from syncbot.ports import AudienceSource, Known, LeadNote, LedgerEntry, SheetPort, TeamInputs
 from syncbot.progress import Meters, Silent
@@ -63,10 +64,12 @@ _MERGE_TAG = re.compile(r"^[A-Z][A-Z0-9_]*$")
 def sheet_rules(data: SheetData, config: Config, merge_tags: list[str], say: Say) -> Ruleset:
     """The rules in the spreadsheet's tabs, or RulesError (used by `sync` and by `check`)."""
     tabs = (data.tabs["Weights"].title, data.tabs["Segments"].title, data.tabs["Interests"].title)
-    team = data.team_headers(leads_columns(merge_tags, config.mailchimp.lookback_days))
+    team = data.team_headers(leads_columns(merge_tags, config.mailchimp.lookback_days,
+                                           config.order_days))
     try:
         rules = parse_rules(weights=data.weights, segments=data.segments, interests=data.interests,
                            lookback_days=config.mailchimp.lookback_days, merge_tags=merge_tags,
+                           order_days=config.order_days,
                            team=team, vocabulary=rule_vocabulary(),
                            labels=data.language.labels, tabs=tabs, say=say,
                            cell=cell_name)
@@ -86,7 +89,7 @@ def lead_settings(config: Config, sheet_timezone: str = "UTC") -> Settings:
                     half_life_days=config.scoring.half_life_days,
                     timezone=config.scoring.timezone,
                     tag_statuses=frozenset(config.mailchimp.tag_statuses),
-                    sheet_timezone=sheet_timezone)
+                    sheet_timezone=sheet_timezone, order_days=config.order_days)
 
 
 def _provisional_merge_tags(data: SheetData) -> list[str]:
@@ -207,6 +210,8 @@ def _pull_and_apply(run: _Run, data: SheetData) -> None:
                           lookback_days=config.mailchimp.lookback_days, full=run.options.full,
                           pages=run.meters.start(run.texts("progress.meter_pages")))
             report.mode, report.members = pulled.mode, pulled.members
+            if config.orders:
+                _pull_orders(run, state)
             merge_tags = state.merge_tags()
             rules = sheet_rules(data, config, merge_tags, run.texts)
             _decide_and_write(run, data, state, rules, merge_tags)
@@ -214,6 +219,22 @@ def _pull_and_apply(run: _Run, data: SheetData) -> None:
                 state.commit_run(run.now)
         finally:
             state.close()
+
+
+def _pull_orders(run: _Run, state: StateStore) -> None:
+    """List every store's orders into the state; what the team should know goes into the
+    run's message (the e-commerce API refused, or the stores sell in several currencies)."""
+    run.meters.stage(run.texts("progress.listing_orders"))
+    pulled = pull_orders(run.audience, state,
+                         pages=run.meters.start(run.texts("progress.meter_order_pages")))
+    run.report.orders = pulled.orders
+    if pulled.unavailable:
+        run.report.warnings.append(pulled.unavailable)
+    mixed = pulled.mixed_currencies
+    if mixed:
+        run.report.warnings.append(run.texts("shop.mixed_currencies", stores=", ".join(
+            run.texts("shop.store_currency", store=store, currency=currency)
+            for store, currency in mixed.items())))
 
 
 @dataclass(frozen=True)
@@ -229,7 +250,7 @@ class _LeadsTab:
 def _open_leads(run: _Run, data: SheetData, state: StateStore, merge_tags: list[str]
                 ) -> _LeadsTab:
     config = run.config
-    columns = leads_columns(merge_tags, config.mailchimp.lookback_days)
+    columns = leads_columns(merge_tags, config.mailchimp.lookback_days, config.order_days)
     layout_key: list[object] = [config.sheets.spreadsheet_id, data.tabs["Leads"].sheet_id,
                                 columns]  # what the ledger must describe to be trusted
     trusted = not run.options.full and state.ledger_layout() == layout_key
@@ -297,8 +318,10 @@ def _evaluate(run: _Run, state: StateStore, leads: _Leads, stale: int, *, truste
         keys = [member.key for member, _ in chunk]
         known = state.ledger(keys) if trusted else {}
         history = state.history(keys)
+        orders = stored_orders(state, keys) if run.config.orders else {}
         for member, events in chunk:
-            leads.compute(member, events, known.get(member.key), history.get(member.key, ()))
+            leads.compute(member, events, known.get(member.key), history.get(member.key, ()),
+                          orders.get(member.key, ()))
         scored.advance(len(chunk))
     for entry in state.settled_leads():
         leads.reuse(entry)
@@ -401,8 +424,9 @@ class _Leads:
         #                                               reused one: its ledger cells)
 
     def compute(self, member: Member, events: list[Event], known: Known | None,
-                history: Sequence[HistoryPoint]) -> None:
-        lead = self.evaluate(member, events, self.now, self.inputs.of(member.key), history)
+                history: Sequence[HistoryPoint], orders: Sequence[Order] = ()) -> None:
+        lead = self.evaluate(member, events, self.now, self.inputs.of(member.key), history,
+                             orders)
         note = LeadNote(lead.stable_until.timestamp(), member.status, member.email,
                         json.dumps(lead.tags), lead.score, self.fingerprints.get(member.key, ""),
                         lead.values.get("topics") or "")
@@ -459,7 +483,7 @@ def rules_key(config: Config, data: SheetData, columns: list[str]) -> str:
     basis = [data.weights, data.segments, data.interests, columns, list(config.sources.tabs),
              data.time_zone,
              config.mailchimp.lookback_days, sorted(config.mailchimp.tag_statuses),
-             config.scoring.half_life_days, config.scoring.timezone,
+             config.scoring.half_life_days, config.scoring.timezone, config.order_days,
              language.code, [language.texts.template(text) for text in WHY_TEXTS]]
     return hashlib.sha256(json.dumps(basis, default=str).encode()).hexdigest()
 

@@ -47,6 +47,35 @@ class ScannedMember(NamedTuple):
     fields: Mapping[str, Any]
 
 
+class StoredOrder(NamedTuple):
+    """An order as the store keeps it: its id (``store/order``), its lead's key, and what
+    counts of it as comparable text ("" for an order that does not count). The Mailchimp
+    package makes them."""
+
+    id: str
+    key: str
+    data: str
+
+
+class OrderStore(Protocol):
+    """What an orders listing needs from the local state: the cached orders, compared and
+    replaced as a listing goes (``start_orders``, ``upsert_orders``…, ``finish_orders``);
+    a changed order marks its lead for evaluation."""
+
+    def start_orders(self) -> None: ...
+    def upsert_orders(self, orders: Sequence[StoredOrder]) -> None: ...
+    def finish_orders(self, *, forget_unlisted: bool) -> None: ...
+    def orders_of(self, keys: Sequence[str]) -> dict[str, list[str]]: ...
+    def save(self) -> None: ...
+
+
+class OrderSource(Protocol):
+    """The connected stores and their orders, in Mailchimp's shape (``MailchimpAudience``)."""
+
+    def stores(self) -> list[dict[str, Any]]: ...
+    def order_pages(self, totals: list[int] | None = None) -> Iterator[list[dict[str, Any]]]: ...
+
+
 class PulledStore(Protocol):
     """What a pull needs from the local state: members, campaigns and events, and a cursor."""
 
@@ -181,9 +210,9 @@ class WriteReport:
     created_tags: list[str] = field(default_factory=list)
 
 
-class AudienceSource(Protocol):
+class AudienceSource(OrderSource, Protocol):
     """The audience as a run reads and tags it: Mailchimp's records (in Mailchimp's own shape,
-    which ``mailchimp.pull`` stores) and its tags. ``MailchimpAudience`` is one;
+    which ``mailchimp.pull`` stores), its tags, and the account's orders. ``MailchimpAudience`` is one;
     ``mailchimp.fake.FakeAudience`` is one in memory."""
 
     @property

@@ -24,6 +24,7 @@ class RunReport:
     mode: Mode = "incremental"
     status: Status = "ok"
     members: int = 0
+    orders: int | None = None  # orders listed ([orders] only)
     new_leads: int = 0
     changed_leads: int = 0
     tags_added: int = 0

@@ -204,11 +204,11 @@ MESSAGES = [
      'Segments!A3: tag "lead:hot" is in no group here but in group "tier" on row 2; a tag belongs '
      "to one group."),
     ([], [], [["", "/pricing"]],
-     'Interests!A2: there is a "URL contains" text but no Topic; write the topic\'s name or clear '
-     "the row."),
+     'Interests!A2: there is a "URL contains" or "Product contains" text but no Topic; write the '
+     "topic's name or clear the row."),
     ([], [], [["Pricing", ""]],
-     'Interests!B2: topic "Pricing" has no "URL contains" text; write part of the link, e.g. '
-     "/pricing."),
+     'Interests!B2: topic "Pricing" has neither a "URL contains" nor a "Product contains" text; '
+     "write part of a link (e.g. /pricing) or of a product's name (e.g. boots)."),
 ]
 
 
@@ -229,9 +229,9 @@ def test_missing_and_duplicate_headers():
         "tab's columns: Field, Operator, Value, Points, Max, Dimension, Note).",
         'Segments!D1: "Field" is also the header of Segments!B1; rename or remove one of them.',
         'Interests!1: there is no "Topic" column. Add a header cell named "Topic" to row 1 (this '
-        "tab's columns: Topic, URL contains).",
+        "tab's columns: Topic, URL contains, Product contains).",
         'Interests!1: there is no "URL contains" column. Add a header cell named "URL contains" to '
-        "row 1 (this tab's columns: Topic, URL contains).",
+        "row 1 (this tab's columns: Topic, URL contains, Product contains).",
     ]
 
 

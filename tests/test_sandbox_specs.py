@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from syncbot.sandbox import Sandbox
-from syncbot.sandbox.generator import generate_audience
+from syncbot.sandbox.generator import generate_audience, generate_orders
 from syncbot.sandbox.mailchimp import subscriber_hash
 from tests import spec_schemas as specs
 from tests.conftest import NOW, SHEET_ID, authorized_session
@@ -34,6 +34,8 @@ def live():
     box = Sandbox()
     box.mailchimp.clock = lambda: NOW
     audience = generate_audience(box.mailchimp, members=60, campaigns=2, now=NOW, seed=3)
+    generate_orders(box.mailchimp, audience, now=NOW, orders=80, seed=3,
+                    stores=(("shop-es", "Tienda", "EUR"), ("shop-us", "Store", "USD")))
     session = box.session()
     auth = ("user", box.mailchimp.api_key)
 
@@ -67,6 +69,8 @@ def test_mailchimp_responses_validate_against_the_spec(live):
          specs.mailchimp_yaml_response_schema("email-activity-3.0.55.swagger2.yml",
                                               "/reports/{campaign_id}/email-activity")),
         (get(f"/lists/{lid}/members/{subscriber_hash(email)}"), specs.member_schema()),
+        (get("/ecommerce/stores"), specs.mailchimp_response_schema("/ecommerce/stores")),
+        (get("/ecommerce/orders", count=80), specs.mailchimp_response_schema("/ecommerce/orders")),
     ]
     created = post(f"/lists/{lid}/segments", {"name": "lead:hot", "static_segment": []})
     checks.append((created, specs.mailchimp_response_schema("/lists/{list_id}/segments", "post")))

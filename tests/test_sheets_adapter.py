@@ -351,7 +351,7 @@ def test_runs_rows_are_appended_at_explicit_rows(world):
 def test_templates_are_plain_files_with_leads_notes_for_every_column():
     templates = load_templates()
     assert templates["Leads"].rows[0] == leads_columns([], 90)
-    assert set(templates["Leads"].notes) == set(leads_columns([], 90))
+    assert set(templates["Leads"].notes) == set(leads_columns([], 90, 365))  # with [orders]
 
 
 def test_duplicates_are_summarised_for_the_runs_tab():

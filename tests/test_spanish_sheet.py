@@ -68,7 +68,7 @@ def test_spanish_names_are_words_every_rule_accepts():
     field, operator or dimension when a rule uses it."""
     words = rule_vocabulary()
     spanish = sheet_language("es")
-    for field in [*field_kinds(90), *SCORE_FIELDS]:
+    for field in [*field_kinds(90, 365), *SCORE_FIELDS]:
         title = spanish.title(field)
         assert title == field or words.fields[fold(title)] == field, field
     assert {words.operators[fold(w)] for w in spanish.operators.values()} == set(spanish.operators)
@@ -120,7 +120,7 @@ def test_init_builds_the_sheet_in_spanish_for_a_spanish_locale(spanish, capsys):
                                                "Grupo", "Nota"]
     assert [row[0] for row in values(spanish, "Segmentos")[1:]] == [
         "lead:caliente", "lead:templado", "lead:frio", "lead:dormido"]
-    assert values(spanish, "Intereses")[0] == ["Tema", "URL contiene"]
+    assert values(spanish, "Intereses")[0] == ["Tema", "URL contiene", "Producto contiene"]
     assert values(spanish, "Leads")[0][:4] == ["email", "estado", "aperturas_7d", "clics_7d"]
     pesos = book(spanish).sheet("Pesos")
     choices = {tuple(v["userEnteredValue"] for v in rule["rule"]["condition"]["values"])

@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from syncbot.core.model import Event, Member
+from syncbot.core.model import BOOLEAN, DATE, NUMBER, TEXT, Event, Member
+from syncbot.core.orders import order_field_kinds
 
 WINDOWS = (7, 30, 90)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -22,19 +23,28 @@ MIN_OPENS_FOR_BEST_TIME = 3
 DAY = timedelta(days=1)
 EPSILON = timedelta(seconds=1)  # margin for float rounding in stable_until
 
-NUMBER, TEXT, DATE, BOOLEAN = "number", "text", "date", "boolean"
 
 
 @dataclass(frozen=True)
 class Interest:
-    """One Interests row: a lead gets ``topic`` if a clicked link contains ``url_contains``."""
+    """One Interests row: a lead gets ``topic`` if a clicked link contains ``url_contains``
+    or a product it bought has a title containing ``product_contains`` (either may be blank:
+    a blank one matches nothing)."""
 
     topic: str
     url_contains: str
+    product_contains: str = ""
+
+    def matches(self, urls: Sequence[str], products: Sequence[str]) -> bool:
+        """Whether the lead's clicked links or bought products (both casefolded) match."""
+        url, product = self.url_contains.casefold(), self.product_contains.casefold()
+        return bool(url and any(url in clicked for clicked in urls)
+                    or product and any(product in title for title in products))
 
 
-def field_kinds(lookback_days: int) -> dict[str, str]:
-    """Every §5 field offered for this lookback, with its kind (windows past it are not offered)."""
+def field_kinds(lookback_days: int, order_days: int | None = None) -> dict[str, str]:
+    """Every §5 field offered for this lookback, with its kind (windows past it are not
+    offered); with ``order_days`` (the ``[orders]`` lookback) the purchase fields of §8 too."""
     kinds: dict[str, str] = {"email": TEXT, "status": TEXT}
     for window in WINDOWS:
         if window <= lookback_days:
@@ -49,6 +59,7 @@ def field_kinds(lookback_days: int) -> dict[str, str]:
         "topics": TEXT,
         "member_rating": NUMBER, "avg_open_rate": NUMBER, "avg_click_rate": NUMBER,
         "orders_count": NUMBER, "total_revenue": NUMBER, "avg_order_value": NUMBER,
+        **(order_field_kinds(order_days) if order_days is not None else {}),
         "country": TEXT, "language": TEXT, "source": TEXT, "vip": BOOLEAN,
         "subscribed_at": DATE,
         "handoff_status": TEXT,  # from the Hand-off tab: what sales made of the lead
@@ -79,8 +90,11 @@ Clicks = list[tuple[datetime, float, str]]  # (time, age in days, url)
 
 def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
                      lookback_days: int, half_life_days: float, timezone: str = "UTC",
-                     interests: Sequence[Interest] = ()) -> dict[str, Any]:
-    """One lead's row of fields. Events outside the lookback window (or in the future) are ignored."""
+                     interests: Sequence[Interest] = (), products: Sequence[str] = ()
+                     ) -> dict[str, Any]:
+    """One lead's row of fields. Events outside the lookback window (or in the future) are
+    ignored. ``products``: the titles of what the lead bought within the ``[orders]``
+    lookback (the Interests' ``Product contains`` look there)."""
     opens, clicks = _in_window(events, now, lookback_days)
     row: dict[str, Any] = {"email": member.email, "status": member.status}
     _engagement(row, opens, clicks, now=now, lookback_days=lookback_days,
@@ -90,8 +104,8 @@ def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
     row["days_since_last_activity"] = _whole_days(now, latest)
     _best_times(row, opens, UTC if timezone == "UTC" else ZoneInfo(timezone))
     urls = [url.casefold() for _, _, url in clicks]
-    topics = [i.topic for i in interests
-              if any(i.url_contains.casefold() in url for url in urls)]
+    titles = [title.casefold() for title in products]
+    topics = [i.topic for i in interests if i.matches(urls, titles)]
     row["topics"] = ", ".join(dict.fromkeys(topics)) or None
     _profile(row, member)
     return row

@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syncbot.core.fields import DATE, NUMBER
+from syncbot.core.orders import ORDER_FIELDS
 from syncbot.core.texts import Problems
 from syncbot.core.values import SHEETS_EPOCH, parse_number
 from syncbot.core.vocabulary import COUNT, ENGLISH, SYNCBOT_LABELS, Labels, Vocabulary, fold
@@ -178,7 +179,14 @@ class FieldNames:
     def _unknown(self, raw: str, cell: str) -> None:
         """Name the nearest field or team column (a team column's typo reads as one): the
         sheet's own names first (``clics_3d`` → ``clics_30d`` in a Spanish sheet,
-        ``clicks_30d`` in an English one), any language's when none of them is near."""
+        ``clicks_30d`` in an English one), any language's when none of them is near. A
+        purchase field says what it needs: ``[orders]``, or a longer lookback there."""
+        name = self.vocabulary.fields.get(fold(raw), raw.strip())
+        if name in ORDER_FIELDS:
+            offered = "products" in self.kinds  # [orders] is configured
+            self.problems.add("rules.order_window" if offered else "rules.needs_orders",
+                              cell=cell, field=raw)
+            return
         close = (difflib.get_close_matches(fold(raw), [*self.own, *self.team_columns],
                                            n=1, cutoff=0.6)
                  or difflib.get_close_matches(fold(raw), [*self.folded, *self.aliases],

@@ -22,7 +22,8 @@ from syncbot.core.history import (
     tags_since,
 )
 from syncbot.core.inputs import days_since, zone
-from syncbot.core.model import Event, Member
+from syncbot.core.model import Event, Member, Order
+from syncbot.core.orders import bought, in_window, order_fields, orders_stable_until
 from syncbot.core.rules import Ruleset, SegmentRule, WeightRule
 from syncbot.core.scoring import Scorer
 from syncbot.core.segments import assign_tags
@@ -39,6 +40,7 @@ class Settings:
     timezone: str = "UTC"
     tag_statuses: frozenset[str] = frozenset({"subscribed"})  # statuses that may get tags
     sheet_timezone: str = "UTC"  # the spreadsheet's: the team's dates are written in it
+    order_days: int | None = None  # the ``[orders]`` lookback; None: no purchase fields
 
 
 @dataclass(frozen=True)
@@ -89,19 +91,22 @@ class Evaluator:
 
     def __call__(self, member: Member, events: Sequence[Event], now: datetime,
                  team: Mapping[str, Any] | None = None,
-                 history: Sequence[HistoryPoint] = ()) -> ScoredLead:
+                 history: Sequence[HistoryPoint] = (), orders: Sequence[Order] = ()
+                 ) -> ScoredLead:
         """``team``: the lead's values of the team columns the rules name (``Ruleset.inputs``,
-        by field name; a blank is absent); ``history``: its points, oldest first."""
-        lead = self._evaluate(member, events, now, team, history)
+        by field name; a blank is absent); ``history``: its points, oldest first;
+        ``orders``: its purchases that count (used with ``Settings.order_days``)."""
+        lead = self._evaluate(member, events, now, team, history, orders)
         self.labels.values(lead.values)  # in the sheet's words, now the rules are done
         return lead
 
     def explain(self, member: Member, events: Sequence[Event], now: datetime,
                 team: Mapping[str, Any] | None = None,
-                history: Sequence[HistoryPoint] = ()) -> Explanation:
+                history: Sequence[HistoryPoint] = (), orders: Sequence[Order] = ()
+                ) -> Explanation:
         """The lead, and every Weights and Segments rule held against it (for one lead: each
         rule is scored on its own)."""
-        lead = self._evaluate(member, events, now, team, history)
+        lead = self._evaluate(member, events, now, team, history, orders)
         values = lead.values  # syncbot's own words: what the rules compare
         weights = []
         for rule in self.rules.weights:
@@ -115,14 +120,21 @@ class Evaluator:
         return Explanation(replace(lead, values=shown), weights, segments)
 
     def _evaluate(self, member: Member, events: Sequence[Event], now: datetime,
-                  team: Mapping[str, Any] | None, history: Sequence[HistoryPoint]
-                  ) -> ScoredLead:
+                  team: Mapping[str, Any] | None, history: Sequence[HistoryPoint],
+                  orders: Sequence[Order]) -> ScoredLead:
         """The lead, its values in syncbot's own words (what the rules saw)."""
-        settings = self.settings
+        settings, order_days = self.settings, self.settings.order_days
+        recent = in_window(orders, now, order_days) if order_days is not None else []
         values = compute_features(member, events, now=now,
                                   lookback_days=settings.lookback_days,
                                   half_life_days=settings.half_life_days,
-                                  timezone=settings.timezone, interests=self.rules.interests)
+                                  timezone=settings.timezone, interests=self.rules.interests,
+                                  products=bought(recent))
+        if order_days is not None:
+            values.update(order_fields(recent, now=now, order_days=order_days))
+            orders_change = orders_stable_until(orders, now=now, order_days=order_days)
+        else:
+            orders_change = None
         team_changes = self._team_values(values, team or {}, now)
         score = self.scorer.score(values)
         values.update(engagement_score=score.engagement, fit_score=score.fit, score=score.total)
@@ -143,8 +155,10 @@ class Evaluator:
         ticks = next_change(history, now, tags,
                             recorded=changes_recorded(history, score.total, tags),
                             segments_use_tags_since=self.segments_use_tags_since)
-        return ScoredLead(values, tags, score.total, score.why,
-                          min([until, ticks, *team_changes]))
+        moments = [until, ticks, *team_changes]
+        if orders_change is not None:
+            moments.append(orders_change)
+        return ScoredLead(values, tags, score.total, score.why, min(moments))
 
     def _team_values(self, values: dict[str, Any], team: Mapping[str, Any], now: datetime
                      ) -> list[datetime]:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
 EventKind = Literal["open", "click"]  # bounces never reach the core
+NUMBER, TEXT, DATE, BOOLEAN = "number", "text", "date", "boolean"  # the kinds of field
 
 
 class Event(NamedTuple):
@@ -16,6 +17,17 @@ class Event(NamedTuple):
     kind: EventKind
     at: datetime  # timezone-aware
     url: str | None = None
+
+
+class Order(NamedTuple):
+    """One purchase of a lead that counts (not refunded, not cancelled): when the store
+    processed it, its total as the store reported it (in the store's currency), whether a
+    campaign brought it, and the titles of what was bought, in the order's line order."""
+
+    at: datetime  # timezone-aware
+    total: float
+    from_campaign: bool = False
+    products: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

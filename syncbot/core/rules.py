@@ -34,7 +34,7 @@ DIMENSIONS = ("engagement", "fit")
 
 WEIGHTS_COLUMNS = ("Field", "Operator", "Value", "Points", "Max", "Dimension", "Note")
 SEGMENTS_COLUMNS = ("Tag", "Field", "Operator", "Value", "Group", "Note")
-INTERESTS_COLUMNS = ("Topic", "URL contains")
+INTERESTS_COLUMNS = ("Topic", "URL contains", "Product contains")  # the last one optional
 
 Test = Callable[[Any], bool]
 
@@ -416,18 +416,23 @@ def parse_interests(rows: Sequence[Sequence[Any]], tab: str, problems: Problems,
                     vocabulary: Vocabulary = ENGLISH, labels: Labels = SYNCBOT_LABELS
                     ) -> list[Interest]:
     interests = []
-    for row in _read_table(tab, rows, INTERESTS_COLUMNS, INTERESTS_COLUMNS, problems, vocabulary,
-                           labels):
-        topic, needle = as_text(row.get("Topic")), as_text(row.get("URL contains"))
-        if topic.startswith("#") or not (topic or needle):
+    for row in _read_table(tab, rows, INTERESTS_COLUMNS, INTERESTS_COLUMNS[:2], problems,
+                           vocabulary, labels):
+        topic, link = as_text(row.get("Topic")), as_text(row.get("URL contains"))
+        product = as_text(row.get("Product contains")) if "Product contains" in row.columns \
+            else ""
+        if topic.startswith("#") or not (topic or link or product):
             continue
         if not topic:
-            problems.add("rules.interest_topic_missing", cell=row.cell(tab, "Topic"))
-        elif not needle:
+            problems.add("rules.interest_topic_missing", cell=row.cell(tab, "Topic"),
+                         url=labels.header("URL contains"),
+                         product=labels.header("Product contains"))
+        elif not (link or product):
             problems.add("rules.interest_url_missing", cell=row.cell(tab, "URL contains"),
-                          topic=topic)
+                         topic=topic, url=labels.header("URL contains"),
+                         product=labels.header("Product contains"))
         else:
-            interests.append(Interest(topic, needle))
+            interests.append(Interest(topic, link, product))
     return interests
 
 
@@ -441,6 +446,7 @@ class InvalidRules(ValueError):
 
 def parse_rules(*, weights: Sequence[Sequence[Any]], segments: Sequence[Sequence[Any]],
                 interests: Sequence[Sequence[Any]], lookback_days: int, say: Say, cell: CellName,
+                order_days: int | None = None,
                 merge_tags: Collection[str] = (), team: TeamHeaders = NO_TEAM,
                 vocabulary: Vocabulary = ENGLISH, labels: Labels = SYNCBOT_LABELS,
                 tabs: tuple[str, str, str] = ("Weights", "Segments", "Interests")) -> Ruleset:
@@ -448,9 +454,10 @@ def parse_rules(*, weights: Sequence[Sequence[Any]], segments: Sequence[Sequence
     (in the language ``say`` speaks, with cells named by ``cell``). ``team`` is what the
     spreadsheet offers besides syncbot's fields (``core.inputs``); ``vocabulary`` the other
     words a rule may be written in (``core.vocabulary``); ``labels`` the sheet's own names,
-    which typo hints offer first."""
+    which typo hints offer first; ``order_days``: the ``[orders]`` lookback (None: no purchase
+    fields)."""
     problems = Problems(say, cell)
-    fields = FieldNames(field_kinds(lookback_days) | SCORE_FIELDS, merge_tags, team, problems,
+    fields = FieldNames(field_kinds(lookback_days, order_days) | SCORE_FIELDS, merge_tags, team, problems,
                         vocabulary, labels)
     weight_rules = parse_weights(weights, tabs[0], fields, problems)  # rejects the scores itself
     segment_rules = parse_segments(segments, tabs[1], fields, problems)

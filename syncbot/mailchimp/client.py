@@ -56,6 +56,12 @@ MEMBER_FIELDS = ["members.id", "members.email_address", "members.status", "membe
                  "members.source", "members.vip", "total_items"]
 STATS_FIELDS = ["members.id", "members.email_address", "members.status", "members.member_rating",
                 "members.stats", "total_items"]
+STORE_FIELDS = ["stores.id", "stores.name", "stores.currency_code", "total_items"]
+ORDER_FIELDS = ["orders.id", "orders.store_id", "orders.customer.email_address",
+                "orders.processed_at_foreign", "orders.order_total", "orders.financial_status",
+                "orders.cancelled_at_foreign", "orders.campaign_id", "orders.lines.product_title",
+                "total_items"]
+SHOP_CALLS = ("stores", "orders")  # the e-commerce API's calls: 403 or 404 is ShopUnavailable
 SCAN_KEYS = tuple(f.removeprefix("members.") for f in STATS_FIELDS if f.startswith("members."))
 
 T = TypeVar("T")
@@ -67,6 +73,11 @@ class MailchimpError(SyncbotError):
 
 class MailchimpUnreachable(MailchimpError):
     """Mailchimp's host could not be reached at all (no network, DNS or a firewall)."""
+
+
+class ShopUnavailable(MailchimpError):
+    """The e-commerce API refused this account or key (403 or 404: its plan or permissions);
+    a run goes on without purchases."""
 
 
 def subscriber_hash(email: str) -> str:
@@ -201,6 +212,10 @@ class MailchimpAudience:
             return MailchimpError(t("mailchimp.key_rejected"))
         if status == 404 and what.startswith("audience"):
             return MailchimpError(t("mailchimp.audience_not_found", list_id=self.list_id))
+        if status in (403, 404) and what in SHOP_CALLS:
+            return ShopUnavailable(t("shop.unavailable", status=status,
+                                     title=problem.get("title", ""),
+                                     detail=problem.get("detail", "") or str(text)[:200]))
         return MailchimpError(t("mailchimp.refused", call=what, status=status,
                                 title=problem.get("title", ""),
                                 detail=problem.get("detail", "") or str(text)[:200],
@@ -211,12 +226,21 @@ class MailchimpAudience:
             return [fn(item) for item in items]
         return list(self._workers.map(fn, items))
 
-    def _stream(self, fetchers: Sequence[Callable[[int, int], dict[str, Any]]], key: str
+    def _stream(self, fetchers: Sequence[Callable[[int, int], dict[str, Any]]], key: str,
+                totals: list[int] | None = None
                 ) -> Iterator[tuple[int, int, list[dict[str, Any]]]]:
         """(list index, offset, items) of every page of several paged lists, as they arrive:
         first pages in parallel, then every other page, so a caller can store pages as it goes
-        instead of holding them all."""
-        firsts = self._parallel(lambda fetch: fetch(PAGE_SIZE, 0), fetchers)
+        instead of holding them all. ``totals`` collects each page's ``total_items`` (a list
+        that changed while it was paged says so there)."""
+        def fetch_page(fetch: Callable[[int, int], dict[str, Any]], offset: int
+                       ) -> dict[str, Any]:
+            page = fetch(PAGE_SIZE, offset)
+            if totals is not None:
+                totals.append(int(page.get("total_items") or 0))
+            return page
+
+        firsts = self._parallel(lambda fetch: fetch_page(fetch, 0), fetchers)
         rest = [(i, offset) for i, first in enumerate(firsts)
                 for offset in range(PAGE_SIZE, int(first.get("total_items") or 0), PAGE_SIZE)]
         for i, first in enumerate(firsts):
@@ -230,7 +254,7 @@ class MailchimpAudience:
         def submit() -> None:
             job = next(jobs, None)
             if job is not None:
-                window.append((*job, self._workers.submit(fetchers[job[0]], PAGE_SIZE, job[1])))
+                window.append((*job, self._workers.submit(fetch_page, fetchers[job[0]], job[1])))
 
         for _ in range(2 * self.max_connections):
             submit()
@@ -352,6 +376,23 @@ class MailchimpAudience:
         pages = self._pages([fetcher(segment_ids[n]) for n in names], "members")
         return {name: {m["email_address"].lower() for m in members}
                 for name, members in zip(names, pages, strict=True)}
+
+    def stores(self) -> list[dict[str, Any]]:
+        """The stores connected to the account (id, name, currency); ShopUnavailable when
+        the e-commerce API refuses the account or key."""
+        def fetch(count: int, offset: int) -> dict[str, Any]:
+            return self._call("stores", self.client.ecommerce.stores, count=count,
+                              offset=offset, fields=STORE_FIELDS)
+        return self._pages([fetch], "stores")[0]
+
+    def order_pages(self, totals: list[int] | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Every order of every store, page by page as they arrive (the listing has no date
+        filter and no sort); ``totals`` collects each page's ``total_items``."""
+        def fetch(count: int, offset: int) -> dict[str, Any]:
+            return self._call("orders", self.client.ecommerce.orders, count=count,
+                              offset=offset, fields=ORDER_FIELDS)
+        for _, _, items in self._stream([fetch], "orders", totals):
+            yield items
 
     # ---- writes ---------------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ class FakeAudience:
         self.tag_ids: dict[str, int] = {}
         self._ids = itertools.count(1)
         self.requests = 0
+        self.store_list: list[dict[str, Any]] = []  # stores in Mailchimp's shape
+        self.order_list: list[dict[str, Any]] = []  # orders in Mailchimp's shape, listing order
 
     # ---- filling it -----------------------------------------------------------------------
 
@@ -56,6 +58,23 @@ class FakeAudience:
         record.update(profile)
         self.records[email.lower()] = record
         return record
+
+    def add_store(self, store_id: str, *, name: str = "", currency_code: str = "EUR") -> None:
+        self.store_list.append({"id": store_id, "name": name or store_id,
+                                "currency_code": currency_code})
+
+    def add_order(self, store_id: str, order_id: str, email: str, at: datetime, total: float,
+                  *, campaign_id: str = "", products: Sequence[str] = (),
+                  **fields: Any) -> dict[str, Any]:
+        """An order as Mailchimp lists it; ``fields`` sets the others (``financial_status``,
+        ``cancelled_at_foreign``…)."""
+        order = {"id": order_id, "store_id": store_id, "customer": {"email_address": email},
+                 "processed_at_foreign": at.isoformat(), "order_total": total,
+                 "financial_status": "paid", "cancelled_at_foreign": "",
+                 "campaign_id": campaign_id,
+                 "lines": [{"product_title": title} for title in products], **fields}
+        self.order_list.append(order)
+        return order
 
     def add_campaign(self, campaign_id: str, send_time: datetime) -> None:
         self.campaign_list[campaign_id] = FakeCampaign(send_time)
@@ -110,6 +129,16 @@ class FakeAudience:
                         "email_address", key), "activity": copy.deepcopy(newer)})
             for number, page in enumerate(self._pages(entries)):
                 yield cid, number == 0, page
+
+    def stores(self) -> list[dict[str, Any]]:
+        self.requests += 1
+        return copy.deepcopy(self.store_list)
+
+    def order_pages(self, totals: list[int] | None = None) -> Iterator[list[dict[str, Any]]]:
+        for page in self._pages(self.order_list):
+            if totals is not None:
+                totals.append(len(self.order_list))
+            yield copy.deepcopy(page)
 
     # ---- tags -----------------------------------------------------------------------------
 

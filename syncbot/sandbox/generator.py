@@ -4,13 +4,14 @@ Same seed, same audience: members with COMPANY and JOBTITLE, every status,
 ratings, e-commerce stats, mixed-case and non-ASCII addresses, names that
 look like formulas, hand-made tags and a saved segment; campaigns sent over
 the lookback window with opens and clicks whose timing and links vary with
-each member's appetite.
+each member's appetite; and, apart, a shop's orders (``generate_orders``).
 """
 
 from __future__ import annotations
 
 import random
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -108,3 +109,70 @@ def generate_audience(emulator: MailchimpEmulator, *, list_id: str = "a1b2c3d4e5
                 if when < now:
                     emulator.add_event(campaign.id, email, "click", when, rng.choice(URLS))
     return GeneratedAudience(list_id, emails, campaign_ids)
+
+
+PRODUCTS = ["Trail boots", "Botas de montaña", "Wool socks", "Calcetines térmicos",
+            "Rain jacket", "Chaqueta impermeable", "Mochila 30 L", "Gorro de lana",
+            "Camiseta técnica", "Gift card"]
+STORES = (("sandbox-shop", "Sandbox shop", "EUR"),)
+
+
+@dataclass(frozen=True)
+class GeneratedOrders:
+    store_ids: list[str]
+    order_ids: list[tuple[str, str]]  # (store id, order id), in the order they were made
+    buyers: list[str]  # the addresses that bought, members or not, as the stores wrote them
+
+
+def generate_orders(emulator: MailchimpEmulator, audience: GeneratedAudience, *, now: datetime,
+                    orders: int = 1000, days: int = 400, seed: int = 1,
+                    stores: Sequence[tuple[str, str, str]] = STORES) -> GeneratedOrders:
+    """Fill ``emulator``'s shop with ``orders`` orders over the last ``days`` days: a few
+    loyal buyers and many one-off ones, more orders lately, some brought by the audience's
+    campaigns, some refunded or cancelled, some by customers who are not members (guests),
+    and addresses spelled in another case than the audience's; ``stores``: (id, name,
+    currency) of each connected store."""
+    rng = random.Random(seed)
+    shop = emulator.shop
+    for store_id, name, currency in stores:
+        shop.add_store(store_id, audience.list_id, name=name, currency_code=currency)
+    buyers = [email for email in audience.emails if rng.random() < 0.35]
+    loyalty = [min(rng.paretovariate(1.5), 12.0) for _ in buyers]  # a few buy again and again
+    made: list[tuple[str, str]] = []
+    for number in range(orders):
+        if rng.random() < 0.08 or not buyers:
+            email = f"guest{rng.randint(1, max(orders // 4, 1))}@tienda.example"
+        else:
+            email = rng.choices(buyers, loyalty)[0]
+            email = email.upper() if rng.random() < 0.05 else email
+        age = days * rng.random() ** 1.6  # more orders lately
+        placed = now - timedelta(days=age, seconds=rng.randint(0, 3600))
+        store_id = stores[0][0] if len(stores) == 1 or rng.random() < 0.8 \
+            else rng.choice(stores[1:])[0]
+        roll = rng.random()
+        order_id = f"o{number + 1:07d}"
+        shop.add_order(
+            store_id, order_id, email, placed, rng.uniform(15, 250),
+            financial_status="refunded" if roll < 0.04 else "paid",
+            cancelled_at=placed + timedelta(hours=2) if 0.04 <= roll < 0.06 else None,
+            campaign_id=rng.choice(audience.campaign_ids)
+            if audience.campaign_ids and rng.random() < 0.3 else "",
+            products=rng.sample(PRODUCTS, rng.choice([1, 1, 1, 2, 3])))
+        made.append((store_id, order_id))
+    _member_totals(emulator, audience.list_id)
+    return GeneratedOrders([s[0] for s in stores], made, buyers)
+
+
+def _member_totals(emulator: MailchimpEmulator, list_id: str) -> None:
+    """Each member's e-commerce totals (``stats.ecommerce_data``) as Mailchimp keeps them from
+    the stores' orders: every order not refunded or cancelled, whatever its age."""
+    totals: dict[str, tuple[int, float]] = {}
+    for store in emulator.shop.stores.values():
+        for order in store.orders.values():
+            if order.financial_status != "refunded" and not order.cancelled_at:
+                count, revenue = totals.get(subscriber_hash(order.email), (0, 0.0))
+                totals[subscriber_hash(order.email)] = (count + 1, revenue + order.total)
+    for key, member in emulator.audiences[list_id].members.items():
+        count, revenue = totals.get(key, (0, 0.0))
+        member["stats"]["ecommerce_data"].update(number_of_orders=count,
+                                                 total_revenue=round(revenue, 2))

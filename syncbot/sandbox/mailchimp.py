@@ -23,14 +23,16 @@ every recipient, each with only the events after ``since`` (often none).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import itertools
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from syncbot.sandbox.ecommerce import Shop, iso
 from syncbot.sandbox.http import Emulator, HttpError, Request, Response, Router
 
 MAX_COUNT = 1000
@@ -44,10 +46,6 @@ SINCE_READINGS = ("filtered", "whole-arrays", "all-recipients")
 
 def subscriber_hash(email: str) -> str:
     return hashlib.md5(email.lower().encode("utf-8")).hexdigest()
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def parse_iso(text: str) -> datetime:
@@ -155,6 +153,7 @@ class MailchimpEmulator(Emulator):
         self._lock = threading.RLock()
         self._memo: dict[tuple[Any, ...], list[Any]] = {}  # filtered lists, until state changes
         self.since_reading = "filtered"  # how email activity's ``since`` is read (module doc)
+        self.shop = Shop(self)  # the connected stores and their orders (``sandbox.ecommerce``)
         self.router = Router("/3.0")
         self._routes()
 
@@ -167,6 +166,16 @@ class MailchimpEmulator(Emulator):
         return f"https://{self.data_center}.api.mailchimp.com/3.0"
 
     # ---- state changes used by the generator and by tests ----------------------------------
+
+    @contextlib.contextmanager
+    def changing(self) -> Iterator[None]:
+        """A change to the account's data: served lists are built again after it."""
+        with self._lock:
+            self._memo.clear()
+            yield
+
+    def now_iso(self) -> str:
+        return iso(self.clock())
 
     def add_audience(self, list_id: str, name: str = "Audience") -> Audience:
         with self._lock:
@@ -299,7 +308,7 @@ class MailchimpEmulator(Emulator):
 
     # ---- HTTP -------------------------------------------------------------------------------
 
-    def _error(self, status: int, title: str, detail: str) -> HttpError:
+    def error(self, status: int, title: str, detail: str) -> HttpError:
         return HttpError(problem(status, title, detail, f"sandbox-{next(self._errors):08d}"))
 
     def fault_response(self, kind: str) -> Response:
@@ -322,7 +331,7 @@ class MailchimpEmulator(Emulator):
                 self._memo.clear()
             return self.router.dispatch(request, self._not_found)
 
-    def _filtered(self, key: tuple[Any, ...], build: Callable[[], list[Any]]) -> list[Any]:
+    def filtered(self, key: tuple[Any, ...], build: Callable[[], list[Any]]) -> list[Any]:
         """A filtered list for paging, built once per state (pages would rebuild it each time)."""
         found = self._memo.get(key)
         if found is None:
@@ -330,7 +339,7 @@ class MailchimpEmulator(Emulator):
         return found
 
     def _not_found(self, request: Request) -> Response:
-        return self._error(404, "Resource Not Found",
+        return self.error(404, "Resource Not Found",
                            "The requested resource could not be found.").response
 
     def _authenticate(self, request: Request) -> None:
@@ -343,25 +352,25 @@ class MailchimpEmulator(Emulator):
                 key = ""
         host_dc = (request.headers.get("host", "").split(".", 1)[0])
         if key not in self.api_keys or key.rsplit("-", 1)[-1] != host_dc:
-            raise self._error(401, "API Key Invalid",
+            raise self.error(401, "API Key Invalid",
                               "Your API key may be invalid, or you've attempted to access "
                               "the wrong datacenter.")
 
-    def _page(self, request: Request) -> tuple[int, int]:
+    def page(self, request: Request) -> tuple[int, int]:
         try:
             count = int(request.arg("count", "10") or 10)
             offset = int(request.arg("offset", "0") or 0)
         except ValueError:
-            raise self._error(400, "Invalid Resource", "count and offset must be integers.") from None
+            raise self.error(400, "Invalid Resource", "count and offset must be integers.") from None
         if count > MAX_COUNT or count < 0 or offset < 0:
-            raise self._error(400, "Invalid Resource",
+            raise self.error(400, "Invalid Resource",
                               f"count must be between 0 and {MAX_COUNT}.")
         return count, offset
 
     def _audience(self, list_id: str) -> Audience:
         audience = self.audiences.get(list_id)
         if audience is None:
-            raise self._error(404, "Resource Not Found",
+            raise self.error(404, "Resource Not Found",
                               "The requested resource could not be found.")
         return audience
 
@@ -373,7 +382,7 @@ class MailchimpEmulator(Emulator):
                           for sid in tag_ids[:MAX_MEMBER_TAGS]]
         return member
 
-    def _reply(self, request: Request, payload: dict[str, Any], status: int = 200) -> Response:
+    def reply(self, request: Request, payload: dict[str, Any], status: int = 200) -> Response:
         return Response.json(status, project(payload, request))
 
     def _routes(self) -> None:
@@ -402,9 +411,10 @@ class MailchimpEmulator(Emulator):
               self.get_campaigns)
         r.add("GET", "/reports/{campaign_id}/email-activity",
               ("fields", "exclude_fields", "count", "offset", "since"), self.get_email_activity)
+        self.shop.routes(r)
 
     def ping(self, request: Request) -> Response:
-        return self._reply(request, {"health_status": "Everything's Chimpy!"})
+        return self.reply(request, {"health_status": "Everything's Chimpy!"})
 
     def _list_object(self, audience: Audience) -> dict[str, Any]:
         counts = {s: 0 for s in ("subscribed", "unsubscribed", "cleaned")}
@@ -417,45 +427,45 @@ class MailchimpEmulator(Emulator):
                           "cleaned_count": counts["cleaned"]}}
 
     def get_lists(self, request: Request) -> Response:
-        count, offset = self._page(request)
+        count, offset = self.page(request)
         lists = [self._list_object(a) for a in self.audiences.values()]
-        return self._reply(request, {"lists": lists[offset:offset + count],
+        return self.reply(request, {"lists": lists[offset:offset + count],
                                      "total_items": len(lists)})
 
     def get_list(self, request: Request, list_id: str) -> Response:
-        return self._reply(request, self._list_object(self._audience(list_id)))
+        return self.reply(request, self._list_object(self._audience(list_id)))
 
     def get_members(self, request: Request, list_id: str) -> Response:
         audience = self._audience(list_id)
-        count, offset = self._page(request)
+        count, offset = self.page(request)
         status = request.arg("status")
         since = request.arg("since_last_changed")
         since_at = parse_iso(since) if since else None
-        keys = self._filtered(("members", list_id, status, since), lambda: [
+        keys = self.filtered(("members", list_id, status, since), lambda: [
             k for k, m in audience.members.items()
             if (not status or m["status"] == status)
             and (since_at is None or parse_iso(m["last_changed"]) > since_at)])
         page = [self._render_member(audience, k) for k in keys[offset:offset + count]]
-        return self._reply(request, {"members": page, "list_id": list_id,
+        return self.reply(request, {"members": page, "list_id": list_id,
                                      "total_items": len(keys)})
 
     def get_member(self, request: Request, list_id: str, subscriber_hash: str) -> Response:
         audience = self._audience(list_id)
         if subscriber_hash.lower() not in audience.members:
-            raise self._error(404, "Resource Not Found",
+            raise self.error(404, "Resource Not Found",
                               "The requested resource could not be found.")
-        return self._reply(request, self._render_member(audience, subscriber_hash.lower()))
+        return self.reply(request, self._render_member(audience, subscriber_hash.lower()))
 
     def get_member_tags(self, request: Request, list_id: str, subscriber_hash: str) -> Response:
         audience = self._audience(list_id)
-        count, offset = self._page(request)
+        count, offset = self.page(request)
         ids = audience.tags_of.get(subscriber_hash.lower())
         if ids is None:
-            raise self._error(404, "Resource Not Found",
+            raise self.error(404, "Resource Not Found",
                               "The requested resource could not be found.")
         tags = [{"id": sid, "name": audience.segments[sid].name,
                  "date_added": audience.segments[sid].created_at} for sid in ids]
-        return self._reply(request, {"tags": tags[offset:offset + count],
+        return self.reply(request, {"tags": tags[offset:offset + count],
                                      "total_items": len(tags)})
 
     def post_member_tags(self, request: Request, list_id: str, subscriber_hash: str) -> Response:
@@ -463,7 +473,7 @@ class MailchimpEmulator(Emulator):
         audience = self._audience(list_id)
         key = subscriber_hash.lower()
         if key not in audience.members:
-            raise self._error(404, "Resource Not Found",
+            raise self.error(404, "Resource Not Found",
                               "The requested resource could not be found.")
         for item in (request.json() or {}).get("tags") or []:
             segment = next((s for s in audience.segments.values()
@@ -485,11 +495,11 @@ class MailchimpEmulator(Emulator):
 
     def get_segments(self, request: Request, list_id: str) -> Response:
         audience = self._audience(list_id)
-        count, offset = self._page(request)
+        count, offset = self.page(request)
         wanted = request.arg("type")
         segments = [s for s in audience.segments.values() if not wanted or s.type == wanted]
         page = [self._segment_object(audience, s) for s in segments[offset:offset + count]]
-        return self._reply(request, {"segments": page, "list_id": list_id,
+        return self.reply(request, {"segments": page, "list_id": list_id,
                                      "total_items": len(segments)})
 
     def post_segment(self, request: Request, list_id: str) -> Response:
@@ -497,32 +507,32 @@ class MailchimpEmulator(Emulator):
         body = request.json() or {}
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise self._error(400, "Invalid Resource", "The resource submitted could not be "
+            raise self.error(400, "Invalid Resource", "The resource submitted could not be "
                               "validated. Field: name, message: This value should not be blank.")
         if "static_segment" in body and "options" in body:
-            raise self._error(400, "Invalid Resource",
+            raise self.error(400, "Invalid Resource",
                               "A segment cannot have both static_segment and options.")
         if any(s.name == name for s in audience.segments.values()):
-            raise self._error(400, "Invalid Resource", f'A segment named "{name}" already exists.')
+            raise self.error(400, "Invalid Resource", f'A segment named "{name}" already exists.')
         static = "static_segment" in body or "options" not in body
         segment = self.create_segment(list_id, name, type="static" if static else "saved",
                                       emails=body.get("static_segment") or [],
                                       options=body.get("options"))
-        return self._reply(request, self._segment_object(audience, segment))
+        return self.reply(request, self._segment_object(audience, segment))
 
     def post_segment_batch(self, request: Request, list_id: str, segment_id: str) -> Response:
         audience = self._audience(list_id)
         segment = audience.segments.get(int(segment_id)) if segment_id.isdigit() else None
         if segment is None:
-            raise self._error(404, "Resource Not Found",
+            raise self.error(404, "Resource Not Found",
                               "The requested resource could not be found.")
         if segment.type != "static":
-            raise self._error(400, "Bad Request",
+            raise self.error(400, "Bad Request",
                               "Members can only be added to or removed from static segments (tags).")
         body = request.json() or {}
         to_add, to_remove = body.get("members_to_add") or [], body.get("members_to_remove") or []
         if len(to_add) > MAX_BATCH or len(to_remove) > MAX_BATCH:
-            raise self._error(400, "Invalid Resource",
+            raise self.error(400, "Invalid Resource",
                               f"Maximum allowed member items exceeded. ({MAX_BATCH})")
         added: list[dict[str, Any]] = []
         removed: list[dict[str, Any]] = []
@@ -540,25 +550,25 @@ class MailchimpEmulator(Emulator):
         errors = ([{"email_addresses": missing,
                     "error": "Email addresses are not subscribed to this list"}]
                   if missing else [])
-        return self._reply(request, {"members_added": added, "members_removed": removed,
+        return self.reply(request, {"members_added": added, "members_removed": removed,
                                      "errors": errors, "total_added": len(added),
                                      "total_removed": len(removed),
                                      "error_count": len(missing)})
 
     def get_segment_members(self, request: Request, list_id: str, segment_id: str) -> Response:
         audience = self._audience(list_id)
-        count, offset = self._page(request)
+        count, offset = self.page(request)
         segment = audience.segments.get(int(segment_id)) if segment_id.isdigit() else None
         if segment is None:
-            raise self._error(404, "Resource Not Found",
+            raise self.error(404, "Resource Not Found",
                               "The requested resource could not be found.")
         shown = {s for s in HIDDEN_BY_DEFAULT
                  if (request.arg(f"include_{s}") or "").lower() != "true"}
-        keys = self._filtered(("segment", list_id, segment.id, tuple(sorted(shown))), lambda: [
+        keys = self.filtered(("segment", list_id, segment.id, tuple(sorted(shown))), lambda: [
             k for k in audience.members
             if k in segment.members and audience.members[k]["status"] not in shown])
         page = [self._render_member(audience, k) for k in keys[offset:offset + count]]
-        return self._reply(request, {"members": page, "total_items": len(keys)})
+        return self.reply(request, {"members": page, "total_items": len(keys)})
 
     def _campaign_object(self, c: Campaign) -> dict[str, Any]:
         return {"id": c.id, "web_id": 1, "type": c.type, "status": c.status,
@@ -569,7 +579,7 @@ class MailchimpEmulator(Emulator):
                 "settings": {"title": c.title, "subject_line": c.title}}
 
     def get_campaigns(self, request: Request) -> Response:
-        count, offset = self._page(request)
+        count, offset = self.page(request)
         since = request.arg("since_send_time")
         before = request.arg("before_send_time")
         wanted = {k: request.arg(k) for k in ("status", "type", "list_id")}
@@ -582,14 +592,14 @@ class MailchimpEmulator(Emulator):
         if request.arg("sort_field") in ("send_time", "create_time"):
             found.sort(key=lambda c: c.send_time, reverse=request.arg("sort_dir") == "DESC")
         page = [self._campaign_object(c) for c in found[offset:offset + count]]
-        return self._reply(request, {"campaigns": page, "total_items": len(found)})
+        return self.reply(request, {"campaigns": page, "total_items": len(found)})
 
     def get_email_activity(self, request: Request, campaign_id: str) -> Response:
         campaign = self.campaigns.get(campaign_id)
         if campaign is None:
-            raise self._error(404, "Resource Not Found",
+            raise self.error(404, "Resource Not Found",
                               "The requested resource could not be found.")
-        count, offset = self._page(request)
+        count, offset = self.page(request)
         since = request.arg("since")
         since_at = parse_iso(since) if since else None
         audience = self.audiences.get(campaign.list_id)
@@ -611,7 +621,7 @@ class MailchimpEmulator(Emulator):
             chosen = [(k, campaign.activity.get(k, []))
                       for k in campaign.recipients[offset:offset + count]]
         else:
-            matching = self._filtered(("activity", campaign_id, since, reading), recent)
+            matching = self.filtered(("activity", campaign_id, since, reading), recent)
             total, chosen = len(matching), matching[offset:offset + count]
         page = []
         for key, events in chosen:
@@ -620,5 +630,5 @@ class MailchimpEmulator(Emulator):
                          "list_is_active": True, "email_id": key,
                          "email_address": member["email_address"] if member else "",
                          "activity": events})
-        return self._reply(request, {"emails": page, "campaign_id": campaign.id,
+        return self.reply(request, {"emails": page, "campaign_id": campaign.id,
                                      "total_items": total})

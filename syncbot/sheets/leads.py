@@ -38,9 +38,11 @@ MAX_CELL_CHARS = 50_000
 BLOCK_ROWS = 1000
 
 
-def leads_columns(merge_tags: Sequence[str], lookback_days: int) -> list[str]:
-    """syncbot's columns in order: email, status, merge tags, the §5 fields, the outputs."""
-    fields = [f for f in field_kinds(lookback_days) if f not in ("email", "status")]
+def leads_columns(merge_tags: Sequence[str], lookback_days: int, order_days: int | None = None
+                  ) -> list[str]:
+    """syncbot's columns in order: email, status, merge tags, the §5 fields (the purchase
+    fields of §8 with ``order_days``), the outputs."""
+    fields = [f for f in field_kinds(lookback_days, order_days) if f not in ("email", "status")]
     return ["email", "status", *merge_tags, *fields, *OUTPUT_COLUMNS]
 
 

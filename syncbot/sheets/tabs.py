@@ -24,6 +24,7 @@ from typing import Any
 from syncbot.config import SheetsConfig
 from syncbot.core.handoff import HANDOFF_STATUSES
 from syncbot.core.inputs import TeamHeaders
+from syncbot.core.orders import ORDER_FIELDS
 from syncbot.core.rules import DIMENSIONS, OPERATORS
 from syncbot.core.values import as_text, is_blank
 from syncbot.errors import InvalidInputError
@@ -106,6 +107,10 @@ def load_templates(language: str = SYNCBOT) -> dict[str, Template]:
         rows = [[_typed(c) for c in row] for row in csv_rows(template_text(language,
                                                                             f"{kind}.csv"))]
         columns = tuple(csv_rows(template_text(SYNCBOT, f"{kind}.csv"))[0])
+        if kind == "Leads":  # the purchase columns come with the first sync with [orders]
+            kept = [i for i, name in enumerate(columns) if name not in ORDER_FIELDS]
+            rows = [[row[i] for i in kept] for row in rows]
+            columns = tuple(columns[i] for i in kept)
         shared = {"header": formats["header"], "widths": formats["widths"]}
         templates[kind] = Template(kind, rows, columns, formats.get(kind, {}) | shared,
                                    notes if kind == "Leads" else {}, sheet_language(language))

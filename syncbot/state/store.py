@@ -31,7 +31,14 @@ from syncbot.core.dashboard import RUNS_SHOWN, TagCounts
 from syncbot.core.history import HistoryPoint
 from syncbot.core.model import Event
 from syncbot.locales import t
-from syncbot.ports import DashboardMemory, Known, LedgerEntry, ScannedMember, StoredMember
+from syncbot.ports import (
+    DashboardMemory,
+    Known,
+    LedgerEntry,
+    ScannedMember,
+    StoredMember,
+    StoredOrder,
+)
 from syncbot.state.history import Stored, decode, encode, hundredths, lead_id
 
 STATE_REASONS = {"missing": "unusable.missing", "corrupt": "unusable.corrupt",  # why it is unusable
@@ -46,7 +53,7 @@ def full_pull_warning(reason: str, path: Path) -> str:
     """What to tell the user when the cache could not be used."""
     return t(FULL_PULL_REASONS[reason], path=path)
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE members (key TEXT PRIMARY KEY, raw TEXT NOT NULL, scan TEXT NOT NULL);
@@ -66,7 +73,9 @@ HISTORY = ("CREATE TABLE history (id INTEGER PRIMARY KEY, points BLOB NOT NULL, 
            "second_run INTEGER)",  # a lead (by lead_id): state.history's BLOB, its last point
            "CREATE TABLE history_runs (number INTEGER PRIMARY KEY, at REAL NOT NULL)",
            "CREATE TABLE tag_sets (id INTEGER PRIMARY KEY, tags TEXT NOT NULL UNIQUE)")
-SCHEMA += "".join(f"{statement};\n" for statement in HISTORY)
+ORDERS = ("CREATE TABLE orders (id TEXT PRIMARY KEY, key TEXT NOT NULL, data TEXT NOT NULL)",
+          "CREATE INDEX orders_by_key ON orders (key)")  # every store's orders (SPEC §8)
+SCHEMA += "".join(f"{statement};\n" for statement in (*HISTORY, *ORDERS))
 Migration = str | Callable[[sqlite3.Connection], None]  # SQL, or Python for what SQL cannot
 MIGRATIONS: dict[int, list[Migration]] = {  # from version N to N + 1: what a cache written by
     #                                         an older syncbot needs
@@ -79,6 +88,7 @@ MIGRATIONS: dict[int, list[Migration]] = {  # from version N to N + 1: what a ca
         "DELETE FROM meta WHERE key = 'leads_rules'"],  # every lead gains its history fields
     5: ["ALTER TABLE history RENAME TO history_rows", *HISTORY,
         lambda db: _compact_history(db)],  # a point in ~3 bytes instead of ~110
+    6: list(ORDERS),  # purchases with their dates
 }
 DASHBOARD = "dashboard"  # meta key: the Dashboard tab syncbot made, as JSON
 HISTORY_AT = "history_at"  # meta key: when the last run that recorded history ran
@@ -248,6 +258,49 @@ class StateStore:
                 batch = []
         if batch:
             yield batch
+
+    # ---- orders -----------------------------------------------------------------------------
+
+    def start_orders(self) -> None:
+        """A listing of every order begins: ``finish_orders`` forgets those it did not show."""
+        self.db.execute("DROP TABLE IF EXISTS temp.listed_orders")
+        self.db.execute("CREATE TEMP TABLE listed_orders (id TEXT PRIMARY KEY)")
+
+    def upsert_orders(self, orders: Sequence[StoredOrder]) -> None:
+        """One page of the listing: new and changed orders replace what the cache holds, and
+        mark their leads (before and after: an order may change hands) for evaluation."""
+        self.db.executemany("INSERT OR IGNORE INTO temp.listed_orders VALUES (?)",
+                            ((order.id,) for order in orders))
+        known: dict[str, tuple[str, str]] = {}
+        for part, marks in _in_parts([order.id for order in orders]):
+            known.update((oid, (key, data)) for oid, key, data in self.db.execute(
+                f"SELECT id, key, data FROM orders WHERE id IN ({marks})", part))
+        changed = [order for order in orders if known.get(order.id) != (order.key, order.data)]
+        self.db.executemany("INSERT OR REPLACE INTO orders VALUES (?, ?, ?)", changed)
+        self._mark({(order.key,) for order in changed}
+                   | {(known[order.id][0],) for order in changed if order.id in known})
+
+    def finish_orders(self, *, forget_unlisted: bool) -> None:
+        """The listing is over: forget the orders it did not show (when it can be trusted to
+        have shown every order), marking their leads."""
+        if forget_unlisted:
+            gone = "id NOT IN (SELECT id FROM temp.listed_orders)"
+            self.db.execute(f"INSERT OR IGNORE INTO dirty SELECT DISTINCT key FROM orders "
+                            f"WHERE {gone}")
+            self.db.execute(f"DELETE FROM orders WHERE {gone}")
+        self.db.execute("DROP TABLE IF EXISTS temp.listed_orders")
+
+    def orders_of(self, keys: Sequence[str]) -> dict[str, list[str]]:
+        """The counted orders (as stored) of those of ``keys`` that have any."""
+        found: dict[str, list[str]] = {}
+        for part, marks in _in_parts(keys):
+            for key, data in self.db.execute(
+                    f"SELECT key, data FROM orders WHERE key IN ({marks}) AND data != ''", part):
+                found.setdefault(key, []).append(data)
+        return found
+
+    def order_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM orders").fetchone()[0])
 
     # ---- the Leads ledger -------------------------------------------------------------------
 

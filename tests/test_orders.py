@@ -1,0 +1,232 @@
+"""Purchases with their dates (docs/reference.md, "Purchases"): the orders listing through the
+real client against the sandbox's shop, the purchase fields, Interests by product, the
+e-commerce API refusing, several currencies, and incremental runs equal to full ones."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import pytest
+
+from syncbot.core.values import from_serial
+from syncbot.sandbox.ecommerce import LISTINGS
+from syncbot.sandbox.generator import generate_orders
+from syncbot.state.store import StateStore
+from tests.conftest import LIST_ID, SHEET_ID
+from tests.test_e2e import sync_twin, twin_worlds
+
+ORDERS = "\n[orders]\nlookback_days = 365\n"
+STORES = (("shop-mad", "Tienda Madrid", "EUR"), ("shop-bcn", "Tienda Barcelona", "EUR"))
+WEIGHTS = [["orders_90d", "per", "", 10, 30, "fit"], ["clicks_30d", "per", "", 3, "", "engagement"]]
+
+
+def with_orders(world, count: int = 1500, stores=STORES, seed: int = 5):
+    world.config.write_text(world.config.read_text() + ORDERS)
+    world.set_weights(WEIGHTS)
+    return generate_orders(world.box.mailchimp, world.audience, now=world.now, orders=count,
+                           seed=seed, stores=stores)
+
+
+def counted(world, email: str, days: int = 365) -> list:
+    """The lead's orders that count, straight from the emulator's shop, newest first."""
+    found = []
+    for store in world.box.mailchimp.shop.stores.values():
+        for order in store.orders.values():
+            at = datetime.fromisoformat(order.processed_at)
+            if (order.email.lower() == email and order.financial_status != "refunded"
+                    and not order.cancelled_at
+                    and world.now - timedelta(days=days) <= at <= world.now):
+                found.append((at, order))
+    return [order for _, order in sorted(found, key=lambda pair: pair[0], reverse=True)]
+
+
+def ecommerce_requests(world) -> tuple[int, int]:
+    host = world.box.mailchimp_host
+    return host.count("GET", "/ecommerce/stores"), host.count("GET", "/ecommerce/orders")
+
+
+def test_a_sync_lists_every_order_in_pages_and_fills_the_purchase_fields(world, capsys):
+    made = with_orders(world)
+    code, out, err = world.run(capsys, "sync")
+    assert code == 0, err
+    assert ecommerce_requests(world) == (1, math.ceil(1500 / 1000))  # ⌈orders / 1000⌉ + 1
+    leads = world.leads()
+    assert not any(email.startswith("guest") for email in leads)  # customers who are not members
+    checked = 0
+    for email in {b.lower() for b in made.buyers}:
+        row, orders = leads[email], counted(world, email)
+        ages = [(world.now - datetime.fromisoformat(o.processed_at)) / timedelta(days=1)
+                for o in orders]
+        assert row["orders_30d"] == sum(age <= 30 for age in ages)
+        assert row["orders_365d"] == len(orders)
+        assert row["revenue_90d"] == pytest.approx(round(sum(
+            o.total for o, age in zip(orders, ages, strict=True) if age <= 90), 2))
+        assert row["email_orders_90d"] == sum(
+            1 for o, age in zip(orders, ages, strict=True) if age <= 90 and o.campaign_id)
+        titles = list(dict.fromkeys(t for o in orders for t in o.products))
+        assert row.get("products", "") == ", ".join(titles)  # a blank last cell is not sent
+        if orders:
+            last = datetime.fromisoformat(orders[0].processed_at)
+            assert abs(from_serial(row["last_order_at"]) - last) < timedelta(seconds=1)
+            assert row["days_since_last_order"] == math.floor(min(ages))
+            checked += 1
+        else:
+            assert row["last_order_at"] == "" and row["avg_days_between_orders"] == ""
+        if len(orders) >= 2:
+            first = datetime.fromisoformat(orders[-1].processed_at)
+            assert row["avg_days_between_orders"] == round(
+                (last - first) / timedelta(days=1) / (len(orders) - 1), 1)
+    assert checked > 50
+    buyer = next(e for e in leads if leads[e]["orders_90d"] >= 2)
+    assert f"orders_90d {leads[buyer]['orders_90d']}×10" in leads[buyer]["why"]
+    never = next(e for e, row in leads.items() if e not in {b.lower() for b in made.buyers})
+    assert (leads[never]["orders_90d"], leads[never]["revenue_365d"]) == (0, 0)
+
+
+def test_without_orders_in_the_config_nothing_about_orders_is_asked_or_written(world, capsys):
+    generate_orders(world.box.mailchimp, world.audience, now=world.now, orders=50)
+    assert world.run(capsys, "sync")[0] == 0
+    assert ecommerce_requests(world) == (0, 0)
+    assert "orders_90d" not in next(iter(world.leads().values()))
+
+
+def test_a_rule_on_a_purchase_field_without_orders_says_to_add_them(world, capsys):
+    world.set_weights(WEIGHTS)
+    code, out, err = world.run(capsys, "sync")
+    assert code == 2 and 'add an [orders] table to the config (README, "Purchases")' in err
+
+
+def test_no_store_connected_is_one_request_and_blank_fields(world, capsys):
+    world.config.write_text(world.config.read_text() + ORDERS)
+    world.set_weights(WEIGHTS)
+    code, out, err = world.run(capsys, "sync")
+    assert code == 0, err
+    assert ecommerce_requests(world) == (1, 0)
+    row = next(iter(world.leads().values()))
+    assert (row["orders_90d"], row["last_order_at"], row.get("products", "")) == (0, "", "")
+    message = world.runs()[-1][11]
+    assert "e-commerce" not in message and "currencies" not in message  # nothing to warn about
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_a_refusing_e_commerce_api_is_one_warning_and_the_rest_of_the_run_goes_on(
+        world, capsys, status):
+    with_orders(world, count=300)
+    assert world.run(capsys, "sync")[0] == 0
+    before = {e: row["orders_365d"] for e, row in world.leads().items()}
+    world.box.mailchimp.shop.refusal = status
+    world.now += timedelta(hours=6)
+    world.box.mailchimp.add_event(world.audience.campaign_ids[0], world.audience.emails[1],
+                                  "click", world.now - timedelta(minutes=5), "https://x.es/a")
+    code, out, err = world.run(capsys, "sync")
+    assert code == 0, err
+    message = world.runs()[-1][11]
+    assert message.count("e-commerce API refused") == 1 and f"({status} " in message
+    assert "e-commerce API refused" in out
+    assert {e: row["orders_365d"] for e, row in world.leads().items()} == before  # kept
+    assert world.runs()[-1][3] == "ok"
+
+
+def test_stores_in_several_currencies_are_summed_as_reported_with_one_warning(world, capsys):
+    with_orders(world, count=400, stores=(("shop-mad", "Tienda Madrid", "EUR"),
+                                          ("shop-mx", "Tienda CDMX", "MXN")))
+    assert world.run(capsys, "sync")[0] == 0
+    message = world.runs()[-1][11]
+    assert message.count("different currencies") == 1
+    assert "Tienda CDMX in MXN" in message and "Tienda Madrid in EUR" in message
+
+
+def test_a_bought_product_gives_the_interests_topic(world, capsys):
+    made = with_orders(world, count=600)
+    book = world.box.sheets.spreadsheets[SHEET_ID].sheet("Interests")
+    book.rows = [book.rows[0], ["Footwear", "", "boot"], ["Pricing", "/pricing", ""]]
+    assert world.run(capsys, "sync")[0] == 0
+    leads = world.leads()
+    for email in {b.lower() for b in made.buyers}:
+        bought = any("boot" in t.lower() for o in counted(world, email) for t in o.products)
+        assert ("Footwear" in str(leads[email]["topics"])) == bought, email
+
+
+def change_the_shop(w, step: int, made) -> None:
+    """New orders (one from a guest who then joins), a refund, a cancellation, a deletion."""
+    shop, emails = w.box.mailchimp.shop, w.audience.emails
+    stamp = w.now - timedelta(minutes=2)
+    for n in range(4):
+        shop.add_order("shop-mad", f"new-{step}-{n}", emails[40 + step * 4 + n].upper(), stamp,
+                       30.0 + n, products=["Trail boots"], campaign_id=w.audience.campaign_ids[0])
+    joiner = f"joiner{step}@correo.es"
+    shop.add_order("shop-bcn", f"guest-{step}", joiner, stamp - timedelta(days=3), 99.0)
+    if step % 2:
+        w.box.mailchimp.add_member(LIST_ID, joiner.capitalize())
+    store, order = made.order_ids[step * 3]
+    shop.update_order(store, order, financial_status="refunded")
+    store, order = made.order_ids[step * 3 + 1]
+    shop.update_order(store, order, cancelled_at=w.now.isoformat())
+    shop.delete_order(*made.order_ids[step * 3 + 2])
+
+
+@pytest.mark.parametrize("listing", LISTINGS)
+def test_incremental_runs_equal_full_ones_as_orders_come_go_and_age(tmp_path, monkeypatch,
+                                                                    capsys, listing):
+    worlds = twin_worlds(tmp_path, monkeypatch, capsys)
+    made = {}
+    for name, w in worlds.items():
+        made[name] = with_orders(w, count=900)
+        w.box.mailchimp.shop.listing = listing
+        sync_twin(name, w, capsys)
+    for step, gap in enumerate((timedelta(minutes=10), timedelta(hours=6), timedelta(days=2),
+                                timedelta(days=16), timedelta(days=45))):
+        for name, w in worlds.items():
+            w.now += gap
+            w.box.mailchimp.clock = lambda w=w: w.now
+            change_the_shop(w, step, made[name])
+            _, err = sync_twin(name, w, capsys)
+            if name == "incremental" and step == 0:
+                assert "unchanged since the last run" in err  # only the touched leads again
+        assert worlds["incremental"].leads() == worlds["full"].leads(), gap
+        assert worlds["incremental"].tags() == worlds["full"].tags(), gap
+    joiner = worlds["incremental"].leads()["joiner1@correo.es"]
+    assert joiner["orders_365d"] == 1 and joiner["revenue_365d"] == 99
+
+
+def test_a_listing_that_shifts_while_it_is_paged_forgets_nothing(tmp_path):
+    """An order deleted while the listing is paged shifts the offsets: the listing shows
+    fewer orders than it announced, so nothing missing from it is forgotten this time."""
+    from syncbot.mailchimp.fake import FakeAudience
+    from syncbot.mailchimp.orders import pull_orders
+
+    state, _ = StateStore.open(tmp_path / "s.db", list_id=LIST_ID, lookback_days=90)
+    api = FakeAudience()
+    api.add_store("s")
+    for n in range(3):
+        api.add_order("s", f"o{n}", f"a{n}@x.es", datetime(2026, 11, 1).astimezone(), 5.0)
+    pull_orders(api, state)
+    assert state.order_count() == 3
+    shifted = api.order_pages
+
+    def listing(totals=None):
+        for page in shifted(totals):
+            if totals is not None:
+                totals.append(3)  # announced three, shows two
+            yield page[1:]
+    api.order_pages = listing
+    pull_orders(api, state)
+    assert state.order_count() == 3  # o0 kept until a listing can be trusted
+    api.order_pages = shifted
+    del api.order_list[0]
+    pull_orders(api, state)
+    assert state.order_count() == 2
+
+
+def test_check_names_the_stores_and_notes_a_refusal_without_failing(world, capsys):
+    world.config.write_text(world.config.read_text() + ORDERS)
+    code, out, _ = world.run(capsys, "check")
+    assert code == 0 and "no store is connected to this Mailchimp account" in out
+    generate_orders(world.box.mailchimp, world.audience, now=world.now, orders=10, stores=STORES)
+    code, out, _ = world.run(capsys, "check")
+    assert code == 0
+    assert "✓ orders: 2 connected stores (Tienda Madrid in EUR, Tienda Barcelona in EUR)" in out
+    world.box.mailchimp.shop.refusal = 403
+    code, out, _ = world.run(capsys, "check")
+    assert code == 0 and "Note: Mailchimp's e-commerce API refused to list the orders (403" in out
