@@ -227,9 +227,10 @@ def _pull_orders(run: _Run, state: StateStore) -> None:
     run.meters.stage(run.texts("progress.listing_orders"))
     pulled = pull_orders(run.audience, state,
                          pages=run.meters.start(run.texts("progress.meter_order_pages")))
-    run.report.orders = pulled.orders
-    if pulled.unavailable:
+    if pulled.unavailable:  # nothing was listed: the warning says so, not a count of 0
         run.report.warnings.append(pulled.unavailable)
+    else:
+        run.report.orders = pulled.orders
     mixed = pulled.mixed_currencies
     if mixed:
         run.report.warnings.append(run.texts("shop.mixed_currencies", stores=", ".join(
