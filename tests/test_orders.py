@@ -4,12 +4,14 @@ e-commerce API refusing, several currencies, and incremental runs equal to full 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import datetime, timedelta
 
 import pytest
 
 from syncbot.core.values import from_serial
+from syncbot.mailchimp.client import MAILCHIMP_RETRY
 from syncbot.sandbox.ecommerce import LISTINGS
 from syncbot.sandbox.generator import generate_orders
 from syncbot.state.store import StateStore
@@ -230,3 +232,45 @@ def test_check_names_the_stores_and_notes_a_refusal_without_failing(world, capsy
     world.box.mailchimp.shop.refusal = 403
     code, out, _ = world.run(capsys, "check")
     assert code == 0 and "Note: Mailchimp's e-commerce API refused to list the orders (403" in out
+
+
+def test_faults_on_the_listing_are_retried_and_a_run_that_dies_in_it_is_repaired(
+        tmp_path, monkeypatch, capsys):
+    """Mailchimp failing now and then (8 % of requests, orders pages included) changes
+    nothing; an orders listing that keeps failing fails the run (exit 1, logged in Runs),
+    and the next run ends where a calm one does."""
+    from tests.test_e2e import World
+
+    worlds = {}
+    for name, faults in (("calm", 0.0), ("stormy", 0.08), ("dying", 0.0)):
+        (tmp_path / name).mkdir()
+        worlds[name] = w = World(tmp_path / name, monkeypatch, faults=faults)
+        w.box.sheets_host.faults.rate = 0  # the Sheets side is not what is tested here
+        w.run(capsys, "init")
+        with_orders(w, count=2500)
+    assert worlds["calm"].run(capsys, "sync")[0] == 0
+    stormy = worlds["stormy"]
+    codes = [stormy.run(capsys, "sync")[0]]
+    if codes[0] != 0:
+        codes.append(stormy.run(capsys, "sync")[0])
+    assert codes[-1] == 0
+    assert stormy.box.mailchimp_host.faults.injected
+    assert stormy.leads() == worlds["calm"].leads()
+
+    dying = worlds["dying"]
+    served = dying.box.mailchimp.shop.get_orders
+    failures = iter(range(MAILCHIMP_RETRY.attempts))  # one run's every attempt at a page
+
+    def failing(request):
+        if next(failures, None) is not None:
+            raise dying.box.mailchimp.error(500, "Internal Server Error", "Injected.")
+        return served(request)
+    dying.box.mailchimp.router.routes[:] = [
+        dataclasses.replace(route, handler=failing) if route.template == "/ecommerce/orders"
+        else route for route in dying.box.mailchimp.router.routes]
+    code, _, err = dying.run(capsys, "sync")
+    assert code == 1 and "orders" in err and "Traceback" not in err
+    assert dying.runs()[-1][3] == "failed"
+    code, _, err = dying.run(capsys, "sync")
+    assert code == 0, err
+    assert dying.leads() == worlds["calm"].leads()

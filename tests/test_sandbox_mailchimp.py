@@ -215,3 +215,40 @@ def test_generator_is_seeded_and_realistic(sandbox):
     assert all(e["timestamp"] <= "2026-11-22T12:00:00+00:00"
                for c in sandbox.mailchimp.campaigns.values()
                for events in c.activity.values() for e in events if e["action"] != "bounce")
+
+
+def test_the_shop_pages_trims_filters_and_shows_changes_at_once():
+    """``/ecommerce/orders``: paging, ``fields`` and ``exclude_fields`` in dot notation, the
+    campaign filter; an order changed after a listing reads changed in the next one."""
+    from datetime import UTC, datetime
+
+    from syncbot.sandbox import Sandbox
+
+    box = Sandbox()
+    shop, session = box.mailchimp.shop, box.session()
+    shop.add_store("s1", "list1", name="Tienda", currency_code="EUR")
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    for n in range(5):
+        shop.add_order("s1", f"o{n}", f"A{n}@x.es", when, 10.0 + n, products=["Boots", "Hat"],
+                       campaign_id="c1" if n % 2 else "")
+
+    def get(**params):
+        reply = session.get(box.mailchimp.base_url + "/ecommerce/orders", params=params,
+                            auth=("u", box.mailchimp.api_key), timeout=5)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    fields = "orders.id,orders.financial_status,orders.lines.product_title,total_items"
+    page = get(count=2, offset=1, fields=fields)
+    assert page == {"orders": [
+        {"id": "o1", "financial_status": "paid",
+         "lines": [{"product_title": "Boots"}, {"product_title": "Hat"}]},
+        {"id": "o2", "financial_status": "paid",
+         "lines": [{"product_title": "Boots"}, {"product_title": "Hat"}]}], "total_items": 5}
+    shop.update_order("s1", "o1", financial_status="refunded")
+    assert get(count=2, offset=1, fields=fields)["orders"][0]["financial_status"] == "refunded"
+    assert "lines" not in get(count=1, exclude_fields="orders.lines")["orders"][0]
+    assert get(fields="total_items") == {"total_items": 5}
+    assert [o["id"] for o in get(campaign_id="c1", fields="orders.id")["orders"]] == ["o1", "o3"]
+    full = get(count=1)["orders"][0]
+    assert full["customer"]["email_address"] == "A0@x.es" and full["store_id"] == "s1"

@@ -18,7 +18,6 @@ the rest for the next run to settle.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +28,7 @@ from syncbot.ports import OrderSource, OrderStore, StoredOrder
 from syncbot.progress import STILL, Meter
 
 NOT_COUNTED = frozenset({"refunded", "cancelled"})  # financial_status values that undo a sale
+SEPARATOR = "\x1f"  # between a stored order's parts (the ASCII unit separator)
 
 
 @dataclass
@@ -49,18 +49,19 @@ class OrdersPulled:
 
 def stored_order(raw: Mapping[str, Any]) -> StoredOrder | None:
     """An order of the listing as the cache keeps it (None without a customer address):
-    ``data`` is "" for one that does not count, else its time, total, campaign and products."""
+    ``data`` is "" for one that does not count, else its time (as Mailchimp wrote it),
+    total, whether a campaign brought it and its products, ``SEPARATOR``-joined: made for
+    every order of every run, so plain text, parsed only for the leads a run evaluates."""
     email = str((raw.get("customer") or {}).get("email_address") or "").strip()
     if not email:
         return None
-    at = parse_time(raw.get("processed_at_foreign"))
-    status = str(raw.get("financial_status") or "").strip().lower()
-    counted = at is not None and status not in NOT_COUNTED and not raw.get(
-        "cancelled_at_foreign")
-    data = json.dumps([at.isoformat(), _amount(raw.get("order_total")),
-                       bool(raw.get("campaign_id")),
-                       [str(line.get("product_title") or "") for line in raw.get("lines") or []]],
-                      ensure_ascii=False) if counted and at is not None else ""
+    at = raw.get("processed_at_foreign") or ""
+    counted = at and str(raw.get("financial_status") or "").strip().lower() not in NOT_COUNTED \
+        and not raw.get("cancelled_at_foreign")
+    data = SEPARATOR.join([
+        str(at), repr(_amount(raw.get("order_total"))), "1" if raw.get("campaign_id") else "",
+        *(str(line.get("product_title") or "").replace(SEPARATOR, " ")
+          for line in raw.get("lines") or ())]) if counted else ""
     return StoredOrder(f"{raw.get('store_id', '')}/{raw.get('id', '')}", email.lower(), data)
 
 
@@ -71,18 +72,22 @@ def _amount(value: Any) -> float:
         return 0.0
 
 
-def to_order(data: str) -> Order:
-    """A counted order as ``stored_order`` wrote it."""
-    at, total, from_campaign, products = json.loads(data)
-    moment = parse_time(at)
-    assert moment is not None, "stored_order writes only dated orders"
-    return Order(moment, total, from_campaign, tuple(products))
+def to_order(data: str) -> Order | None:
+    """A counted order as ``stored_order`` wrote it (None if its time is not a time)."""
+    at, total, from_campaign, *products = data.split(SEPARATOR)
+    try:
+        moment = parse_time(at)
+    except ValueError:
+        return None
+    return None if moment is None else Order(moment, float(total), bool(from_campaign),
+                                             tuple(products))
 
 
 def stored_orders(cache: OrderStore, keys: Sequence[str]) -> dict[str, list[Order]]:
     """The counted orders of those of ``keys`` that have any."""
-    return {key: [to_order(data) for data in found]
-            for key, found in cache.orders_of(keys).items()}
+    found = {key: [order for order in map(to_order, texts) if order is not None]
+             for key, texts in cache.orders_of(keys).items()}
+    return {key: orders for key, orders in found.items() if orders}
 
 
 def pull_orders(api: OrderSource, cache: OrderStore, pages: Meter = STILL) -> OrdersPulled:
@@ -101,7 +106,6 @@ def pull_orders(api: OrderSource, cache: OrderStore, pages: Meter = STILL) -> Or
     totals: list[int] = []
     listed: set[str] = set()  # every order the listing showed, with a customer or not
     used_stores: set[str] = set()
-    cache.start_orders()
     listing: Iterable[list[dict[str, Any]]] = api.order_pages(totals) if stores else ()
     try:
         for page in listing:
@@ -113,7 +117,8 @@ def pull_orders(api: OrderSource, cache: OrderStore, pages: Meter = STILL) -> Or
         pulled.unavailable = str(exc)
         return pulled
     complete = not totals or (min(totals) == max(totals) and len(listed) >= totals[0])
-    cache.finish_orders(forget_unlisted=complete)
+    if complete:
+        cache.forget_orders_except(listed)
     cache.save()
     pulled.orders = len(listed)
     pulled.currencies = {names.get(sid, sid): currency.get(sid, "") for sid in sorted(used_stores)

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncbot.sandbox.ecommerce import Shop, iso
+from syncbot.sandbox.fields import project
 from syncbot.sandbox.http import Emulator, HttpError, Request, Response, Router
 
 MAX_COUNT = 1000
@@ -89,50 +90,6 @@ def problem(status: int, title: str, detail: str, instance: str) -> Response:
     return Response.json(status, {"type": PROBLEM_TYPE, "title": title, "status": status,
                                   "detail": detail, "instance": instance},
                          content_type=PROBLEM_JSON)
-
-
-def _tree(paths: Iterable[str]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for path in paths:
-        node = tree
-        for part in path.strip().split("."):
-            if part:
-                node = node.setdefault(part, {})
-    return tree
-
-
-def _include(value: Any, tree: dict[str, Any]) -> Any:
-    if not tree:
-        return value
-    if isinstance(value, list):
-        return [_include(v, tree) for v in value]
-    if isinstance(value, dict):
-        return {k: _include(value[k], sub) for k, sub in tree.items() if k in value}
-    return value
-
-
-def _exclude(value: Any, tree: dict[str, Any]) -> Any:
-    if isinstance(value, list):
-        return [_exclude(v, tree) for v in value]
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if k in tree and not tree[k]:
-                continue
-            out[k] = _exclude(v, tree[k]) if k in tree else v
-        return out
-    return value
-
-
-def project(payload: dict[str, Any], request: Request) -> dict[str, Any]:
-    """Apply ``fields`` and ``exclude_fields`` (comma-separated dot paths) to a response."""
-    fields = [p for v in request.args("fields") for p in v.split(",") if p.strip()]
-    excluded = [p for v in request.args("exclude_fields") for p in v.split(",") if p.strip()]
-    if fields:
-        payload = _include(payload, _tree(fields))
-    if excluded:
-        payload = _exclude(payload, _tree(excluded))
-    return payload
 
 
 class MailchimpEmulator(Emulator):

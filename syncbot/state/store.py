@@ -261,16 +261,9 @@ class StateStore:
 
     # ---- orders -----------------------------------------------------------------------------
 
-    def start_orders(self) -> None:
-        """A listing of every order begins: ``finish_orders`` forgets those it did not show."""
-        self.db.execute("DROP TABLE IF EXISTS temp.listed_orders")
-        self.db.execute("CREATE TEMP TABLE listed_orders (id TEXT PRIMARY KEY)")
-
     def upsert_orders(self, orders: Sequence[StoredOrder]) -> None:
         """One page of the listing: new and changed orders replace what the cache holds, and
         mark their leads (before and after: an order may change hands) for evaluation."""
-        self.db.executemany("INSERT OR IGNORE INTO temp.listed_orders VALUES (?)",
-                            ((order.id,) for order in orders))
         known: dict[str, tuple[str, str]] = {}
         for part, marks in _in_parts([order.id for order in orders]):
             known.update((oid, (key, data)) for oid, key, data in self.db.execute(
@@ -280,15 +273,12 @@ class StateStore:
         self._mark({(order.key,) for order in changed}
                    | {(known[order.id][0],) for order in changed if order.id in known})
 
-    def finish_orders(self, *, forget_unlisted: bool) -> None:
-        """The listing is over: forget the orders it did not show (when it can be trusted to
-        have shown every order), marking their leads."""
-        if forget_unlisted:
-            gone = "id NOT IN (SELECT id FROM temp.listed_orders)"
-            self.db.execute(f"INSERT OR IGNORE INTO dirty SELECT DISTINCT key FROM orders "
-                            f"WHERE {gone}")
-            self.db.execute(f"DELETE FROM orders WHERE {gone}")
-        self.db.execute("DROP TABLE IF EXISTS temp.listed_orders")
+    def forget_orders_except(self, listed: set[str]) -> None:
+        """After a listing that showed every order: forget the others, marking their leads."""
+        gone = [(oid, key) for oid, key in self.db.execute("SELECT id, key FROM orders")
+                if oid not in listed]
+        self.db.executemany("DELETE FROM orders WHERE id = ?", ((oid,) for oid, _ in gone))
+        self._mark({(key,) for _, key in gone})
 
     def orders_of(self, keys: Sequence[str]) -> dict[str, list[str]]:
         """The counted orders (as stored) of those of ``keys`` that have any."""
