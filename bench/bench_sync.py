@@ -1,6 +1,8 @@
 """Full and incremental syncs against the sandbox over loopback HTTP, beside a naive baseline.
 
-Run: ``python -m bench.bench_sync --members 10000 [--members 100000] [--naive]``
+Run: ``python -m bench.bench_sync --members 10000 [--members 100000] [--naive]``; with
+``--team FORM_ROWS``, ``--history`` or ``--orders ORDERS`` instead: today's incremental run
+beside the same run with that capability switched on (see ``--help``).
 
 The sandbox runs in its own process (``syncbot.sandbox.server``) with a
 per-request latency (default 100 ms Mailchimp, 300 ms Sheets) and Google's
@@ -46,13 +48,15 @@ MAX_CONNECTIONS = 5
 
 
 def start_server(folder: Path, members: int, campaigns: int, mc_latency: float,
-                 sheets_latency: float, quota: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+                 sheets_latency: float, quota: int, orders: int = 0
+                 ) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     key_file = folder / "sa.json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "syncbot.sandbox.server", "--members", str(members),
          "--campaigns", str(campaigns), "--mailchimp-latency", str(mc_latency),
          "--sheets-latency", str(sheets_latency), "--quota", str(quota),
-         "--key-file", str(key_file)], stdout=subprocess.PIPE, text=True)
+         "--orders", str(orders), "--key-file", str(key_file)], stdout=subprocess.PIPE,
+        text=True)
     assert proc.stdout is not None
     info = json.loads(proc.stdout.readline())
     return proc, info
@@ -60,11 +64,14 @@ def start_server(folder: Path, members: int, campaigns: int, mc_latency: float,
 
 @contextlib.contextmanager
 def sandbox_world(folder: Path, members: int, campaigns: int, mc_latency: float,
-                  sheets_latency: float, quota: int = 60) -> Iterator[dict[str, Any]]:
-    """A loopback sandbox in its own process for one world, stopped on the way out; yields
-    what a measured child needs (the server's answer, the state and key file paths)."""
+                  sheets_latency: float, quota: int = 60, orders: int = 0
+                  ) -> Iterator[dict[str, Any]]:
+    """A loopback sandbox in its own process for one world (with ``orders`` orders of a
+    connected store), stopped on the way out; yields what a measured child needs (the
+    server's answer, the state and key file paths)."""
     folder.mkdir(parents=True, exist_ok=True)
-    proc, info = start_server(folder, members, campaigns, mc_latency, sheets_latency, quota)
+    proc, info = start_server(folder, members, campaigns, mc_latency, sheets_latency, quota,
+                              orders)
     try:
         yield info | {"state": str(folder / "state.db"), "key_file": str(folder / "sa.json")}
     finally:
@@ -104,6 +111,8 @@ def child(args: argparse.Namespace) -> None:
                            "state": {"path": info["state"]}}
     if info.get("team"):
         raw["sources"] = {"tabs": [FORM_TAB]}
+    if info.get("orders"):
+        raw["orders"] = {"lookback_days": 365}
     config = parse_config(raw,
                           require_secrets=True, environ={
                               "MAILCHIMP_API_KEY": info["api_key"],
@@ -159,6 +168,8 @@ def child(args: argparse.Namespace) -> None:
         "peak_in_flight": after["mailchimp"]["peak_in_flight"],
         "bytes_written": workbook.bytes_written - bytes0,
         "per_tag": report.per_tag, "new_leads": report.new_leads,
+        "shop_requests": {key: after["shop_requests"][key] - before["shop_requests"][key]
+                          for key in after["shop_requests"]}, "orders": after["orders"],
         "changed_leads": report.changed_leads, "before": before,
         "leads_tab_grew": report.new_leads > 0}))
 
@@ -220,6 +231,8 @@ def lower_bound(result: dict[str, Any], new_activity: int) -> dict[str, int]:
               if tag in before["tags"])
     mc += sum(1 for tag in managed if tag not in before["tags"])
     mc += sum(math.ceil(max(a, r) / 500) for a, r in managed.values())
+    if result["shop_requests"]["stores"]:  # [orders]: the stores, then every order
+        mc += 1 + math.ceil(result["orders"] / 1000)
     sheets = 2 + math.ceil(result["bytes_written"] / 2_000_000) + 1 + int(result["leads_tab_grew"])
     return {"mailchimp": mc, "sheets": sheets}
 
@@ -311,6 +324,37 @@ def run_history(members: int, campaigns: int, mc_latency: float, sheets_latency:
     return results
 
 
+def run_orders(members: int, campaigns: int, mc_latency: float, sheets_latency: float,
+               orders: int, gap_s: float = 0.0) -> list[dict[str, Any]]:
+    """Today's incremental run beside the same run with ``[orders]`` and ``orders`` orders
+    in the window (issue 15), in two worlds taken through the same steps: full sync; a
+    settling incremental sync; 1 % new activity (orders: and a day's shop, 0.1 % of the
+    orders new and 0.02 % refunded); the measured incremental sync, ``gap_s`` after the
+    settling one started."""
+    results = []
+    for count in (0, orders):
+        with tempfile.TemporaryDirectory(prefix="syncbot-bench-") as tmp, \
+                sandbox_world(Path(tmp), members, campaigns, mc_latency, sheets_latency,
+                              orders=count) as world:
+            base = world | {"orders": count}
+            label = f"{count:,} orders" if count else "no [orders]"
+            full = _measure(base | {"mode": "full"}, 0, mc_latency, sheets_latency)
+            settled = time.monotonic()
+            _measure(base | {"mode": "incremental"}, 0, mc_latency, sheets_latency)
+            new_activity = add_activity(world["port"], 0.01)
+            if count:
+                requests.post(f"http://127.0.0.1:{world['port']}/_sandbox/orders",
+                              json={"new": count // 1000, "refunds": count // 5000},
+                              timeout=120)
+            time.sleep(max(0.0, settled + gap_s - time.monotonic()))
+            measured = _measure(base | {"mode": "incremental"}, new_activity, mc_latency,
+                                sheets_latency)
+            for result, mode in ((full, "full"), (measured, "incremental")):
+                result["mode"] = f"{mode} ({label})"
+                results.append(result)
+    return results
+
+
 def _measure(info: dict[str, Any], new_activity: int, mc_latency: float,
              sheets_latency: float) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-m", "bench.bench_sync", "--child", json.dumps(info)],
@@ -362,11 +406,15 @@ def main() -> None:
                         help="Instead: today's incremental sync beside one with the team's "
                              "data (two Leads columns and a form tab of FORM_ROWS rows).")
     parser.add_argument("--gap", type=float, default=120.0,
-                        help="With --team: seconds from the start of the settling incremental "
-                             "sync to the measured one, the same in both worlds.")
+                        help="With --team, --history or --orders: seconds from the start of "
+                             "the settling incremental sync to the measured one, the same in "
+                             "both worlds.")
     parser.add_argument("--history", action="store_true",
                         help="Instead: today's incremental sync beside one with a year of "
                              "score history in the state.")
+    parser.add_argument("--orders", type=int, metavar="ORDERS",
+                        help="Instead: today's incremental sync beside one with [orders] and "
+                             "ORDERS orders of a connected store.")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -377,6 +425,10 @@ def main() -> None:
         if args.team:
             rows += run_team(members, args.campaigns, args.mailchimp_latency,
                              args.sheets_latency, args.team, args.gap, args.profile)
+            continue
+        if args.orders:
+            rows += run_orders(members, args.campaigns, args.mailchimp_latency,
+                               args.sheets_latency, args.orders, args.gap)
             continue
         if args.history:
             rows += run_history(members, args.campaigns, args.mailchimp_latency,
@@ -389,6 +441,9 @@ def main() -> None:
           f"Sheets {args.sheets_latency}s; {MAX_CONNECTIONS} Mailchimp connections")
     print(table(rows))
     for r in rows:
+        if r["shop_requests"]["stores"]:
+            print(f"{r['mode']}: {r['shop_requests']['stores']} stores request, "
+                  f"{r['shop_requests']['orders']} order pages for {r['orders']:,} orders")
         if r.get("state_mb"):
             now, before, points = r["state_mb"]
             print(f"{r['mode']}: state {before / 1e6:.1f} MB after the full sync, "

@@ -34,3 +34,18 @@ def test_team_data_benchmark_costs_one_more_read_request():
     base, team = rows["incremental (no team data)"], rows["incremental (team data)"]
     assert team["sheets_requests"] == base["sheets_requests"] + 1
     assert team["sheets_429"] == 0
+
+
+def test_orders_benchmark_lists_every_order_in_pages_of_a_thousand():
+    """The orders scenario, shrunk: with [orders] a run costs one stores request and
+    ⌈orders / 1000⌉ order pages more, full or incremental; without, none."""
+    from bench.bench_sync import run_orders
+
+    rows = {r["mode"]: r for r in run_orders(300, 3, 0.0, 0.0, orders=2500)}
+    assert rows["incremental (no [orders])"]["shop_requests"] == {"stores": 0, "orders": 0}
+    for mode in ("full", "incremental"):
+        shop = rows[f"{mode} (2,500 orders)"]
+        assert shop["shop_requests"] == {"stores": 1, "orders": 3}
+        assert shop["mailchimp_requests"] <= shop["lower_bound"]["mailchimp"] + (
+            rows[f"{mode} (no [orders])"]["mailchimp_requests"]
+            - rows[f"{mode} (no [orders])"]["lower_bound"]["mailchimp"])

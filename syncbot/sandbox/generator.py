@@ -9,6 +9,7 @@ each member's appetite; and, apart, a shop's orders (``generate_orders``).
 
 from __future__ import annotations
 
+import itertools
 import random
 import unicodedata
 from collections.abc import Sequence
@@ -137,13 +138,14 @@ def generate_orders(emulator: MailchimpEmulator, audience: GeneratedAudience, *,
     for store_id, name, currency in stores:
         shop.add_store(store_id, audience.list_id, name=name, currency_code=currency)
     buyers = [email for email in audience.emails if rng.random() < 0.35]
-    loyalty = [min(rng.paretovariate(1.5), 12.0) for _ in buyers]  # a few buy again and again
+    loyalty = list(itertools.accumulate(  # a few buy again and again (cumulative weights: a
+        min(rng.paretovariate(1.5), 12.0) for _ in buyers))  # draw is a bisection, not a sum)
     made: list[tuple[str, str]] = []
     for number in range(orders):
         if rng.random() < 0.08 or not buyers:
             email = f"guest{rng.randint(1, max(orders // 4, 1))}@tienda.example"
         else:
-            email = rng.choices(buyers, loyalty)[0]
+            email = rng.choices(buyers, cum_weights=loyalty)[0]
             email = email.upper() if rng.random() < 0.05 else email
         age = days * rng.random() ** 1.6  # more orders lately
         placed = now - timedelta(days=age, seconds=rng.randint(0, 3600))

@@ -9,7 +9,8 @@ the measured process sees real sockets, keep-alive and latency.
 Run ``python -m syncbot.sandbox.server --members 10000 --campaigns 12``; it
 prints one JSON line (port, api key, list id, spreadsheet id, key file) and
 serves until stopped. ``GET /_sandbox/stats`` returns request counts;
-``POST /_sandbox/activity`` adds opens and clicks, ``POST /_sandbox/team``
+``POST /_sandbox/activity`` adds opens and clicks, ``POST /_sandbox/orders`` a
+shop's new orders and refunds, ``POST /_sandbox/team``
 plays the team editing its spreadsheet (``team_edits``).
 A ``timeout`` fault holds the reply for ``--hold`` seconds and then closes the
 connection; a ``reset`` fault closes it at once.
@@ -31,6 +32,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from syncbot.sandbox import Sandbox
+from syncbot.sandbox.generator import PRODUCTS
 from syncbot.sandbox.http import FaultReset, Faults, FaultTimeout, FaultUnreachable, Host, Request
 from syncbot.sandbox.sheets import to_serial
 from syncbot.sandbox.transport import _host_for
@@ -70,6 +72,10 @@ def make_handler(sandbox: Sandbox, hold: float) -> type[BaseHTTPRequestHandler]:
             if self.path.startswith("/_sandbox/team"):
                 edited = team_edits(sandbox, **json.loads(body or b"{}"))
                 self._send(200, {"Content-Type": "application/json"}, json.dumps(edited).encode())
+                return
+            if self.path.startswith("/_sandbox/orders"):
+                changed = shop_day(sandbox, **json.loads(body or b"{}"))
+                self._send(200, {"Content-Type": "application/json"}, json.dumps(changed).encode())
                 return
             if self.path.startswith("/_sandbox/activity"):
                 fraction = float(json.loads(body or b"{}").get("fraction", 0.01))
@@ -125,8 +131,30 @@ def stats(sandbox: Sandbox) -> dict[str, Any]:
         segments = {s.name: len(s.members) for a in mc.audiences.values()
                     for s in a.segments.values() if s.type == "static"}
         members = sum(len(a.members) for a in mc.audiences.values())
+        orders = mc.shop.order_count()
+    shop_requests = {"stores": sandbox.mailchimp_host.count("GET", "/ecommerce/stores"),
+                     "orders": sandbox.mailchimp_host.count("GET", "/ecommerce/orders")}
     return hosts | {"sheets_quota_hits": sandbox.sheets.quota_hits, "campaigns": campaigns,
-                    "tags": segments, "members": members}
+                    "tags": segments, "members": members, "orders": orders,
+                    "shop_requests": shop_requests}
+
+
+def shop_day(sandbox: Sandbox, *, new: int = 0, refunds: int = 0, seed: int = 7
+             ) -> dict[str, int]:
+    """A shop's day between syncs, for the benchmarks: ``new`` orders now from members of the
+    audience, and ``refunds`` refunded orders among the existing ones."""
+    import random
+
+    mc, rng, now = sandbox.mailchimp, random.Random(seed + new + refunds), datetime.now(UTC)
+    with mc._lock:
+        store = next(iter(mc.shop.stores.values()))
+        emails = [m["email_address"] for a in mc.audiences.values() for m in a.members.values()]
+        for number in range(new):
+            mc.shop.add_order(store.id, f"day-{seed}-{number}", rng.choice(emails), now,
+                              rng.uniform(15, 250), products=[rng.choice(PRODUCTS)])
+        for order_id in rng.sample(list(store.orders), min(refunds, len(store.orders))):
+            mc.shop.update_order(store.id, order_id, financial_status="refunded")
+    return {"orders": mc.shop.order_count()}
 
 
 def add_activity(sandbox: Sandbox, fraction: float, seed: int = 99) -> int:
@@ -203,7 +231,7 @@ def serve(sandbox: Sandbox, port: int = 0, hold: float = 5.0) -> ThreadingHTTPSe
 
 
 def main(argv: list[str] | None = None) -> None:
-    from syncbot.sandbox.generator import generate_audience
+    from syncbot.sandbox.generator import generate_audience, generate_orders
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
@@ -216,6 +244,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hold", type=float, default=5.0)
     parser.add_argument("--spreadsheet-id", default="1SandboxSpreadsheet0001")
     parser.add_argument("--key-file", default="sandbox-service-account.json")
+    parser.add_argument("--orders", type=int, default=0,
+                        help="Orders of a connected store, over the last 400 days.")
     parser.add_argument("--quota", type=int, default=60,
                         help="Sheets requests per minute per user before 429 (Google's is 60).")
     args = parser.parse_args(argv)
@@ -227,6 +257,9 @@ def main(argv: list[str] | None = None) -> None:
     sandbox.sheets.quota_per_minute = args.quota
     audience = generate_audience(sandbox.mailchimp, members=args.members,
                                  campaigns=args.campaigns, now=datetime.now(UTC), seed=args.seed)
+    if args.orders:
+        generate_orders(sandbox.mailchimp, audience, now=datetime.now(UTC), orders=args.orders,
+                        seed=args.seed)
     account = sandbox.google.service_account()
     Path(args.key_file).write_text(json.dumps(account), "utf-8")
     sandbox.sheets.create(args.spreadsheet_id, editors=(account["client_email"],))
