@@ -92,8 +92,9 @@ def stored_orders(cache: OrderStore, keys: Sequence[str]) -> dict[str, list[Orde
 
 def pull_orders(api: OrderSource, cache: OrderStore, pages: Meter = STILL) -> OrdersPulled:
     """Bring the cache's orders up to date with every connected store (one request for the
-    stores, then the listing). A refused e-commerce API (403/404) leaves the cache as it was
-    and says why; any other failure is the run's."""
+    stores, then the listing). A refused e-commerce API (403/404) forgets nothing (the
+    pages listed before a refusal are kept as listed) and says why; any other failure is
+    the run's."""
     pulled = OrdersPulled()
     try:
         stores = api.stores()
