@@ -1,4 +1,4 @@
-"""The purchase fields of a lead (SPEC §8), from its orders and ``now``.
+"""The purchase fields of a lead (docs/reference.md, "Purchases"), from its orders and ``now``.
 
 Only orders processed within the ``[orders]`` lookback count, and a window
 longer than that lookback is not offered (as the engagement windows are not

@@ -1,4 +1,4 @@
-"""Listing the connected stores' orders into the cache (SPEC §8).
+"""Listing the connected stores' orders into the cache (docs/reference.md, "Purchases").
 
 The listing has no date filter and no sort, so every run lists every order
 of every store (pages of 1000, the rest in parallel) and compares it with the

@@ -74,7 +74,7 @@ HISTORY = ("CREATE TABLE history (id INTEGER PRIMARY KEY, points BLOB NOT NULL, 
            "CREATE TABLE history_runs (number INTEGER PRIMARY KEY, at REAL NOT NULL)",
            "CREATE TABLE tag_sets (id INTEGER PRIMARY KEY, tags TEXT NOT NULL UNIQUE)")
 ORDERS = ("CREATE TABLE orders (id TEXT PRIMARY KEY, key TEXT NOT NULL, data TEXT NOT NULL)",
-          "CREATE INDEX orders_by_key ON orders (key)")  # every store's orders (SPEC §8)
+          "CREATE INDEX orders_by_key ON orders (key)")  # reference.md, "Purchases"
 SCHEMA += "".join(f"{statement};\n" for statement in (*HISTORY, *ORDERS))
 Migration = str | Callable[[sqlite3.Connection], None]  # SQL, or Python for what SQL cannot
 MIGRATIONS: dict[int, list[Migration]] = {  # from version N to N + 1: what a cache written by
