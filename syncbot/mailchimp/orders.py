@@ -33,11 +33,10 @@ SEPARATOR = "\x1f"  # between a stored order's parts (the ASCII unit separator)
 
 @dataclass
 class OrdersPulled:
-    """What an orders listing found: how many orders and stores, each store's currency (by
-    name), and why the e-commerce API could not be used ("" when it could)."""
+    """What an orders listing found: how many orders, the currency of each store that had
+    any (by name), and why the e-commerce API could not be used ("" when it could)."""
 
     orders: int = 0
-    stores: int = 0
     currencies: dict[str, str] = field(default_factory=dict)  # store name → currency code
     unavailable: str = ""
 
@@ -62,7 +61,12 @@ def stored_order(raw: Mapping[str, Any]) -> StoredOrder | None:
         str(at), repr(_amount(raw.get("order_total"))), "1" if raw.get("campaign_id") else "",
         *(str(line.get("product_title") or "").replace(SEPARATOR, " ")
           for line in raw.get("lines") or ())]) if counted else ""
-    return StoredOrder(f"{raw.get('store_id', '')}/{raw.get('id', '')}", email.lower(), data)
+    return StoredOrder(order_id(raw), email.lower(), data)
+
+
+def order_id(raw: Mapping[str, Any]) -> str:
+    """An order's id in the cache: order ids are unique within a store only."""
+    return f"{raw.get('store_id', '')}/{raw.get('id', '')}"
 
 
 def _amount(value: Any) -> float:
@@ -101,7 +105,6 @@ def pull_orders(api: OrderSource, cache: OrderStore, pages: Meter = STILL) -> Or
     except ShopUnavailable as exc:
         pulled.unavailable = str(exc)
         return pulled
-    pulled.stores = len(stores)
     names = {str(s.get("id")): str(s.get("name") or s.get("id")) for s in stores}
     currency = {str(s.get("id")): str(s.get("currency_code") or "") for s in stores}
     totals: list[int] = []
@@ -111,7 +114,7 @@ def pull_orders(api: OrderSource, cache: OrderStore, pages: Meter = STILL) -> Or
     try:
         for page in listing:
             cache.upsert_orders([order for order in map(stored_order, page) if order is not None])
-            listed.update(f"{raw.get('store_id', '')}/{raw.get('id', '')}" for raw in page)
+            listed.update(map(order_id, page))
             used_stores.update(str(raw.get("store_id")) for raw in page)
             pages.advance()
     except ShopUnavailable as exc:
