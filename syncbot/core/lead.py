@@ -23,7 +23,7 @@ from syncbot.core.history import (
 )
 from syncbot.core.inputs import days_since, zone
 from syncbot.core.model import Event, Member, Order
-from syncbot.core.orders import bought, in_window, order_fields, orders_stable_until
+from syncbot.core.orders import Purchases, purchases
 from syncbot.core.rules import Ruleset, SegmentRule, WeightRule
 from syncbot.core.scoring import Scorer
 from syncbot.core.segments import assign_tags
@@ -41,6 +41,9 @@ class Settings:
     tag_statuses: frozenset[str] = frozenset({"subscribed"})  # statuses that may get tags
     sheet_timezone: str = "UTC"  # the spreadsheet's: the team's dates are written in it
     order_days: int | None = None  # the ``[orders]`` lookback; None: no purchase fields
+
+
+NO_PURCHASES = Purchases({}, [], None)  # without [orders]: no fields, nothing bought
 
 
 @dataclass(frozen=True)
@@ -123,18 +126,15 @@ class Evaluator:
                   team: Mapping[str, Any] | None, history: Sequence[HistoryPoint],
                   orders: Sequence[Order]) -> ScoredLead:
         """The lead, its values in syncbot's own words (what the rules saw)."""
-        settings, order_days = self.settings, self.settings.order_days
-        recent = in_window(orders, now, order_days) if order_days is not None else []
+        settings = self.settings
+        bought = (purchases(orders, now=now, order_days=settings.order_days)
+                  if settings.order_days is not None else NO_PURCHASES)
         values = compute_features(member, events, now=now,
                                   lookback_days=settings.lookback_days,
                                   half_life_days=settings.half_life_days,
                                   timezone=settings.timezone, interests=self.rules.interests,
-                                  products=bought(recent))
-        if order_days is not None:
-            values.update(order_fields(recent, now=now, order_days=order_days))
-            orders_change = orders_stable_until(orders, now=now, order_days=order_days)
-        else:
-            orders_change = None
+                                  products=bought.products)
+        values.update(bought.fields)
         team_changes = self._team_values(values, team or {}, now)
         score = self.scorer.score(values)
         values.update(engagement_score=score.engagement, fit_score=score.fit, score=score.total)
@@ -156,8 +156,8 @@ class Evaluator:
                             recorded=changes_recorded(history, score.total, tags),
                             segments_use_tags_since=self.segments_use_tags_since)
         moments = [until, ticks, *team_changes]
-        if orders_change is not None:
-            moments.append(orders_change)
+        if bought.changes_at is not None:
+            moments.append(bought.changes_at)
         return ScoredLead(values, tags, score.total, score.why, min(moments))
 
     def _team_values(self, values: dict[str, Any], team: Mapping[str, Any], now: datetime

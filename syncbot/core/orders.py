@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from syncbot.core.model import DATE, NUMBER, TEXT, Order
 
@@ -45,10 +45,33 @@ def in_window(orders: Iterable[Order], now: datetime, order_days: int) -> list[O
                   reverse=True)
 
 
+class Purchases(NamedTuple):
+    """A lead's purchases as a run sees them: its purchase fields, the titles it bought
+    within the lookback (the Interests' ``Product contains`` look there), and when the
+    fields next change on their own (None: never)."""
+
+    fields: dict[str, Any]
+    products: list[str]
+    changes_at: datetime | None
+
+
+def purchases(orders: Sequence[Order], *, now: datetime, order_days: int) -> Purchases:
+    """Everything a lead's orders give, each order windowed once."""
+    recent = in_window(orders, now, order_days)
+    products = bought(recent)
+    return Purchases(_fields(recent, products, now, order_days), products,
+                     orders_stable_until(orders, now=now, order_days=order_days))
+
+
 def order_fields(orders: Sequence[Order], *, now: datetime, order_days: int) -> dict[str, Any]:
     """The lead's purchase fields: blank dates and averages, 0 counts and sums without
     orders."""
-    recent = in_window(orders, now, order_days)
+    return purchases(orders, now=now, order_days=order_days).fields
+
+
+def _fields(recent: Sequence[Order], products: Sequence[str], now: datetime, order_days: int
+            ) -> dict[str, Any]:
+    """The purchase fields of the orders that count now (newest first)."""
     ages = [(now - order.at) / DAY for order in recent]
     row: dict[str, Any] = {}
     last = recent[0].at if recent else None
@@ -68,7 +91,7 @@ def order_fields(orders: Sequence[Order], *, now: datetime, order_days: int) -> 
         row[f"email_orders_{EMAIL_WINDOW}d"] = sum(
             1 for order, age in zip(recent, ages, strict=True)
             if age <= EMAIL_WINDOW and order.from_campaign)
-    row["products"] = ", ".join(bought(recent)) or None
+    row["products"] = ", ".join(products) or None
     return row
 
 
