@@ -183,8 +183,8 @@ class FieldNames:
         purchase field says what it needs: ``[orders]``, or a longer lookback there."""
         name = self.vocabulary.fields.get(fold(raw), raw.strip())
         if name in ORDER_FIELDS:
-            offered = "products" in self.kinds  # [orders] is configured
-            self.problems.add("rules.order_window" if offered else "rules.needs_orders",
+            configured = not ORDER_FIELDS.isdisjoint(self.kinds)  # some are offered: [orders]
+            self.problems.add("rules.order_window" if configured else "rules.needs_orders",
                               cell=cell, field=raw)
             return
         close = (difflib.get_close_matches(fold(raw), [*self.own, *self.team_columns],
