@@ -46,7 +46,7 @@ from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
 from syncbot.handoff import Announcer, HandoffOutcome, decide_handoffs, hand_off
 from syncbot.locales import Catalogue, catalogue, rule_vocabulary
-from syncbot.mailchimp.orders import pull_orders, stored_orders
+from syncbot.mailchimp.orders import OrdersListing, stored_orders
 from syncbot.mailchimp.pull import pull, stored_leads
 from syncbot.ports import AudienceSource, Known, LeadNote, LedgerEntry, SheetPort, TeamInputs
 from syncbot.progress import Meters, Silent
@@ -205,13 +205,15 @@ def _pull_and_apply(run: _Run, data: SheetData) -> None:
         try:
             if reason and not run.options.full:
                 report.warnings.append(full_pull_warning(reason, config.state.path))
-            run.meters.stage(run.texts("progress.pulling"))
-            pulled = pull(run.audience, state, now=run.now,
-                          lookback_days=config.mailchimp.lookback_days, full=run.options.full,
-                          pages=run.meters.start(run.texts("progress.meter_pages")))
-            report.mode, report.members = pulled.mode, pulled.members
-            if config.orders:
-                _pull_orders(run, state)
+            with _orders_listing(run, state) as orders:  # beside the pull: both wait on Mailchimp
+                run.meters.stage(run.texts("progress.pulling"))
+                pulled = pull(run.audience, state, now=run.now,
+                              lookback_days=config.mailchimp.lookback_days,
+                              full=run.options.full,
+                              pages=run.meters.start(run.texts("progress.meter_pages")))
+                report.mode, report.members = pulled.mode, pulled.members
+                if orders is not None:
+                    _finish_orders(run, state, orders)
             merge_tags = state.merge_tags()
             rules = sheet_rules(data, config, merge_tags, run.texts)
             _decide_and_write(run, data, state, rules, merge_tags)
@@ -221,12 +223,21 @@ def _pull_and_apply(run: _Run, data: SheetData) -> None:
             state.close()
 
 
-def _pull_orders(run: _Run, state: StateStore) -> None:
-    """List every store's orders into the state; what the team should know goes into the
-    run's message (the e-commerce API refused, or the stores sell in several currencies)."""
-    run.meters.stage(run.texts("progress.listing_orders"))
-    pulled = pull_orders(run.audience, state,
+def _orders_listing(run: _Run, state: StateStore
+                    ) -> contextlib.AbstractContextManager[OrdersListing | None]:
+    """With ``[orders]``: every store's orders being listed (in a thread of their own)."""
+    if not run.config.orders:
+        return contextlib.nullcontext()
+    return OrdersListing(run.audience, state,
                          pages=run.meters.start(run.texts("progress.meter_order_pages")))
+
+
+def _finish_orders(run: _Run, state: StateStore, listing: OrdersListing) -> None:
+    """Bring the state's orders up to date with the listing; what the team should know goes
+    into the run's message (the e-commerce API refused, or the stores sell in several
+    currencies)."""
+    run.meters.stage(run.texts("progress.listing_orders"))
+    pulled = listing.finish(state)
     if pulled.unavailable:  # nothing was listed: the warning says so, not a count of 0
         run.report.warnings.append(pulled.unavailable)
     else:

@@ -8,9 +8,10 @@ defined here, by neither side.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from hashlib import blake2b
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from syncbot.core.handoff import HandoffLead, HandoffRecord
@@ -48,28 +49,42 @@ class ScannedMember(NamedTuple):
 
 
 class StoredOrder(NamedTuple):
-    """An order as the store keeps it: its id (``store/order``), its lead's key, and what
-    counts of it as comparable text ("" for an order that does not count). The Mailchimp
-    package makes them."""
+    """An order as the store keeps it: its id (``store/order``), its lead's key ("" when it
+    names no customer address), and what counts of it as comparable text ("" for an order
+    that does not count). The Mailchimp package makes them."""
 
     id: str
     key: str
     data: str
 
+    @property
+    def fingerprint(self) -> int:
+        """A 64-bit digest of the whole order as stored, kept beside it: every run lists
+        every order, and comparing digests in memory is several times cheaper than looking
+        each order up (two orders stored differently share one by a 1-in-2⁶⁴ chance)."""
+        digest = blake2b("\x1e".join(self).encode(), digest_size=8).digest()  # record separator
+        return int.from_bytes(digest, "big", signed=True)  # SQLite's INTEGER is signed
+
 
 class OrderStore(Protocol):
-    """What an orders listing needs from the local state: the cached orders, compared and
-    replaced page by page (``upsert_orders``), then those no longer listed forgotten; a
-    changed order marks its lead for evaluation."""
+    """What an orders listing needs from the local state: the cached orders' fingerprints
+    (to tell the listed orders that changed), those orders replaced page by page
+    (``upsert_orders``), then the orders no longer listed found and forgotten; a changed
+    or forgotten order marks its lead for evaluation."""
 
+    def order_fingerprints(self) -> Iterator[int]: ...
     def upsert_orders(self, orders: Sequence[StoredOrder]) -> None: ...
-    def forget_orders_except(self, listed: set[str]) -> None: ...
+    def unlisted_orders(self, was_listed: Callable[[int], bool | None]) -> list[StoredOrder]: ...
+    def order_count(self) -> int: ...
+    def forget_orders(self, orders: Sequence[StoredOrder]) -> None: ...
     def orders_of(self, keys: Sequence[str]) -> dict[str, list[str]]: ...
     def save(self) -> None: ...
 
 
 class OrderSource(Protocol):
-    """The connected stores and their orders, in Mailchimp's shape (``MailchimpAudience``)."""
+    """The connected stores and their orders, in Mailchimp's shape (``MailchimpAudience``).
+    Listed in a thread of its own while the audience is pulled, so both must be safe to call
+    at once (shared connection slots and request counts under a lock)."""
 
     def stores(self) -> list[dict[str, Any]]: ...
     def order_pages(self, totals: list[int] | None = None) -> Iterator[list[dict[str, Any]]]: ...

@@ -192,17 +192,29 @@ def test_incremental_runs_equal_full_ones_as_orders_come_go_and_age(tmp_path, mo
     assert joiner["orders_365d"] == 1 and joiner["revenue_365d"] == 99
 
 
-def test_a_listing_that_shifts_while_it_is_paged_forgets_nothing(tmp_path):
-    """An order deleted while the listing is paged shifts the offsets: the listing shows
-    fewer orders than it announced, so nothing missing from it is forgotten this time."""
+def small_shop(tmp_path, orders: int = 3, buyers: int | None = None):
+    """A new state, a fake audience with one store of ``orders`` orders (``o0``… by
+    ``a0@x.es``…, ``buyers`` of them), and the listing to try."""
     from syncbot.mailchimp.fake import FakeAudience
     from syncbot.mailchimp.orders import pull_orders
 
     state, _ = StateStore.open(tmp_path / "s.db", list_id=LIST_ID, lookback_days=90)
     api = FakeAudience()
     api.add_store("s")
-    for n in range(3):
-        api.add_order("s", f"o{n}", f"a{n}@x.es", datetime(2026, 11, 1).astimezone(), 5.0)
+    for n in range(orders):
+        api.add_order("s", f"o{n}", f"a{n % (buyers or orders)}@x.es",
+                      datetime(2026, 11, 1).astimezone(), 5.0)
+    return state, api, pull_orders
+
+
+def dirty(state) -> set[str]:
+    return {key for (key,) in state.db.execute("SELECT key FROM dirty")}
+
+
+def test_a_listing_that_shifts_while_it_is_paged_forgets_nothing(tmp_path):
+    """An order deleted while the listing is paged shifts the offsets: the listing shows
+    fewer orders than it announced, so nothing missing from it is forgotten this time."""
+    state, api, pull_orders = small_shop(tmp_path)
     pull_orders(api, state)
     assert state.order_count() == 3
     shifted = api.order_pages
@@ -219,6 +231,59 @@ def test_a_listing_that_shifts_while_it_is_paged_forgets_nothing(tmp_path):
     del api.order_list[0]
     pull_orders(api, state)
     assert state.order_count() == 2
+
+
+def test_a_listing_that_repeats_one_order_and_skips_another_forgets_nothing(tmp_path):
+    """An order added and another deleted while the listing is paged: every page announces
+    the same total, but one order shows twice and one not at all. Orders are counted once
+    each, so the listing is short and nothing is forgotten."""
+    state, api, pull_orders = small_shop(tmp_path)
+    pull_orders(api, state)
+    state.db.execute("DELETE FROM dirty")
+    api.order_list[2] = api.order_list[1]  # o1 twice, o2 missing: still three shown
+    assert pull_orders(api, state).orders == 2
+    assert state.order_count() == 3 and dirty(state) == set()
+    api.order_list[2] = api.order_list[0] | {"order_total": 7.5}  # o0 changed, listed twice
+    assert pull_orders(api, state).orders == 2
+    assert state.order_count() == 3 and dirty(state) == {"a0@x.es"}
+
+
+def test_an_unchanged_listing_marks_no_lead_and_a_changed_order_marks_both_owners(tmp_path):
+    state, api, pull_orders = small_shop(tmp_path, 4)
+    api.order_list.append({"id": "guestless", "store_id": "s", "order_total": 3})  # no customer
+    assert pull_orders(api, state).orders == 5
+    assert dirty(state) == {"a0@x.es", "a1@x.es", "a2@x.es", "a3@x.es", ""}
+    state.db.execute("DELETE FROM dirty")
+    pull_orders(api, state)
+    assert dirty(state) == set()
+    api.order_list[1]["customer"] = {"email_address": "A0@x.es"}  # the shop merged two people
+    api.order_list[3]["financial_status"] = "refunded"
+    del api.order_list[2]
+    assert pull_orders(api, state).orders == 4
+    assert dirty(state) == {"a0@x.es", "a1@x.es", "a2@x.es", "a3@x.es"}
+    assert state.order_count() == 4
+    assert state.orders_of(["a0@x.es", "a3@x.es"]).keys() == {"a0@x.es"}
+
+
+def test_orders_cached_before_fingerprints_are_upgraded_without_marking_anyone(tmp_path):
+    """Schema 7 kept orders without their fingerprints; the upgrade computes them, so the
+    next listing of the same orders changes nothing."""
+    import sqlite3
+
+    state, api, pull_orders = small_shop(tmp_path)
+    path = state.path
+    pull_orders(api, state)
+    state.commit_run(datetime(2026, 11, 2).astimezone())
+    state.close()
+    db = sqlite3.connect(path)
+    db.executescript("CREATE TABLE old AS SELECT id, key, data FROM orders; DROP TABLE orders; "
+                     "ALTER TABLE old RENAME TO orders; DELETE FROM dirty; "
+                     "UPDATE meta SET value = '7' WHERE key = 'version'")
+    db.close()
+    state, why = StateStore.open(path, list_id=LIST_ID, lookback_days=90)
+    assert why is None and state.order_count() == 3
+    pull_orders(api, state)
+    assert dirty(state) == set() and state.order_count() == 3
 
 
 def test_check_names_the_stores_and_notes_a_refusal_without_failing(world, capsys):
@@ -274,3 +339,85 @@ def test_faults_on_the_listing_are_retried_and_a_run_that_dies_in_it_is_repaired
     code, _, err = dying.run(capsys, "sync")
     assert code == 0, err
     assert dying.leads() == worlds["calm"].leads()
+
+
+def fake_world_with_orders(tmp_path, orders: int = 2500):
+    """A whole run on the fakes, with ``[orders]`` and one store of ``orders`` orders."""
+    from syncbot.config import parse_config
+    from syncbot.sheets.spreadsheet import Spreadsheet
+    from tests.test_fakes import NOW, FakeWorld
+
+    world = FakeWorld(tmp_path, "orders")
+    world.config = parse_config({"mailchimp": {"list_id": LIST_ID},
+                                 "sheets": {"spreadsheet_id": world.book.spreadsheet_id},
+                                 "state": {"path": str(tmp_path / "orders.db")},
+                                 "orders": {"lookback_days": 365}})
+    world.sheet = Spreadsheet(world.book, world.config.sheets, world.config.sources.tabs)
+    world.audience.add_store("s")
+    for n in range(orders):
+        world.audience.add_order("s", f"o{n}", f"lead{n % 120}@example.com",
+                                 NOW - timedelta(days=n % 300), 10.0 + n % 7)
+    return world
+
+
+def listing_threads() -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "orders listing"]
+
+
+def test_the_orders_are_listed_while_the_audience_is_pulled(tmp_path):
+    """The member pull waits until the listing has fetched a page: run one after the other,
+    the run would wait out the timeout and fail here."""
+    import threading
+
+    world = fake_world_with_orders(tmp_path)
+    listed_a_page = threading.Event()
+    order_pages, member_pages = world.audience.order_pages, world.audience.member_pages
+
+    def listing(totals=None):
+        for page in order_pages(totals):
+            listed_a_page.set()
+            yield page
+
+    def pulling(**kwargs):
+        assert listed_a_page.wait(timeout=10), "the orders were not listed beside the pull"
+        yield from member_pages(**kwargs)
+    world.audience.order_pages, world.audience.member_pages = listing, pulling
+    report = world.run()
+    assert (report.status, report.orders) == ("ok", 2500)
+    assert float(world.leads()["lead7@example.com"]["orders_365d"]) > 0
+    assert listing_threads() == []
+
+
+def test_a_pull_that_fails_stops_the_listing_and_the_next_run_lists_everything(
+        tmp_path, monkeypatch):
+    from syncbot.mailchimp.client import MailchimpError
+    from syncbot.mailchimp.orders import OrdersListing
+
+    monkeypatch.setattr(OrdersListing, "BACKLOG", 1)  # the listing waits on the run at once
+    world = fake_world_with_orders(tmp_path, orders=5500)
+    member_pages = world.audience.member_pages
+
+    def failing(**kwargs):
+        raise MailchimpError("Mailchimp answered 500 to audience members.")
+    world.audience.member_pages = failing
+    with pytest.raises(MailchimpError):
+        world.run()
+    assert listing_threads() == []
+    assert world.book.values("Runs")[-1][3] == "failed"
+    world.audience.member_pages = member_pages
+    report = world.run()
+    assert (report.status, report.orders) == ("ok", 5500)
+    state, _ = StateStore.open(tmp_path / "orders.db", list_id=LIST_ID, lookback_days=90)
+    assert state.order_count() == 5500
+
+
+def test_a_listing_of_new_orders_longer_than_the_backlog_keeps_every_order(
+        tmp_path, monkeypatch):
+    from syncbot.mailchimp.orders import OrdersListing
+
+    monkeypatch.setattr(OrdersListing, "BACKLOG", 1)
+    state, api, pull_orders = small_shop(tmp_path, 4500, buyers=50)
+    assert pull_orders(api, state).orders == 4500
+    assert state.order_count() == 4500 and len(dirty(state)) == 50

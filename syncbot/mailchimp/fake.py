@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +38,8 @@ class FakeAudience:
         self.tags: dict[str, set[str]] = {}  # tag name → member keys
         self.tag_ids: dict[str, int] = {}
         self._ids = itertools.count(1)
-        self.requests = 0
+        self.requests = 0  # counted under a lock: the orders are listed beside the pull
+        self._counting = threading.Lock()
         self.store_list: list[dict[str, Any]] = []  # stores in Mailchimp's shape
         self.order_list: list[dict[str, Any]] = []  # orders in Mailchimp's shape, listing order
 
@@ -88,9 +90,13 @@ class FakeAudience:
 
     # ---- reads (ports.AudienceSource) -----------------------------------------------------
 
+    def _count(self, requests: int) -> None:
+        with self._counting:
+            self.requests += requests
+
     def _pages(self, items: Sequence[Any]) -> Iterator[list[Any]]:
         for start in range(0, max(len(items), 1), PAGE):
-            self.requests += 1
+            self._count(1)
             yield list(items[start:start + PAGE])
 
     def member_pages(self, *, fields: Sequence[str] = (),
@@ -108,12 +114,12 @@ class FakeAudience:
 
     def members_by_hash(self, hashes: Sequence[str]) -> list[dict[str, Any]]:
         wanted = set(hashes)
-        self.requests += len(wanted)
+        self._count(len(wanted))
         return [copy.deepcopy(m) for key, m in self.records.items()
                 if subscriber_hash(key) in wanted]
 
     def campaigns(self, since_send_time: datetime) -> list[dict[str, Any]]:
-        self.requests += 1
+        self._count(1)
         return [{"id": cid, "send_time": c.send_time.isoformat()}
                 for cid, c in self.campaign_list.items() if c.send_time > since_send_time]
 
@@ -131,7 +137,7 @@ class FakeAudience:
                 yield cid, number == 0, page
 
     def stores(self) -> list[dict[str, Any]]:
-        self.requests += 1
+        self._count(1)
         return copy.deepcopy(self.store_list)
 
     def order_pages(self, totals: list[int] | None = None) -> Iterator[list[dict[str, Any]]]:
@@ -144,18 +150,18 @@ class FakeAudience:
 
     def resolve_tags(self, names: Sequence[str], *, create: bool
                      ) -> tuple[dict[str, int], list[str]]:
-        self.requests += 1
+        self._count(1)
         created = [name for name in names if create and name not in self.tag_ids]
         for name in created:
             self.create_tag(name)
         return {n: self.tag_ids[n] for n in names if n in self.tag_ids}, created
 
     def tag_members(self, segment_ids: Mapping[str, int]) -> dict[str, set[str]]:
-        self.requests += len(segment_ids)
+        self._count(len(segment_ids))
         return {name: set(self.tags.get(name, ())) for name in segment_ids}
 
     def create_tag(self, name: str) -> int:
-        self.requests += 1
+        self._count(1)
         self.tag_ids[name] = next(self._ids)
         self.tags.setdefault(name, set())
         return self.tag_ids[name]
@@ -168,7 +174,7 @@ class FakeAudience:
             holders = self.tags.setdefault(name, set())
             added = {a.lower() for a in adds.get(name, ())} & set(self.records)
             removed = {r.lower() for r in removes.get(name, ())} & holders
-            self.requests += 1 if added or removed else 0
+            self._count(1 if added or removed else 0)
             holders |= added
             holders -= removed
             report.added += len(added)

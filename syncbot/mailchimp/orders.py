@@ -1,12 +1,14 @@
 """Listing the connected stores' orders into the cache (docs/reference.md, "Purchases").
 
 The listing has no date filter and no sort, so every run lists every order
-of every store (pages of 1000, the rest in parallel) and compares it with the
-cache, order by order: a new, changed (refunded, cancelled…) or vanished
-order marks its lead dirty, and only those leads are evaluated again. An
-order is joined to a lead by its customer's lower-cased address; orders of
-customers who are not members are kept too (they count the day they join).
-One request lists the stores first: with none connected, that is all.
+of every store (pages of 1000, the rest in parallel), while the audience is
+pulled, and compares each order with the cache by its fingerprint (a digest
+of the order as stored, held in memory for the run): a new, changed
+(refunded, cancelled…) or vanished order marks its lead dirty, and only those
+leads are evaluated again. An order is joined to a lead by its customer's
+lower-cased address; orders of customers who are not members are kept too
+(they count the day they join). One request lists the stores first: with
+none connected, that is all.
 
 Refunded or cancelled orders (``financial_status``, or a
 ``cancelled_at_foreign``) and orders without a processing time are listed
@@ -18,7 +20,9 @@ the rest for the next run to settle.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,16 +50,16 @@ class OrdersPulled:
         return dict(self.currencies) if len(set(self.currencies.values())) > 1 else {}
 
 
-def stored_order(raw: Mapping[str, Any]) -> StoredOrder | None:
-    """An order of the listing as the cache keeps it (None without a customer address):
-    ``data`` is "" for one that does not count, else its time (as Mailchimp wrote it),
-    total, whether a campaign brought it and its products, ``SEPARATOR``-joined: made for
-    every order of every run, so plain text, parsed only for the leads a run evaluates."""
+def stored_order(raw: Mapping[str, Any]) -> StoredOrder:
+    """An order of the listing as the cache keeps it: keyed by its customer's lower-cased
+    address ("" without one); ``data`` is "" for one that does not count, else its time (as
+    Mailchimp wrote it), total, whether a campaign brought it and its products,
+    ``SEPARATOR``-joined: made for every order of every run, so plain text, parsed only for
+    the leads a run evaluates."""
     email = str((raw.get("customer") or {}).get("email_address") or "").strip()
-    if not email:
-        return None
     at = raw.get("processed_at_foreign") or ""
-    counted = at and str(raw.get("financial_status") or "").strip().lower() not in NOT_COUNTED \
+    counted = email and at \
+        and str(raw.get("financial_status") or "").strip().lower() not in NOT_COUNTED \
         and not raw.get("cancelled_at_foreign")
     data = SEPARATOR.join([
         str(at), repr(_amount(raw.get("order_total"))), "1" if raw.get("campaign_id") else "",
@@ -94,37 +98,109 @@ def stored_orders(cache: OrderStore, keys: Sequence[str]) -> dict[str, list[Orde
     return {key: orders for key, orders in found.items() if orders}
 
 
+def _changed(orders: Iterable[StoredOrder], listed: dict[int, bool]) -> Iterator[StoredOrder]:
+    """The orders whose fingerprints are not among ``listed`` (new, or changed since the
+    cache took them), each once; every order's fingerprint is marked listed."""
+    for order in orders:
+        fingerprint = order.fingerprint
+        if fingerprint not in listed:
+            yield order
+        listed[fingerprint] = True
+
+
+@dataclass
+class _End:
+    """How the listing thread ended: listed everything, refused (why), or failed (the error)."""
+
+    unavailable: str = ""
+    error: BaseException | None = None
+
+
+class OrdersListing:
+    """One listing of every store's orders, in a thread of its own, so that it goes on beside
+    the member pull: both mostly wait on Mailchimp, under the one connection limit. The
+    thread only reads Mailchimp and compares fingerprints in memory; the orders that changed
+    reach the cache in ``finish``, in the caller's thread (an SQLite connection stays in the
+    thread that opened it). At most ``BACKLOG`` pages of changed orders wait for it: a
+    listing whose every order is new (the first) pauses until ``finish`` takes them.
+
+    Use it as a context manager: leaving the block without ``finish`` (the pull failed)
+    stops the listing after the page it is on."""
+
+    BACKLOG = 8
+
+    def __init__(self, api: OrderSource, cache: OrderStore, pages: Meter = STILL) -> None:
+        self._api, self._pages = api, pages
+        self._listed = dict.fromkeys(cache.order_fingerprints(), False)  # → listed yet
+        self._stores: list[dict[str, Any]] = []
+        self._totals: list[int] = []  # each page's total_items
+        self._used_stores: set[str] = set()
+        self._waiting: queue.Queue[list[StoredOrder] | _End] = queue.Queue(self.BACKLOG)
+        self._stop = threading.Event()
+        self._ended = False
+        self._thread = threading.Thread(target=self._list, name="orders listing", daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> OrdersListing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._ended:
+            self._stop.set()
+            while not isinstance(self._waiting.get(), _End):
+                pass  # unblock the thread: what it found is not wanted now
+            self._ended = True
+        self._thread.join()
+
+    def _list(self) -> None:
+        end = _End()
+        try:
+            self._stores = self._api.stores()
+            if self._stores:
+                listing = self._api.order_pages(self._totals)
+                for page in listing:
+                    changed = list(_changed(map(stored_order, page), self._listed))
+                    self._used_stores.update({str(raw.get("store_id")) for raw in page})
+                    if changed:
+                        self._waiting.put(changed)
+                    self._pages.advance()
+                    if self._stop.is_set():
+                        break
+        except ShopUnavailable as exc:
+            end.unavailable = str(exc)
+        except BaseException as exc:  # noqa: BLE001 - handed to finish(), raised there
+            end.error = exc
+        self._waiting.put(end)
+
+    def finish(self, cache: OrderStore) -> OrdersPulled:
+        """Wait for the listing, bringing the cache's orders up to date with it (see the
+        module's docstring for what is forgotten); a refused e-commerce API forgets nothing
+        (the pages listed before a refusal are kept as listed) and says why; any other
+        failure is raised here."""
+        while not isinstance(item := self._waiting.get(), _End):
+            cache.upsert_orders(item)
+        self._ended = True
+        self._thread.join()
+        if item.error is not None:
+            raise item.error
+        pulled = OrdersPulled(unavailable=item.unavailable)
+        if item.unavailable:
+            return pulled
+        unlisted = cache.unlisted_orders(self._listed.get)
+        pulled.orders = cache.order_count() - len(unlisted)  # each cached order counts once
+        totals = self._totals
+        if not totals or (min(totals) == max(totals) and pulled.orders >= totals[0]):
+            cache.forget_orders(unlisted)
+        cache.save()
+        names = {str(s.get("id")): str(s.get("name") or s.get("id")) for s in self._stores}
+        currency = {str(s.get("id")): str(s.get("currency_code") or "") for s in self._stores}
+        pulled.currencies = {names.get(sid, sid): currency[sid]
+                             for sid in sorted(self._used_stores) if currency.get(sid)}
+        return pulled
+
+
 def pull_orders(api: OrderSource, cache: OrderStore, pages: Meter = STILL) -> OrdersPulled:
     """Bring the cache's orders up to date with every connected store (one request for the
-    stores, then the listing). A refused e-commerce API (403/404) forgets nothing (the
-    pages listed before a refusal are kept as listed) and says why; any other failure is
-    the run's."""
-    pulled = OrdersPulled()
-    try:
-        stores = api.stores()
-    except ShopUnavailable as exc:
-        pulled.unavailable = str(exc)
-        return pulled
-    names = {str(s.get("id")): str(s.get("name") or s.get("id")) for s in stores}
-    currency = {str(s.get("id")): str(s.get("currency_code") or "") for s in stores}
-    totals: list[int] = []
-    listed: set[str] = set()  # every order the listing showed, with a customer or not
-    used_stores: set[str] = set()
-    listing: Iterable[list[dict[str, Any]]] = api.order_pages(totals) if stores else ()
-    try:
-        for page in listing:
-            cache.upsert_orders([order for order in map(stored_order, page) if order is not None])
-            listed.update(map(order_id, page))
-            used_stores.update(str(raw.get("store_id")) for raw in page)
-            pages.advance()
-    except ShopUnavailable as exc:
-        pulled.unavailable = str(exc)
-        return pulled
-    complete = not totals or (min(totals) == max(totals) and len(listed) >= totals[0])
-    if complete:
-        cache.forget_orders_except(listed)
-    cache.save()
-    pulled.orders = len(listed)
-    pulled.currencies = {names.get(sid, sid): currency.get(sid, "") for sid in sorted(used_stores)
-                         if currency.get(sid)}
-    return pulled
+    stores, then the listing), with nothing else going on meanwhile."""
+    with OrdersListing(api, cache, pages) as listing:
+        return listing.finish(cache)

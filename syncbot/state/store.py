@@ -53,7 +53,7 @@ def full_pull_warning(reason: str, path: Path) -> str:
     """What to tell the user when the cache could not be used."""
     return t(FULL_PULL_REASONS[reason], path=path)
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE members (key TEXT PRIMARY KEY, raw TEXT NOT NULL, scan TEXT NOT NULL);
@@ -73,7 +73,8 @@ HISTORY = ("CREATE TABLE history (id INTEGER PRIMARY KEY, points BLOB NOT NULL, 
            "second_run INTEGER)",  # a lead (by lead_id): state.history's BLOB, its last point
            "CREATE TABLE history_runs (number INTEGER PRIMARY KEY, at REAL NOT NULL)",
            "CREATE TABLE tag_sets (id INTEGER PRIMARY KEY, tags TEXT NOT NULL UNIQUE)")
-ORDERS = ("CREATE TABLE orders (id TEXT PRIMARY KEY, key TEXT NOT NULL, data TEXT NOT NULL)",
+ORDERS = ("CREATE TABLE orders (id TEXT PRIMARY KEY, key TEXT NOT NULL, data TEXT NOT NULL, "
+          "fingerprint INTEGER NOT NULL)",  # of the three others (StoredOrder.fingerprint)
           "CREATE INDEX orders_by_key ON orders (key)")  # reference.md, "Purchases"
 SCHEMA += "".join(f"{statement};\n" for statement in (*HISTORY, *ORDERS))
 Migration = str | Callable[[sqlite3.Connection], None]  # SQL, or Python for what SQL cannot
@@ -88,7 +89,10 @@ MIGRATIONS: dict[int, list[Migration]] = {  # from version N to N + 1: what a ca
         "DELETE FROM meta WHERE key = 'leads_rules'"],  # every lead gains its history fields
     5: ["ALTER TABLE history RENAME TO history_rows", *HISTORY,
         lambda db: _compact_history(db)],  # a point in ~3 bytes instead of ~110
-    6: list(ORDERS),  # purchases with their dates
+    6: ["CREATE TABLE orders (id TEXT PRIMARY KEY, key TEXT NOT NULL, data TEXT NOT NULL)",
+        "CREATE INDEX orders_by_key ON orders (key)"],  # purchases with their dates
+    7: ["ALTER TABLE orders ADD COLUMN fingerprint INTEGER NOT NULL DEFAULT 0",
+        lambda db: _fingerprint_orders(db)],  # compared in memory, not looked up one by one
 }
 DASHBOARD = "dashboard"  # meta key: the Dashboard tab syncbot made, as JSON
 HISTORY_AT = "history_at"  # meta key: when the last run that recorded history ran
@@ -261,24 +265,33 @@ class StateStore:
 
     # ---- orders -----------------------------------------------------------------------------
 
+    def order_fingerprints(self) -> Iterator[int]:
+        """The fingerprint of every cached order, for a listing to find the orders that
+        changed without looking each one up."""
+        return (fingerprint for (fingerprint,) in self.db.execute("SELECT fingerprint FROM orders"))
+
     def upsert_orders(self, orders: Sequence[StoredOrder]) -> None:
-        """One page of the listing: new and changed orders replace what the cache holds, and
+        """New and changed orders (by their fingerprints) replace what the cache holds, and
         mark their leads (before and after: an order may change hands) for evaluation."""
         known: dict[str, tuple[str, str]] = {}
         for part, marks in _in_parts([order.id for order in orders]):
             known.update((oid, (key, data)) for oid, key, data in self.db.execute(
                 f"SELECT id, key, data FROM orders WHERE id IN ({marks})", part))
         changed = [order for order in orders if known.get(order.id) != (order.key, order.data)]
-        self.db.executemany("INSERT OR REPLACE INTO orders VALUES (?, ?, ?)", changed)
+        self.db.executemany("INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?)",
+                            ((*order, order.fingerprint) for order in changed))
         self._mark({(order.key,) for order in changed}
                    | {(known[order.id][0],) for order in changed if order.id in known})
 
-    def forget_orders_except(self, listed: set[str]) -> None:
-        """After a listing that showed every order: forget the others, marking their leads."""
-        gone = [(oid, key) for oid, key in self.db.execute("SELECT id, key FROM orders")
-                if oid not in listed]
-        self.db.executemany("DELETE FROM orders WHERE id = ?", ((oid,) for oid, _ in gone))
-        self._mark({(key,) for _, key in gone})
+    def unlisted_orders(self, was_listed: Callable[[int], bool | None]) -> list[StoredOrder]:
+        """The cached orders a listing did not show (``was_listed`` by fingerprint)."""
+        return [StoredOrder(oid, key, data) for oid, key, data, fingerprint in self.db.execute(
+                "SELECT id, key, data, fingerprint FROM orders") if not was_listed(fingerprint)]
+
+    def forget_orders(self, orders: Sequence[StoredOrder]) -> None:
+        """Orders the stores no longer list: forgotten, their leads marked."""
+        self.db.executemany("DELETE FROM orders WHERE id = ?", ((order.id,) for order in orders))
+        self._mark({(order.key,) for order in orders})
 
     def orders_of(self, keys: Sequence[str]) -> dict[str, list[str]]:
         """The counted orders (as stored) of those of ``keys`` that have any."""
@@ -565,6 +578,13 @@ def _upgrade(db: sqlite3.Connection, version: str | None) -> bool:
 def _stamp(when: datetime) -> str:
     """Fixed-width UTC text, so SQLite's string comparison orders times correctly."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _fingerprint_orders(db: sqlite3.Connection) -> None:
+    """Schema 7 → 8: each cached order gains its fingerprint."""
+    db.executemany("UPDATE orders SET fingerprint = ? WHERE id = ?", [
+        (StoredOrder(*row).fingerprint, row[0])
+        for row in db.execute("SELECT id, key, data FROM orders").fetchall()])
 
 
 def _compact_history(db: sqlite3.Connection) -> None:
