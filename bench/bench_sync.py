@@ -220,10 +220,8 @@ def lower_bound(result: dict[str, Any], new_activity: int) -> dict[str, int]:
     members = result["members"]
     campaigns = before["campaigns"]
     mc = math.ceil(members / 1000) + 1 + 1
-    if result["mode"] == "incremental":
-        newest = max(campaigns.values(), key=lambda c: c["send_time"])
-        mc += sum(max(1, math.ceil(new_activity / 1000)) if c is newest else 1
-                  for c in campaigns.values())
+    if result["mode"] == "incremental":  # the reports, then the newest campaign's activity
+        mc += 1 + (math.ceil(new_activity / 1000) if new_activity else 0)
     else:
         mc += sum(max(1, math.ceil(c["recipients"] / 1000)) for c in campaigns.values())
     managed = result["per_tag"]

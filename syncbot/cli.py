@@ -168,6 +168,9 @@ def print_report(report: RunReport, *, dry_run: bool, quiet: bool = False) -> No
         click.echo(t("report.handoff_baseline"))
     if report.team_inputs:
         click.echo(t("report.team_inputs", inputs=report.team_inputs))
+    if report.quiet_campaigns:
+        click.echo(t("report.quiet_campaigns", quiet=report.quiet_campaigns,
+                     campaigns=report.campaigns))
     if report.orders is not None:
         click.echo(t("report.orders", count=report.orders))
     for warning in report.warnings:

@@ -212,6 +212,7 @@ def _pull_and_apply(run: _Run, data: SheetData) -> None:
                               full=run.options.full,
                               pages=run.meters.start(run.texts("progress.meter_pages")))
                 report.mode, report.members = pulled.mode, pulled.members
+                report.campaigns, report.quiet_campaigns = pulled.campaigns, pulled.quiet
                 if orders is not None:
                     _finish_orders(run, state, orders)
             merge_tags = state.merge_tags()

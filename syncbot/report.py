@@ -25,6 +25,8 @@ class RunReport:
     status: Status = "ok"
     members: int = 0
     orders: int | None = None  # orders listed ([orders] only)
+    campaigns: int = 0  # in the lookback window
+    quiet_campaigns: int = 0  # of them, left unread: no activity since they were last read
     new_leads: int = 0
     changed_leads: int = 0
     tags_added: int = 0

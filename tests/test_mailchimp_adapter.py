@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -221,3 +222,24 @@ def test_a_400_is_not_retried(box, monkeypatch):
         api.write_tags(ids, {"lead:hot": emails}, {})
     assert api.requests - before == 1
     assert "400 Invalid Resource: Maximum allowed member items exceeded" in str(refused.value)
+
+
+@pytest.mark.parametrize(("report", "latest"), [
+    ({"opens": {"opens_total": 3, "last_open": "2026-11-20T10:00:00+00:00"},
+      "clicks": {"clicks_total": 1, "last_click": "2026-11-21T09:00:00+00:00"}},
+     datetime(2026, 11, 21, 9, tzinfo=UTC)),
+    ({"opens": {"opens_total": 3, "last_open": "2026-11-20T10:00:00+00:00"},
+      "clicks": {"clicks_total": 0, "last_click": ""}}, datetime(2026, 11, 20, 10, tzinfo=UTC)),
+    ({"opens": {"opens_total": 0, "last_open": ""}, "clicks": {"clicks_total": 0, "last_click": ""}},
+     datetime.min.replace(tzinfo=UTC)),  # nothing ever: nothing to read
+    ({"opens": {"opens_total": 3, "last_open": ""},  # counted, but no time: read it
+      "clicks": {"clicks_total": 0, "last_click": ""}}, None),
+    ({"opens": {"opens_total": 3, "last_open": "yesterday"},
+      "clicks": {"clicks_total": 0, "last_click": ""}}, None),
+    ({"opens": {"last_open": "2026-11-20T10:00:00+00:00"}}, None),  # parts missing
+    ({"id": "c1"}, None),
+])
+def test_a_campaign_report_tells_its_latest_activity_or_that_it_cannot(report, latest):
+    from syncbot.mailchimp.client import latest_activity
+
+    assert latest_activity(report) == latest

@@ -278,6 +278,7 @@ def test_orders_cached_before_fingerprints_are_upgraded_without_marking_anyone(t
     db = sqlite3.connect(path)
     db.executescript("CREATE TABLE old AS SELECT id, key, data FROM orders; DROP TABLE orders; "
                      "ALTER TABLE old RENAME TO orders; DELETE FROM dirty; "
+                     "ALTER TABLE campaigns DROP COLUMN read_at; "  # schema 9's
                      "UPDATE meta SET value = '7' WHERE key = 'version'")
     db.close()
     state, why = StateStore.open(path, list_id=LIST_ID, lookback_days=90)

@@ -69,6 +69,9 @@ def test_mailchimp_responses_validate_against_the_spec(live):
          specs.mailchimp_yaml_response_schema("email-activity-3.0.55.swagger2.yml",
                                               "/reports/{campaign_id}/email-activity")),
         (get(f"/lists/{lid}/members/{subscriber_hash(email)}"), specs.member_schema()),
+        (get("/reports", count=10), specs.mailchimp_response_schema("/reports")),
+        (get("/reports", fields="reports.id,reports.opens.last_open,reports.clicks.last_click"),
+         specs.mailchimp_response_schema("/reports")),
         (get("/ecommerce/stores"), specs.mailchimp_response_schema("/ecommerce/stores")),
         (get("/ecommerce/orders", count=80), specs.mailchimp_response_schema("/ecommerce/orders")),
     ]

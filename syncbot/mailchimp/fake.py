@@ -15,7 +15,7 @@ import itertools
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from syncbot.mailchimp.client import parse_time, subscriber_hash
@@ -122,6 +122,14 @@ class FakeAudience:
         self._count(1)
         return [{"id": cid, "send_time": c.send_time.isoformat()}
                 for cid, c in self.campaign_list.items() if c.send_time > since_send_time]
+
+    def activity_times(self, since_send_time: datetime) -> dict[str, datetime | None]:
+        self._count(1)
+        return {cid: max((parse_time(e["timestamp"]) or since_send_time
+                          for events in c.activity.values() for e in events
+                          if e["action"] in ("open", "click")),
+                         default=datetime.min.replace(tzinfo=UTC))
+                for cid, c in self.campaign_list.items() if c.send_time > since_send_time}
 
     def activity_pages(self, since: Mapping[str, datetime | None]
                        ) -> Iterator[tuple[str, bool, list[dict[str, Any]]]]:

@@ -42,6 +42,8 @@ class Pulled:
     members: int
     mode: Mode
     mailchimp_requests: int
+    campaigns: int = 0  # in the window
+    quiet: int = 0  # of them, not read: their reports showed no activity since their last read
 
 
 def stored_leads(cache: PulledStore, chunk: int = 2000, *, stale_only: bool = False
@@ -98,7 +100,10 @@ def pull(api: AudienceSource, cache: PulledStore, *, now: datetime, lookback_day
     known = cache.campaigns()
     current = {c["id"]: c["send_time"] for c in api.campaigns(oldest)}
     cache.keep_campaigns(current)
-    windows = {cid: (since if since is not None and cid in known else None) for cid in current}
+    last_reads = cache.read_times()
+    starts = {cid: _read_from(last_reads.get(cid), since) if cid in known else None
+              for cid in current}
+    windows = _unquiet(api, starts, oldest)
     for cid, first, entries in api.activity_pages(windows):
         start = windows[cid]
         if first:
@@ -108,8 +113,32 @@ def pull(api: AudienceSource, cache: PulledStore, *, now: datetime, lookback_day
                                for event in to_events(entry.get("activity") or [])
                                if start is None or event.at > start))
         pages.advance()
+    cache.mark_read(windows, now)
     cache.drop_events_before(oldest)
     cache.save()
 
     return Pulled(members=cache.member_count(), mode="full" if since is None else "incremental",
-                  mailchimp_requests=api.requests - before)
+                  mailchimp_requests=api.requests - before, campaigns=len(current),
+                  quiet=len(starts) - len(windows))
+
+
+def _read_from(last_read: datetime | None, since: datetime | None) -> datetime | None:
+    """From when a known campaign's activity is read: from its last read (the start of the
+    pull that read it), else from the cursor (``since`` has the overlap taken off already),
+    each less the overlap; None (a full pull): all of it."""
+    if since is None:
+        return None
+    return since if last_read is None else last_read - OVERLAP
+
+
+def _unquiet(api: AudienceSource, starts: Mapping[str, datetime | None], oldest: datetime
+             ) -> dict[str, datetime | None]:
+    """The campaigns whose activity must be read, each from its start: every one read in
+    full, and of the others those whose report shows an open or a click after their start,
+    or does not tell (one request for the reports). A quiet campaign keeps its last read,
+    so an event its report shows late is read the next time it shows."""
+    if all(start is None for start in starts.values()):
+        return dict(starts)
+    latest = api.activity_times(oldest)
+    return {cid: start for cid, start in starts.items()
+            if start is None or (moment := latest.get(cid)) is None or moment > start}

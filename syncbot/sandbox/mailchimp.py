@@ -18,6 +18,11 @@ one of ``SINCE_READINGS``): ``"filtered"`` (the default) lists the recipients
 with an event after ``since`` and only those events; ``"whole-arrays"`` lists
 the same recipients with their whole activity; ``"all-recipients"`` lists
 every recipient, each with only the events after ``since`` (often none).
+A campaign report's ``opens.last_open`` / ``clicks.last_click`` ("the date and
+time of the last recorded open"): the documentation does not say how soon a
+new event shows there (``MailchimpEmulator.report_reading``, one of
+``REPORT_READINGS``): ``"live"`` (the default) at once; ``"lagging"`` only
+``REPORT_LAG`` after the event; ``"blank"`` never (both fields empty).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from syncbot.sandbox.ecommerce import Shop, iso
@@ -38,6 +43,8 @@ from syncbot.sandbox.http import Emulator, HttpError, Request, Response, Router
 
 MAX_COUNT = 1000
 MAX_BATCH = 500
+REPORT_READINGS = ("live", "lagging", "blank")
+REPORT_LAG = timedelta(minutes=30)
 MAX_MEMBER_TAGS = 50
 PROBLEM_TYPE = "https://mailchimp.com/developer/marketing/docs/errors/"
 PROBLEM_JSON = "application/problem+json; charset=utf-8"
@@ -110,6 +117,7 @@ class MailchimpEmulator(Emulator):
         self._lock = threading.RLock()
         self._memo: dict[tuple[Any, ...], list[Any]] = {}  # filtered lists, until state changes
         self.since_reading = "filtered"  # how email activity's ``since`` is read (module doc)
+        self.report_reading = "live"  # how soon a report shows its last open and click (idem)
         self.shop = Shop(self)  # the connected stores and their orders (``sandbox.ecommerce``)
         self.router = Router("/3.0")
         self._routes()
@@ -366,6 +374,9 @@ class MailchimpEmulator(Emulator):
               ("fields", "exclude_fields", "count", "offset", "type", "status", "list_id",
                "since_send_time", "before_send_time", "sort_field", "sort_dir"),
               self.get_campaigns)
+        r.add("GET", "/reports",
+              ("fields", "exclude_fields", "count", "offset", "type", "before_send_time",
+               "since_send_time"), self.get_reports)
         r.add("GET", "/reports/{campaign_id}/email-activity",
               ("fields", "exclude_fields", "count", "offset", "since"), self.get_email_activity)
         self.shop.routes(r)
@@ -550,6 +561,56 @@ class MailchimpEmulator(Emulator):
             found.sort(key=lambda c: c.send_time, reverse=request.arg("sort_dir") == "DESC")
         page = [self._campaign_object(c) for c in found[offset:offset + count]]
         return self.reply(request, {"campaigns": page, "total_items": len(found)})
+
+    def get_reports(self, request: Request) -> Response:
+        """Every sent campaign's report (of any audience), oldest first."""
+        count, offset = self.page(request)
+        since, before = request.arg("since_send_time"), request.arg("before_send_time")
+        kind = request.arg("type")
+        found = [c for c in self.campaigns.values()
+                 if c.status == "sent" and (not kind or c.type == kind)
+                 and (not since or parse_iso(c.send_time) > parse_iso(since))
+                 and (not before or parse_iso(c.send_time) < parse_iso(before))]
+        page = [self._report_object(c) for c in found[offset:offset + count]]
+        return self.reply(request, {"reports": page, "total_items": len(found)})
+
+    def _report_object(self, c: Campaign) -> dict[str, Any]:
+        """A campaign's report: its opens and clicks as the report reading shows them."""
+        seen_until = self.clock() - REPORT_LAG if self.report_reading == "lagging" else None
+        key = ("report", c.id, self.report_reading, seen_until)
+        return dict(self.filtered(key, lambda: [self._build_report(c, seen_until)])[0])
+
+    def _build_report(self, c: Campaign, seen_until: datetime | None) -> dict[str, Any]:
+        audience = self.audiences.get(c.list_id)
+        last = {"open": "", "click": ""}
+        total = {"open": 0, "click": 0}
+        who: dict[str, set[str]] = {"open": set(), "click": set()}
+        for member, events in c.activity.items():
+            for event in events:
+                action = event["action"]
+                if action not in last or (seen_until is not None
+                                          and parse_iso(event["timestamp"]) > seen_until):
+                    continue
+                total[action] += 1
+                who[action].add(member)
+                if not last[action] or parse_iso(event["timestamp"]) > parse_iso(last[action]):
+                    last[action] = event["timestamp"]
+        if self.report_reading == "blank":
+            last = {"open": "", "click": ""}
+        sent = len(c.recipients)
+
+        def rate(count: int) -> float:
+            return count / sent if sent else 0.0
+        return {"id": c.id, "campaign_title": c.title, "type": c.type, "list_id": c.list_id,
+                "list_is_active": True, "list_name": audience.name if audience else "",
+                "subject_line": c.title, "emails_sent": sent, "send_time": c.send_time,
+                "opens": {"opens_total": total["open"], "unique_opens": len(who["open"]),
+                          "open_rate": rate(len(who["open"])), "last_open": last["open"]},
+                "clicks": {"clicks_total": total["click"],
+                           "unique_clicks": len(who["click"]),
+                           "unique_subscriber_clicks": len(who["click"]),
+                           "click_rate": rate(len(who["click"])),
+                           "last_click": last["click"]}}
 
     def get_email_activity(self, request: Request, campaign_id: str) -> Response:
         campaign = self.campaigns.get(campaign_id)

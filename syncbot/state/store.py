@@ -53,11 +53,11 @@ def full_pull_warning(reason: str, path: Path) -> str:
     """What to tell the user when the cache could not be used."""
     return t(FULL_PULL_REASONS[reason], path=path)
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE members (key TEXT PRIMARY KEY, raw TEXT NOT NULL, scan TEXT NOT NULL);
-CREATE TABLE campaigns (id TEXT PRIMARY KEY, send_time TEXT NOT NULL);
+CREATE TABLE campaigns (id TEXT PRIMARY KEY, send_time TEXT NOT NULL, read_at TEXT);
 CREATE TABLE events (campaign_id TEXT NOT NULL, member_key TEXT NOT NULL, kind TEXT NOT NULL,
                      at TEXT NOT NULL, url TEXT);
 CREATE INDEX events_by_campaign ON events (campaign_id, at);
@@ -93,6 +93,7 @@ MIGRATIONS: dict[int, list[Migration]] = {  # from version N to N + 1: what a ca
         "CREATE INDEX orders_by_key ON orders (key)"],  # purchases with their dates
     7: ["ALTER TABLE orders ADD COLUMN fingerprint INTEGER NOT NULL DEFAULT 0",
         lambda db: _fingerprint_orders(db)],  # compared in memory, not looked up one by one
+    8: ["ALTER TABLE campaigns ADD COLUMN read_at TEXT"],  # quiet campaigns are not read
 }
 DASHBOARD = "dashboard"  # meta key: the Dashboard tab syncbot made, as JSON
 HISTORY_AT = "history_at"  # meta key: when the last run that recorded history ran
@@ -513,7 +514,21 @@ class StateStore:
             self._mark_events("campaign_id = ?", (campaign_id,))
         self.db.executemany("DELETE FROM events WHERE campaign_id = ?", ((c,) for c in stale))
         self.db.executemany("DELETE FROM campaigns WHERE id = ?", ((c,) for c in stale))
-        self.db.executemany("INSERT OR REPLACE INTO campaigns VALUES (?, ?)", current.items())
+        self.db.executemany("INSERT INTO campaigns (id, send_time) VALUES (?, ?) "
+                            "ON CONFLICT (id) DO UPDATE SET send_time = excluded.send_time",
+                            current.items())
+
+    def read_times(self) -> dict[str, datetime]:
+        """When each campaign's activity was last read (the start of the pull that read it);
+        campaigns not read since they gained the time are left out: read from the cursor."""
+        return {cid: datetime.fromisoformat(at) for cid, at in self.db.execute(
+            "SELECT id, read_at FROM campaigns WHERE read_at IS NOT NULL")}
+
+    def mark_read(self, campaign_ids: Iterable[str], at: datetime) -> None:
+        """These campaigns' activity was read by a pull that started at ``at`` (durable with
+        the pull: what it read is in the cache, whatever becomes of the run)."""
+        self.db.executemany("UPDATE campaigns SET read_at = ? WHERE id = ?",
+                            ((at.isoformat(), cid) for cid in campaign_ids))
 
     def clear_events(self, campaign_id: str, since: datetime | None) -> None:
         """Forget a campaign's events after ``since`` (all of them when None) before its fresh
