@@ -181,12 +181,13 @@ class OrdersListing:
             cache.upsert_orders(item)
         self._ended = True
         self._thread.join()
+        listed, self._listed = self._listed, {}  # the run goes on long after: let it go
         if item.error is not None:
             raise item.error
         pulled = OrdersPulled(unavailable=item.unavailable)
         if item.unavailable:
             return pulled
-        unlisted = cache.unlisted_orders(self._listed.get)
+        unlisted = cache.unlisted_orders(listed.get)
         pulled.orders = cache.order_count() - len(unlisted)  # each cached order counts once
         totals = self._totals
         if not totals or (min(totals) == max(totals) and pulled.orders >= totals[0]):
