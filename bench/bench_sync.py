@@ -2,7 +2,8 @@
 
 Run: ``python -m bench.bench_sync --members 10000 [--members 100000] [--naive]``; with
 ``--team FORM_ROWS``, ``--history`` or ``--orders ORDERS`` instead: today's incremental run
-beside the same run with that capability switched on (see ``--help``).
+beside the same run with that capability switched on (see ``--help``); ``--orders-only``
+for the ceiling. The week at the default cadence is ``bench.bench_week``.
 
 The sandbox runs in its own process (``syncbot.sandbox.server``) with a
 per-request latency (default 100 ms Mailchimp, 300 ms Sheets) and Google's
@@ -17,8 +18,9 @@ tag. It is executed against a second sandbox with no latency and no quota
 time is computed from its request count.
 
 Lower bound (what any correct sync must send): Mailchimp: member pages of
-1000, one campaigns page, activity pages of 1000 recipients per campaign (at
-least one per campaign), one tag listing, one page per 1000 current holders
+1000, one campaigns page, activity pages of 1000 recipients per campaign (a
+full sync: at least one per campaign; an incremental one: one reports page,
+then only the campaign with new activity), one tag listing, one page per 1000 current holders
 of each existing managed tag, one creation per missing tag, one batch per
 500 changes per tag. Sheets: metadata, one batchGet, one write per ~2 MB,
 a grid resize when the tab grows, the Runs row.
@@ -32,6 +34,7 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -113,6 +116,8 @@ def child(args: argparse.Namespace) -> None:
         raw["sources"] = {"tabs": [FORM_TAB]}
     if info.get("orders"):
         raw["orders"] = {"lookback_days": 365}
+    if info.get("handoff"):
+        raw["handoff"] = {"tags": ["lead:hot"]}
     config = parse_config(raw,
                           require_secrets=True, environ={
                               "MAILCHIMP_API_KEY": info["api_key"],
@@ -146,7 +151,8 @@ def child(args: argparse.Namespace) -> None:
         stages.append((message, time.perf_counter() - wall0, peak_rss_mb()))
 
     sheet = Spreadsheet(workbook, config.sheets, config.sources.tabs)
-    report = run_once(config, audience, sheet, datetime.now(UTC),
+    now = datetime.fromisoformat(info["now"]) if info.get("now") else datetime.now(UTC)
+    report = run_once(config, audience, sheet, now,
                       RunOptions(full=info["mode"] != "incremental",
                                  dry_run=info["mode"] == "naive"),
                       RunHooks(meters=Lines(progress)))
@@ -157,6 +163,7 @@ def child(args: argparse.Namespace) -> None:
     if info["mode"] == "naive":
         naive_recipe(audience, workbook, config, report)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    state = Path(info["state"])
     after = server_stats(info["port"])
     audience.close()
     print(json.dumps({
@@ -171,7 +178,26 @@ def child(args: argparse.Namespace) -> None:
         "shop_requests": {key: after["shop_requests"][key] - before["shop_requests"][key]
                           for key in after["shop_requests"]}, "orders": after["orders"],
         "changed_leads": report.changed_leads, "before": before,
+        "evaluated": evaluated(stages, report.members),
+        "cells_written": leads_cells(before, after, "cells_written"),
+        "cells_changed": leads_cells(before, after, "cells_changed"),
+        "state_bytes": state.stat().st_size if state.exists() else 0,  # none for a dry run
+        "status": report.status,
         "leads_tab_grew": report.new_leads > 0}))
+
+
+def leads_cells(before: dict[str, Any], after: dict[str, Any], which: str) -> int:
+    """Leads cells the run wrote (or changed), from the sandbox's counts by tab."""
+    return after[which].get("Leads", 0) - before[which].get("Leads", 0)
+
+
+def evaluated(stages: list[tuple[str, float, float]], members: int) -> int:
+    """How many leads a run scored, from its stage line ("Scoring 11,182 leads …")."""
+    for message, _, _ in stages:
+        found = re.match(r"Scoring ([\d,]+) leads", message)
+        if found:
+            return int(found.group(1).replace(",", ""))
+    return members
 
 
 FORM_TAB = "Form responses 1"  # as syncbot.sandbox.server makes it
@@ -323,14 +349,15 @@ def run_history(members: int, campaigns: int, mc_latency: float, sheets_latency:
 
 
 def run_orders(members: int, campaigns: int, mc_latency: float, sheets_latency: float,
-               orders: int, gap_s: float = 0.0) -> list[dict[str, Any]]:
+               orders: int, gap_s: float = 0.0, baseline: bool = True
+               ) -> list[dict[str, Any]]:
     """Today's incremental run beside the same run with ``[orders]`` and ``orders`` orders
     in the window (issue 15), in two worlds taken through the same steps: full sync; a
     settling incremental sync; 1 % new activity (orders: and a day's shop, 0.1 % of the
     orders new and 0.02 % refunded); the measured incremental sync, ``gap_s`` after the
     settling one started."""
     results = []
-    for count in (0, orders):
+    for count in (0, orders) if baseline else (orders,):  # without it: the ceiling (issue 19)
         with tempfile.TemporaryDirectory(prefix="syncbot-bench-") as tmp, \
                 sandbox_world(Path(tmp), members, campaigns, mc_latency, sheets_latency,
                               orders=count) as world:
@@ -413,6 +440,9 @@ def main() -> None:
     parser.add_argument("--orders", type=int, metavar="ORDERS",
                         help="Instead: today's incremental sync beside one with [orders] and "
                              "ORDERS orders of a connected store.")
+    parser.add_argument("--orders-only", action="store_true",
+                        help="With --orders: only the world with orders (the ceiling: "
+                             "--members 250000 --campaigns 24 --orders 500000).")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -426,7 +456,8 @@ def main() -> None:
             continue
         if args.orders:
             rows += run_orders(members, args.campaigns, args.mailchimp_latency,
-                               args.sheets_latency, args.orders, args.gap)
+                               args.sheets_latency, args.orders, args.gap,
+                               baseline=not args.orders_only)
             continue
         if args.history:
             rows += run_history(members, args.campaigns, args.mailchimp_latency,

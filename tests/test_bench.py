@@ -49,3 +49,36 @@ def test_orders_benchmark_lists_every_order_in_pages_of_a_thousand():
         assert shop["mailchimp_requests"] <= shop["lower_bound"]["mailchimp"] + (
             rows[f"{mode} (no [orders])"]["mailchimp_requests"]
             - rows[f"{mode} (no [orders])"]["lower_bound"]["mailchimp"])
+
+
+def test_week_benchmark_runs_at_the_cadence_on_an_emulated_clock():
+    """The week at the default cadence, shrunk to a day (four runs six hours apart, every
+    capability on): counts only. A campaign goes out before the first run and its opens
+    arrive over the day; the runs stay incremental, each writes only the Leads cells whose
+    value changes, costs a handful of Sheets requests, and the day costs far fewer requests
+    than the per-row recipe."""
+    from bench.bench_week import naive_requests, run_week, summary
+
+    result = run_week(300, 3, 0.0, 0.0, runs=4, orders=900, orders_a_day=40, form_rows=20)
+    week = result["week"]
+    assert [run["status"] for run in week] == ["ok"] * 4
+    assert week[0]["played"]["campaigns"] == 1 and all(r["played"]["opens"] for r in week)
+    assert all(run["sheets_429"] == 0 and run["sheets_requests"] <= 10 for run in week)
+    assert all(run["evaluated"] < run["members"] or run["run"] == 1 for run in week)
+    assert all(run["cells_written"] <= 1.1 * run["cells_changed"] + 1 for run in week)
+    ours = sum(r["mailchimp_requests"] + r["sheets_requests"] for r in week)
+    assert naive_requests(result) > 10 * ours
+    assert "| 4 |" in summary(result)
+
+
+def test_ceiling_benchmark_runs_the_world_with_orders_alone_at_the_bound():
+    """The ceiling (250,000 members, 24 campaigns, 500,000 orders), shrunk: one world with
+    orders, full and incremental, each at its lower bound of Mailchimp requests."""
+    from bench.bench_sync import run_orders
+
+    rows = run_orders(400, 4, 0.0, 0.0, orders=1200, baseline=False)
+    assert [r["mode"] for r in rows] == ["full (1,200 orders)", "incremental (1,200 orders)"]
+    full, incremental = rows
+    assert full["mailchimp_requests"] == full["lower_bound"]["mailchimp"]
+    assert incremental["mailchimp_requests"] <= incremental["lower_bound"]["mailchimp"] + 2
+    assert incremental["sheets_429"] == 0

@@ -11,7 +11,9 @@ prints one JSON line (port, api key, list id, spreadsheet id, key file) and
 serves until stopped. ``GET /_sandbox/stats`` returns request counts;
 ``POST /_sandbox/activity`` adds opens and clicks, ``POST /_sandbox/orders`` a
 shop's new orders and refunds, ``POST /_sandbox/team``
-plays the team editing its spreadsheet (``team_edits``).
+plays the team editing its spreadsheet (``team_edits``), ``POST /_sandbox/clock``
+sets the emulated time (``{"now": ISO}``) and ``POST /_sandbox/hours`` plays
+some hours of an audience's life up to it (``hours_pass``).
 A ``timeout`` fault holds the reply for ``--hold`` seconds and then closes the
 connection; a ``reset`` fault closes it at once.
 """
@@ -22,7 +24,7 @@ import argparse
 import json
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,15 @@ def make_handler(sandbox: Sandbox, hold: float) -> type[BaseHTTPRequestHandler]:
             if self.path.startswith("/_sandbox/orders"):
                 changed = shop_day(sandbox, **json.loads(body or b"{}"))
                 self._send(200, {"Content-Type": "application/json"}, json.dumps(changed).encode())
+                return
+            if self.path.startswith("/_sandbox/clock"):
+                moment = datetime.fromisoformat(json.loads(body)["now"])
+                sandbox.mailchimp.clock = lambda: moment
+                self._send(200, {"Content-Type": "application/json"}, b"{}")
+                return
+            if self.path.startswith("/_sandbox/hours"):
+                played = hours_pass(sandbox, **json.loads(body or b"{}"))
+                self._send(200, {"Content-Type": "application/json"}, json.dumps(played).encode())
                 return
             if self.path.startswith("/_sandbox/activity"):
                 fraction = float(json.loads(body or b"{}").get("fraction", 0.01))
@@ -134,7 +145,9 @@ def stats(sandbox: Sandbox) -> dict[str, Any]:
         orders = mc.shop.order_count()
     shop_requests = {"stores": sandbox.mailchimp_host.count("GET", "/ecommerce/stores"),
                      "orders": sandbox.mailchimp_host.count("GET", "/ecommerce/orders")}
-    return hosts | {"sheets_quota_hits": sandbox.sheets.quota_hits, "campaigns": campaigns,
+    return hosts | {"sheets_quota_hits": sandbox.sheets.quota_hits,
+                    "cells_written": sandbox.sheets.cells_written,
+                    "cells_changed": sandbox.sheets.cells_changed, "campaigns": campaigns,
                     "tags": segments, "members": members, "orders": orders,
                     "shop_requests": shop_requests}
 
@@ -145,7 +158,8 @@ def shop_day(sandbox: Sandbox, *, new: int = 0, refunds: int = 0, seed: int = 7
     audience, and ``refunds`` refunded orders among the existing ones."""
     import random
 
-    mc, rng, now = sandbox.mailchimp, random.Random(seed + new + refunds), datetime.now(UTC)
+    mc, rng = sandbox.mailchimp, random.Random(seed + new + refunds)
+    now = mc.clock()
     with mc._lock:
         store = next(iter(mc.shop.stores.values()))
         emails = [m["email_address"] for a in mc.audiences.values() for m in a.members.values()]
@@ -157,12 +171,66 @@ def shop_day(sandbox: Sandbox, *, new: int = 0, refunds: int = 0, seed: int = 7
     return {"orders": mc.shop.order_count()}
 
 
+OPEN_SHARE, CLICK_SHARE = 0.3, 0.25  # of a campaign's recipients who open; of openers who click
+OPEN_HOURS = 18.0  # a campaign's opens fade with this time constant (nearly all within 72 h)
+
+
+def hours_pass(sandbox: Sandbox, *, hours: float, send: bool = False, profiles: float = 0.001,
+               orders_a_day: int = 0, seed: int = 11) -> dict[str, int]:
+    """``hours`` of an audience's life up to the emulated now, for the cadence benchmark: a
+    new campaign to every subscribed member if ``send``; opens on each campaign of the last
+    72 hours as its share of ``OPEN_SHARE`` fades over those hours (``CLICK_SHARE`` of the
+    openers click too), at random times within the hours; ``profiles`` (a fraction a day) of
+    the members change their job title; ``orders_a_day`` orders a day, a fifth as many
+    refunds."""
+    import math
+    import random
+
+    mc, rng = sandbox.mailchimp, random.Random(seed)
+    now = mc.clock()
+    start = now - timedelta(hours=hours)
+    played = {"campaigns": 0, "opens": 0, "clicks": 0, "profiles": 0}
+    with mc.changing():
+        audience = next(iter(mc.audiences.values()))
+        subscribed = [m["email_address"] for m in audience.members.values()
+                      if m["status"] == "subscribed"]
+        if send:
+            mc.add_campaign(audience.id, start, f"Newsletter {seed}", recipients=subscribed)
+            played["campaigns"] += 1
+        for campaign in list(mc.campaigns.values()):
+            sent = datetime.fromisoformat(campaign.send_time)
+            if not start - timedelta(hours=72) < sent <= now:
+                continue
+            age = [max(0.0, (moment - sent).total_seconds() / 3600) for moment in (start, now)]
+            share = OPEN_SHARE * (math.exp(-age[0] / OPEN_HOURS) - math.exp(-age[1] / OPEN_HOURS))
+            first = max(start, sent)
+            for key in rng.sample(campaign.recipients, int(len(campaign.recipients) * share)):
+                member = audience.members.get(key)
+                if member is None:
+                    continue
+                moment = first + (now - first) * rng.random()
+                mc.add_event(campaign.id, member["email_address"], "open", moment)
+                played["opens"] += 1
+                if rng.random() < CLICK_SHARE:
+                    mc.add_event(campaign.id, member["email_address"], "click", moment,
+                                 "https://shop.example.com/pricing")
+                    played["clicks"] += 1
+        for email in rng.sample(subscribed, int(len(subscribed) * profiles * hours / 24)):
+            mc.update_member(audience.id, email,
+                             merge_fields={"JOBTITLE": rng.choice(["CEO", "Director", "Analyst"])})
+            played["profiles"] += 1
+    new = round(orders_a_day * hours / 24)
+    if new:
+        played |= shop_day(sandbox, new=new, refunds=new // 5, seed=seed)
+    return played
+
+
 def add_activity(sandbox: Sandbox, fraction: float, seed: int = 99) -> int:
     """New opens and clicks now, on the newest campaign, for ``fraction`` of its recipients."""
     import random
 
     mc = sandbox.mailchimp
-    now = datetime.now(UTC)
+    now = mc.clock()
     with mc._lock:
         newest = max(mc.campaigns.values(), key=lambda c: c.send_time)
         audience = mc.audiences[newest.list_id]
@@ -192,7 +260,7 @@ def team_edits(sandbox: Sandbox, *, spreadsheet_id: str, form_rows: int = 0,
     import random
 
     rng = random.Random(seed + form_rows)
-    now = to_serial(datetime.now(UTC))
+    now = to_serial(sandbox.mailchimp.clock())
     sheets = sandbox.sheets
     with sheets._lock:
         book = sheets.spreadsheets[spreadsheet_id]

@@ -436,6 +436,9 @@ class SheetsEmulator(Emulator):
         self.quota_per_minute = quota_per_minute
         self.spreadsheets: dict[str, Spreadsheet] = {}
         self.quota_hits = 0
+        # tab title → values written (not null), and of them those that changed a cell: what a
+        self.cells_written: dict[str, int] = {}  # benchmark compares a sync's writes with
+        self.cells_changed: dict[str, int] = {}
         self._usage: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = threading.RLock()
         self.router = Router("/v4")
@@ -639,13 +642,21 @@ class SheetsEmulator(Emulator):
         self._check_grid(box, a1, rows=height, cols=width)
         if check_only:
             return {}
-        cells = 0
+        cells = changed = 0
         for i, row in enumerate(values):
             for j, value in enumerate(row):
                 if value is None:
                     continue
                 cells += 1
-                self._store(book, box.sheet, box.r0 + i, box.c0 + j, value, option)
+                r, c = box.r0 + i, box.c0 + j
+                before = box.sheet.rows[r][c] if r < len(box.sheet.rows) and c < len(
+                    box.sheet.rows[r]) else None
+                self._store(book, box.sheet, r, c, value, option)
+                after = box.sheet.rows[r][c] if c < len(box.sheet.rows[r]) else None
+                changed += not (before == after and type(before) is type(after))
+        title = box.sheet.title
+        self.cells_written[title] = self.cells_written.get(title, 0) + cells
+        self.cells_changed[title] = self.cells_changed.get(title, 0) + changed
         end = GridBox(box.sheet, box.r0, box.c0, box.r0 + max(height, 1), box.c0 + max(width, 1))
         return {"spreadsheetId": book.id, "updatedRange": end.a1(), "updatedRows": height,
                 "updatedColumns": width, "updatedCells": cells}
