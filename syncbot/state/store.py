@@ -285,9 +285,10 @@ class StateStore:
                    | {(known[order.id][0],) for order in changed if order.id in known})
 
     def unlisted_orders(self, was_listed: Callable[[int], bool | None]) -> list[StoredOrder]:
-        """The cached orders a listing did not show (``was_listed`` by fingerprint)."""
-        return [StoredOrder(oid, key, data) for oid, key, data, fingerprint in self.db.execute(
-                "SELECT id, key, data, fingerprint FROM orders") if not was_listed(fingerprint)]
+        """The cached orders a listing did not show (``was_listed`` by fingerprint), by id and
+        lead only (``data`` blank: forgetting needs no more, and every order is read here)."""
+        return [StoredOrder(oid, key, "") for oid, key, fingerprint in self.db.execute(
+                "SELECT id, key, fingerprint FROM orders") if not was_listed(fingerprint)]
 
     def forget_orders(self, orders: Sequence[StoredOrder]) -> None:
         """Orders the stores no longer list: forgotten, their leads marked."""
