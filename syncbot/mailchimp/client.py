@@ -64,6 +64,7 @@ ORDER_FIELDS = ["orders.id", "orders.store_id", "orders.customer.email_address",
 REPORT_FIELDS = ["reports.id", "reports.opens.opens_total", "reports.opens.last_open",
                  "reports.clicks.clicks_total", "reports.clicks.last_click", "total_items"]
 REPORT_PARTS = (("opens", "opens_total", "last_open"), ("clicks", "clicks_total", "last_click"))
+NO_ACTIVITY = datetime.min.replace(tzinfo=UTC)  # a report with no open and no click at all
 SHOP_CALLS = ("stores", "orders")  # the e-commerce API's calls: 403 or 404 is ShopUnavailable
 SCAN_KEYS = tuple(f.removeprefix("members.") for f in STATS_FIELDS if f.startswith("members."))
 
@@ -99,9 +100,8 @@ def latest_activity(report: Mapping[str, Any]) -> datetime | None:
     """The later of a campaign report's last open and last click, so that a campaign quiet
     since then can be left unread. None when the report does not tell (a part or its count
     missing, a count above 0 without its time, a time that does not read as one): that
-    campaign's activity is read. A report with no open and no click gives the earliest
-    time there is."""
-    latest = datetime.min.replace(tzinfo=UTC)
+    campaign's activity is read. A report with no open and no click gives ``NO_ACTIVITY``."""
+    latest = NO_ACTIVITY
     for part, total, last in REPORT_PARTS:
         numbers = report.get(part)
         if not isinstance(numbers, Mapping) or total not in numbers:

@@ -15,10 +15,10 @@ import itertools
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from syncbot.mailchimp.client import parse_time, subscriber_hash
+from syncbot.mailchimp.client import NO_ACTIVITY, parse_time, subscriber_hash
 from syncbot.ports import WriteReport
 from syncbot.progress import STILL, Meter
 
@@ -125,10 +125,10 @@ class FakeAudience:
 
     def activity_times(self, since_send_time: datetime) -> dict[str, datetime | None]:
         self._count(1)
-        return {cid: max((parse_time(e["timestamp"]) or since_send_time
-                          for events in c.activity.values() for e in events
-                          if e["action"] in ("open", "click")),
-                         default=datetime.min.replace(tzinfo=UTC))
+        return {cid: max((moment for events in c.activity.values() for e in events
+                          if e["action"] in ("open", "click")
+                          and (moment := parse_time(e["timestamp"])) is not None),
+                         default=NO_ACTIVITY)
                 for cid, c in self.campaign_list.items() if c.send_time > since_send_time}
 
     def activity_pages(self, since: Mapping[str, datetime | None]
