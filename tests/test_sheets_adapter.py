@@ -11,6 +11,7 @@ from google.oauth2.service_account import Credentials
 import syncbot.sheets.client as sheets_module
 from syncbot.config import SheetsConfig
 from syncbot.core.rules import parse_rules
+from syncbot.core.values import to_serial
 from syncbot.errors import InvalidInputError
 from syncbot.locales import rule_vocabulary
 from syncbot.ports import LeadNote
@@ -203,6 +204,78 @@ def test_a_second_identical_write_sends_nothing(world):
     update, writes = world.sync_leads(leads, when=NOW + timedelta(hours=6))
     assert (update.new_leads, update.changed_leads, writes) == (0, 0, 0)
     assert list(update.ranges(NOW)) == []
+
+
+def written_ranges(world, monkeypatch) -> list[dict]:
+    """Every ValueRange the workbook writes from now on."""
+    seen: list[dict] = []
+    write = world.book.write
+
+    def spy(data):
+        items = list(data)
+        seen.extend(items)
+        return write(items)
+
+    monkeypatch.setattr(world.book, "write", spy)
+    return seen
+
+
+def test_changed_cells_are_written_column_by_column_with_synced_at_last(world, monkeypatch):
+    """At a schedule's cadence a changed row changes a few cells far apart: whole-row ranges
+    would be mostly nulls, so each column's changed cells go as a run of that column."""
+    world.sync_leads([lead(i) for i in range(40)])
+    seen = written_ranges(world, monkeypatch)
+    later = NOW + timedelta(hours=6)
+    changed = [lead(i, score=float(i) + (0.5 if i % 5 else 0.0),
+                    FNAME="Renamed" if i == 7 else f"Name{i}") for i in range(40)]
+    update, _ = world.sync_leads(changed, when=later)
+    assert (update.new_leads, update.changed_leads) == (0, 32)
+    header = world.values("Leads")[0]
+    letter = {name: col_letters(header.index(name)) for name in ("score", "FNAME", "synced_at")}
+    assert [(r["range"], r["majorDimension"]) for r in seen] == [
+        (f"'Leads'!{letter['score']}3:{letter['score']}41", "COLUMNS"),  # rows 2, 7, … bridged
+        (f"'Leads'!{letter['FNAME']}9:{letter['FNAME']}9", "COLUMNS"),
+        (f"'Leads'!{letter['synced_at']}3:{letter['synced_at']}41", "COLUMNS")]
+    assert seen[0]["values"][0][:6] == [1.5, 2.5, 3.5, 4.5, None, 6.5]  # lead 5: unchanged
+    rows = {r[0]: dict(zip(header, r, strict=False)) for r in world.values("Leads")[1:]}
+    assert rows["Lead5@Example.com"]["synced_at"] < rows["Lead6@Example.com"]["synced_at"]
+    assert rows["Lead7@Example.com"]["FNAME"] == "Renamed"
+    assert [rows[f"Lead{i}@Example.com"]["score"] for i in (4, 5, 6)] == [4.5, 5.0, 6.5]
+
+
+def test_a_column_run_bridges_short_gaps_only():
+    from syncbot.sheets.leads import GAP_ROWS, _column_runs
+
+    cells = [(2, 1), (3, 2), (4 + GAP_ROWS, 3), (5 + 2 * GAP_ROWS + 1, 4)]
+    runs = list(_column_runs("Leads", 4, cells))
+    assert [r["range"] for r in runs] == [f"'Leads'!E2:E{4 + GAP_ROWS}",
+                                          f"'Leads'!E{5 + 2 * GAP_ROWS + 1}:E{5 + 2 * GAP_ROWS + 1}"]
+    assert runs[0]["values"] == [[1, 2, *[None] * GAP_ROWS, 3]]
+
+
+def test_a_write_cut_before_its_stamps_is_finished_by_the_next_run(world):
+    """Values reached the sheet, ``synced_at`` and the ledger did not: the row still shows the
+    stamp the ledger vouches for, so the next run compares it with the ledger and writes it
+    again, stamp included."""
+    world.sync_leads([lead(i) for i in range(10)])
+    sheet = Spreadsheet(world.book, CONFIG)
+    sheet.read()
+    diff = sheet.prepare_leads(COLUMNS, trust_ledger=True)
+    changed = [lead(i, score=50.0 + i) for i in range(10)]
+    for values in changed:
+        key = values["email"].lower()
+        diff.add(key, values, world.ledger.get(key), LeadNote(0.0, "subscribed", key, "[]", 0.0))
+    later = NOW + timedelta(hours=6)
+    header = world.values("Leads")[0]
+    stamp_range = col_letters(header.index("synced_at"))
+    world.book.write([r.value_range for r in diff.ranges(later)
+                      if f"!{stamp_range}" not in r.value_range["range"]])  # then it dies
+    update, _ = world.sync_leads(changed, when=later + timedelta(minutes=5))
+    assert update.changed_leads == 10
+    rows = world.values("Leads")[1:]
+    assert {row[header.index("score")] for row in rows} == {50.0 + i for i in range(10)}
+    assert {row[header.index("synced_at")] for row in rows} == {
+        to_serial(later + timedelta(minutes=5))}
 
 
 def test_team_columns_sorting_and_notes_stay_with_their_leads(world):

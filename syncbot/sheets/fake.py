@@ -98,8 +98,10 @@ class FakeWorkbook:
         for item in items:
             box = self._box(item["range"])
             tab = self.sheets[box.tab]
-            for r, row in enumerate(item["values"]):
-                for c, value in enumerate(row):
+            columns = item.get("majorDimension") == "COLUMNS"  # each inner list: a column
+            for outer, line in enumerate(item["values"]):
+                for inner, value in enumerate(line):
+                    r, c = (inner, outer) if columns else (outer, inner)
                     if box.top + r >= tab.rows or box.left + c >= tab.columns:
                         raise SheetsError(f"Range ({item['range']}) exceeds grid limits.")
                     if value is not None:

@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from syncbot.core.fields import field_kinds
 from syncbot.core.values import as_text, is_blank, to_serial
@@ -36,6 +36,14 @@ OUTPUT_COLUMNS = ("engagement_score", "fit_score", "score", "score_change_7d", "
                   "tags", "tags_since", "why", "synced_at")
 MAX_CELL_CHARS = 50_000
 BLOCK_ROWS = 1000
+GAP_ROWS = 12  # unchanged rows a column's range runs through rather than start another
+
+
+class WriteRange(NamedTuple):
+    """One ValueRange to write, and how many leads are written in full once it is."""
+
+    value_range: dict[str, Any]
+    leads: int
 
 
 def leads_columns(merge_tags: Sequence[str], lookback_days: int, order_days: int | None = None
@@ -319,25 +327,51 @@ class LeadsDiff:
     def sample(self) -> list[SampleLead]:
         return self.samples.items()
 
-    def ranges(self, synced_at: datetime) -> Iterator[dict[str, Any]]:
-        """The ValueRanges to write RAW: new column headers, then the changed rows in blocks."""
+    def ranges(self, synced_at: datetime) -> Iterator[WriteRange]:
+        """The ValueRanges to write RAW: new column headers, then the new rows in blocks of
+        whole rows, then the changed cells of the other rows column by column (see
+        ``_changed_cells``), each with how many leads it finishes (for a progress meter)."""
         layout = self.layout
         if layout.new_columns:
             first = min(layout.index[name] for name in layout.new_columns)
-            yield {"range": f"{quote_title(layout.tab)}!{col_letters(first)}1",
-                   "values": [[layout.title(name) for name in
-                               sorted(layout.new_columns, key=layout.index.__getitem__)]]}
+            yield WriteRange({"range": f"{quote_title(layout.tab)}!{col_letters(first)}1",
+                              "values": [[layout.title(name) for name in
+                                          sorted(layout.new_columns, key=layout.index.__getitem__)]]},
+                             0)
         stamp = to_serial(synced_at)
         stamp_at = layout.index["synced_at"]
-        for first, last in row_runs(sorted(self.pending), BLOCK_ROWS):
+        new_rows = sorted(row for row, pending in self.pending.items() if pending[2] is ALL)
+        for first, last in row_runs(new_rows, BLOCK_ROWS):
             changes = {}
             for row in range(first, last + 1):
-                _, text, which, _ = self.pending[row]
-                cells = json.loads(text)
-                picked = range(len(cells)) if which is ALL else which
-                changes[row] = {self._positions[i]: cells[i] for i in picked}
+                cells = json.loads(self.pending[row][1])
+                changes[row] = {self._positions[i]: cells[i] for i in range(len(cells))}
                 changes[row][stamp_at] = stamp
-            yield _block(layout.tab, changes)
+            yield WriteRange(_block(layout.tab, changes), last - first + 1)
+        changed = sorted(row for row, pending in self.pending.items() if pending[2] is not ALL)
+        for window in _windows(changed, BLOCK_ROWS):
+            yield from self._changed_cells(window, stamp, stamp_at)
+
+    def _changed_cells(self, rows: Sequence[int], stamp: float, stamp_at: int
+                       ) -> Iterator[WriteRange]:
+        """The changed cells of ``rows`` (at most ``BLOCK_ROWS`` apart), one column at a time,
+        ``synced_at`` last. At the cadence of a schedule most changed rows change two or three
+        cells far apart (a decayed sum, a day count), so a range of whole rows would be mostly
+        nulls; a column's run of changed cells carries only the values and the few unchanged
+        rows between them (``GAP_ROWS``). ``synced_at`` goes last so that a write cut short
+        never stamps a row whose values did not reach the sheet."""
+        by_column: dict[int, list[tuple[int, Any]]] = {}
+        for row in rows:
+            _, text, which, _ = self.pending[row]
+            cells = json.loads(text)
+            for i in which or ():
+                by_column.setdefault(self._positions[i], []).append((row, cells[i]))
+        tab = self.layout.tab
+        for column in sorted(by_column):
+            for run in _column_runs(tab, column, by_column[column]):
+                yield WriteRange(run, 0)
+        for run in _column_runs(tab, stamp_at, [(row, stamp) for row in rows]):
+            yield WriteRange(run, sum(value is not None for value in run["values"][0]))
 
     def ledger_entries(self, synced_at: datetime) -> Iterator[LedgerEntry]:
         """What the ledger must learn once ``ranges`` were written: (key, cells, synced_at,
@@ -360,6 +394,45 @@ def _vouches(recorded: float | None, stamp: Any) -> bool:
     """Whether a row's ``synced_at`` cell shows the stamp the ledger recorded for it. A blank
     stamp proves nothing (a row typed in by hand has one), so it never vouches."""
     return recorded is not None and _is_number(stamp) and same(stamp, recorded)
+
+
+def _windows(rows: Sequence[int], span: int) -> Iterator[list[int]]:
+    """Sorted row numbers in groups whose first and last rows are less than ``span`` apart."""
+    window: list[int] = []
+    for row in rows:
+        if window and row - window[0] >= span:
+            yield window
+            window = []
+        window.append(row)
+    if window:
+        yield window
+
+
+def _column_runs(tab: str, column: int, cells: Sequence[tuple[int, Any]]
+                 ) -> Iterator[dict[str, Any]]:
+    """One column's cells (row, value; rows ascending) as ranges of that column, running
+    through gaps of at most ``GAP_ROWS`` unchanged rows as nulls (which leave a cell as it
+    is): a null costs about 6 bytes of JSON, another range about 75."""
+    letters = col_letters(column)
+    run: list[Any] = []
+    first = last = 0
+    for row, value in cells:
+        if run and row - last - 1 > GAP_ROWS:
+            yield _column_range(tab, letters, first, run)
+            run = []
+        if not run:
+            first = row
+        else:
+            run.extend([None] * (row - last - 1))
+        run.append(value)
+        last = row
+    if run:
+        yield _column_range(tab, letters, first, run)
+
+
+def _column_range(tab: str, letters: str, first: int, values: list[Any]) -> dict[str, Any]:
+    return {"range": f"{quote_title(tab)}!{letters}{first}:{letters}{first + len(values) - 1}",
+            "majorDimension": "COLUMNS", "values": [values]}
 
 
 def _block(tab: str, changes: Mapping[int, Mapping[int, Any]]) -> dict[str, Any]:

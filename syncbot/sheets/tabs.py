@@ -61,7 +61,7 @@ from syncbot.sheets.language import (
     tab_names,
     template_text,
 )
-from syncbot.sheets.leads import LeadsDiff, plan_layout
+from syncbot.sheets.leads import LeadsDiff, WriteRange, plan_layout
 
 DROPDOWNS = {"weights_operators": list(OPERATORS), "segment_operators": list(OPERATORS[1:]),
              "dimensions": list(DIMENSIONS), "handoff_statuses": list(HANDOFF_STATUSES)}
@@ -470,17 +470,14 @@ def write_leads(workbook: Grid, data: SheetData, diff: LeadsDiff, synced_at: dat
     requests = 1 if layout else 0
     workbook.change_structure(layout)
     ranges = diff.ranges(synced_at)
-    return requests + workbook.write(_counted(ranges, rows, header=bool(diff.layout.new_columns)))
+    return requests + workbook.write(_counted(ranges, rows))
 
 
-def _counted(ranges: Iterator[dict[str, Any]], rows: Meter, *, header: bool
-             ) -> Iterator[dict[str, Any]]:
-    """The ranges as they are, counting the lead rows in them (``header``: the first range
-    is the new columns' header row, not a lead)."""
-    for number, value_range in enumerate(ranges):
+def _counted(ranges: Iterator[WriteRange], rows: Meter) -> Iterator[dict[str, Any]]:
+    """The ranges as they are, counting the lead rows they finish."""
+    for value_range, leads in ranges:
         yield value_range
-        if number or not header:
-            rows.advance(len(value_range["values"]))
+        rows.advance(leads)
 
 
 def append_run(workbook: Grid, data: SheetData, values: Sequence[Any]) -> None:
