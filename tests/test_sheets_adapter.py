@@ -243,6 +243,25 @@ def test_changed_cells_are_written_column_by_column_with_synced_at_last(world, m
     assert [rows[f"Lead{i}@Example.com"]["score"] for i in (4, 5, 6)] == [4.5, 5.0, 6.5]
 
 
+def test_bodies_go_as_compact_utf8_json_of_the_size_measured(world, monkeypatch):
+    sent: list[bytes] = []
+    request = world.book.http.session.request
+
+    def spy(*args, **kwargs):
+        if kwargs.get("data"):
+            sent.append(kwargs["data"])
+        return request(*args, **kwargs)
+
+    monkeypatch.setattr(world.book.http.session, "request", spy)
+    before = world.book.bytes_written
+    world.book.write([{"range": "'Leads'!A1:C1", "values": [["Sofía", None, 2.5]]}])
+    (body,) = sent
+    assert b'"values":[["Sof\xc3\xada",null,2.5]]' in body and b", " not in body
+    assert world.book.bytes_written - before == len(body) - len(
+        b'{"valueInputOption":"RAW","data":[]}') + 1  # the ranges, each with its comma
+    assert world.values("Leads")[0][:3] == ["Sofía", "status", 2.5]  # the null left B1
+
+
 def test_a_column_run_bridges_short_gaps_only():
     from syncbot.sheets.leads import GAP_ROWS, _column_runs
 
