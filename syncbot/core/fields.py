@@ -179,23 +179,26 @@ def stable_until(member: Member, events: Iterable[Event], *, now: datetime, look
     passing for a ``days_since_*`` field, or a decayed sum crossing its last rounding step.
     Before then the lead need not be recomputed (the result is conservative: never late)."""
     oldest = now - timedelta(days=lookback_days)
-    lookback = timedelta(days=lookback_days)
-    windows = [timedelta(days=w) for w in WINDOWS if w <= lookback_days]
-    moments: list[datetime] = []
+    edges = sorted({timedelta(days=w) for w in WINDOWS if w <= lookback_days}
+                   | {timedelta(days=lookback_days)})  # ages where an event changes a count
+    soonest = datetime.max.replace(tzinfo=now.tzinfo)
     sums = {"open": 0.0, "click": 0.0}
     latest: dict[str, datetime] = {}
     for event in events:
-        if event.at > now:
-            moments.append(event.at)  # it enters the window
+        at = event.at
+        if at > now:
+            soonest = min(soonest, at)  # it enters the window
             continue
-        if event.at < oldest:
+        if at < oldest:
             continue  # out for good
-        moments.append(event.at + lookback)  # it leaves the window
-        moments.extend(event.at + w for w in windows if event.at + w >= now)
+        age = now - at
+        edge = next(edge for edge in edges if edge >= age)  # the next window it leaves
+        soonest = min(soonest, at + edge)
         if event.kind in sums:
-            sums[event.kind] += 0.5 ** (((now - event.at) / DAY) / half_life_days)
-            if event.kind not in latest or event.at > latest[event.kind]:
-                latest[event.kind] = event.at
+            sums[event.kind] += 0.5 ** ((age / DAY) / half_life_days)
+            if event.kind not in latest or at > latest[event.kind]:
+                latest[event.kind] = at
+    moments = [soonest]
     lasts = list(latest.values())
     if lasts:
         lasts.append(max(lasts))

@@ -107,15 +107,16 @@ def orders_stable_until(orders: Iterable[Order], *, now: datetime, order_days: i
     the same orders (None: never): an order coming into time, one leaving a window or the
     lookback, or the next whole day of ``days_since_last_order``."""
     oldest = now - timedelta(days=order_days)
-    windows = [timedelta(days=w) for w in {*ORDER_WINDOWS, EMAIL_WINDOW} if w <= order_days]
+    edges = sorted({timedelta(days=w) for w in {*ORDER_WINDOWS, EMAIL_WINDOW} if w <= order_days}
+                   | {timedelta(days=order_days)})  # ages where an order changes a field
     moments: list[datetime] = []
     last: datetime | None = None
     for order in orders:
         if order.at > now:
             moments.append(order.at)
         elif order.at >= oldest:
-            moments.append(order.at + timedelta(days=order_days))
-            moments.extend(order.at + w for w in windows if order.at + w >= now)
+            age = now - order.at
+            moments.append(order.at + next(edge for edge in edges if edge >= age))
             last = order.at if last is None or order.at > last else last
     if last is not None:
         moments.append(last + (math.floor((now - last) / DAY) + 1) * DAY)

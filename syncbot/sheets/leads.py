@@ -279,8 +279,10 @@ class LeadsDiff:
 
     def _compare(self, row: int, key: str, text: str, old: Sequence[Any], cells: Sequence[Any],
                  stamp: Any, note: LeadNote) -> None:
-        changed = tuple(i for i, value in enumerate(cells)
-                        if not _identical(old[i] if i < len(old) else None, value))
+        known = len(old)
+        changed = tuple(i for i, value in enumerate(cells)  # most cells are the same object type
+                        if i >= known or old[i] != value or old[i].__class__ is not value.__class__
+                        if not same(old[i] if i < known else None, value))
         if changed:
             self.pending[row] = (key, text, changed, note)
             self.changed_leads += 1
@@ -380,10 +382,6 @@ class LeadsDiff:
         for key, text, _, note in self.pending.values():
             yield LedgerEntry.of(key, Known(text, stamp), note)
         yield from self.kept
-
-
-def _identical(old: Any, new: Any) -> bool:
-    return (old == new and old.__class__ is new.__class__) or same(old, new)
 
 
 def _is_number(value: Any) -> bool:
