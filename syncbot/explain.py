@@ -75,11 +75,11 @@ def explain_lead(config: Config, email: str, echo: Callable[[str], None],
         row = {key: rows_of[key]} if key in rows_of else {}
     team = dict(sheet.read_inputs(rules.inputs, row).of(key))  # and its Hand-off Status
     evaluator = Evaluator(rules, lead_settings(config, data.time_zone), data.language.texts,
-                          data.language.labels)
+                          data.labels)
     member = to_member(raw)
     explanation = evaluator.explain(member, events, now, team, history, orders)
     tabs = (data.tabs["Weights"].title, data.tabs["Segments"].title)
-    for line in _lines(explanation, data.language.labels, tabs,
+    for line in _lines(explanation, data.labels, tabs,
                        untagged=member.status not in config.mailchimp.tag_statuses,
                        statuses=config.mailchimp.tag_statuses):
         echo(line)

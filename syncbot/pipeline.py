@@ -423,7 +423,7 @@ class _Leads:
         self.diff, self.now, self.inputs = diff, run.now, inputs
         self.fingerprints = inputs.fingerprints()  # made once: the state compares them too
         self.evaluate = Evaluator(rules, lead_settings(run.config, data.time_zone),
-                                  data.language.texts, data.language.labels)
+                                  data.language.texts, data.labels)
         self.desired: dict[str, list[str]] = {}
         self.statuses: dict[str, str] = {}
         self.addresses: dict[str, str] = {}  # key → address as Mailchimp spells it, if different
@@ -497,7 +497,8 @@ def rules_key(config: Config, data: SheetData, columns: list[str]) -> str:
              data.time_zone,
              config.mailchimp.lookback_days, sorted(config.mailchimp.tag_statuses),
              config.scoring.half_life_days, config.scoring.timezone, config.order_days,
-             language.code, [language.texts.template(text) for text in WHY_TEXTS]]
+             language.code, [language.texts.template(text) for text in WHY_TEXTS],
+             data.labels.decimal]
     return hashlib.sha256(json.dumps(basis, default=str).encode()).hexdigest()
 
 

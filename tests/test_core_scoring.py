@@ -11,6 +11,7 @@ from syncbot.core.rules import parse_rules
 from syncbot.core.scoring import Scorer, explain
 from syncbot.core.segments import assign_tags
 from syncbot.core.tagplan import TagPlan, apply_plan, plan_tags, safety_problems
+from syncbot.core.vocabulary import Labels
 from tests.conftest import CELL, SAY
 
 W = ["Field", "Operator", "Value", "Points", "Max", "Dimension"]
@@ -47,6 +48,19 @@ def test_conditions_negative_points_and_dimensions():
     assert (result.engagement, result.fit, result.total) == (-17.5, 9.0, -8.5)
     assert result.why == ("status = unsubscribed -20; JOBTITLE contains director, ceo +10; "
                           "clicks_7d > 0 +2.5; COMPANY is empty -1")
+
+
+def test_why_writes_numbers_with_the_sheets_decimal_mark():
+    """In a sheet whose locale writes 2,5 (es_ES), "2.345" would read as two thousand."""
+    rules = ruleset([["opens_decayed", "per", "", "1,5", 3, ""], ["clicks_7d", ">", 0, "2,5", "", ""],
+                     ["clicks_30d", "per", "", 2, "", ""]]).weights
+    features = {"opens_decayed": 2.345, "clicks_7d": 1, "clicks_30d": 3}
+    comma = Scorer(rules, SAY, Labels(decimal=",")).score(features)
+    assert comma.why == ("clicks_30d 3×2 +6; opens_decayed 2,35×1,5=3,52, capped +3; "
+                         "clicks_7d > 0 +2,5")
+    assert Scorer(rules, SAY).score(features).why == (
+        "clicks_30d 3×2 +6; opens_decayed 2.35×1.5=3.52, capped +3; clicks_7d > 0 +2.5")
+    assert comma.total == 11.5  # the numbers themselves are the same
 
 
 def test_nothing_true_means_zero_and_a_why_that_says_so():

@@ -5,6 +5,7 @@ headers whatever the user's language is."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import pytest
@@ -14,7 +15,14 @@ from syncbot.cli import main
 from syncbot.core.fields import SCORE_FIELDS, field_kinds
 from syncbot.core.vocabulary import fold
 from syncbot.locales import rule_vocabulary
-from syncbot.sheets.language import KINDS, csv_rows, recognise, sheet_language, template_text
+from syncbot.sheets.language import (
+    KINDS,
+    csv_rows,
+    decimal_mark,
+    recognise,
+    sheet_language,
+    template_text,
+)
 from syncbot.sheets.leads import plan_layout
 from tests.conftest import SHEET_ID
 from tests.test_e2e import World
@@ -99,6 +107,14 @@ def book(world: World):
     return world.box.sheets.spreadsheets[SHEET_ID]
 
 
+def add_rule(world: World, title: str, cells: list) -> None:
+    """The team adds a rule at the bottom of a rules tab."""
+    sheet = book(world).sheet(title)
+    row = len(values(world, title))
+    for column, value in enumerate(cells):
+        sheet.set(row, column, value)
+
+
 @pytest.fixture
 def spanish(tmp_path, monkeypatch, capsys) -> World:
     """A new spreadsheet whose locale is es_ES, after `syncbot init`."""
@@ -145,6 +161,7 @@ def test_the_config_language_wins_over_the_locale(tmp_path, monkeypatch, capsys)
 def test_a_spanish_sheet_syncs_in_spanish_while_messages_follow_the_user(spanish, capsys,
                                                                         monkeypatch):
     monkeypatch.setenv("SYNCBOT_LANG", "en")
+    add_rule(spanish, "Pesos", ["aperturas_ponderadas", "por", "", 1.5])
     code, out, _ = spanish.run(capsys, "sync")
     assert code == 0 and "Full sync" in out  # the user's language
     header, *rows = values(spanish, "Leads")
@@ -155,6 +172,8 @@ def test_a_spanish_sheet_syncs_in_spanish_while_messages_follow_the_user(spanish
     whys = " ".join(lead["motivo"] for lead in leads)
     assert "clics_30d " in whys and "dias_desde_ultima_actividad > 90 -15" in whys
     assert "clicks_30d" not in whys and "days_since" not in whys
+    decimals = re.findall(r"\d[.,]\d", whys)  # es_ES writes two and a half 2,5
+    assert decimals and all("," in number for number in decimals)
     assert {lead["estado"] for lead in leads} <= {"suscrito", "dado de baja", "limpiado",
                                                   "pendiente", "transaccional"}
     days = {lead["mejor_dia_envio"] for lead in leads} - {""}
@@ -179,12 +198,24 @@ def test_an_english_sheet_stays_english_whatever_the_locale_or_the_user(tmp_path
     book(world).locale = "es_ES"  # the team changed the spreadsheet's locale later
     world.config.write_text(world.config.read_text() + 'language = "es"\n')
     monkeypatch.setenv("SYNCBOT_LANG", "es")
+    add_rule(world, "Weights", ["opens_decayed", "per", "", 1.5])
     code, out, _ = world.run(capsys, "sync")
     assert code == 0 and "Sincronización completa" in out
     header = values(world, "Leads")[0]
     assert "clicks_30d" in header and "clics_30d" not in header
-    assert "clicks_30d" in " ".join(lead["why"] for lead in world.leads().values())
+    whys = " ".join(lead["why"] for lead in world.leads().values())
+    assert "clicks_30d" in whys
+    decimals = re.findall(r"\d[.,]\d", whys)  # numbers as the locale writes them: 2,5
+    assert decimals and all("," in number for number in decimals)
     assert values(world, "Runs")[1][2] == "full"
+
+
+@pytest.mark.parametrize(("locale", "mark"), [
+    ("es_ES", ","), ("es_AR", ","), ("es_CO", ","), ("es_CL", ","), ("pt_BR", ","),
+    ("de_DE", ","), ("es_MX", "."), ("es_419", "."), ("es_US", "."), ("en_US", "."), ("en_GB", "."),
+    ("ja_JP", "."), ("", ".")])
+def test_why_uses_the_decimal_mark_of_the_spreadsheet_s_locale(locale, mark):
+    assert decimal_mark(locale) == mark
 
 
 def test_a_spanish_sheet_takes_english_words_and_hints_in_spanish(spanish, capsys):

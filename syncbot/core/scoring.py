@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from syncbot.core.rules import WeightRule
 from syncbot.core.texts import Say
-from syncbot.core.values import format_number, is_blank, parse_number
+from syncbot.core.values import is_blank, parse_number
 from syncbot.core.vocabulary import SYNCBOT_LABELS, Labels
 
 WHY_LIMIT = 300
@@ -25,8 +25,8 @@ class Score:
     why: str
 
 
-def _signed(points: float) -> str:
-    text = format_number(points)
+def _signed(points: float, labels: Labels) -> str:
+    text = labels.number(points)
     return text if text.startswith("-") else "+" + text
 
 
@@ -37,15 +37,15 @@ class Scorer:
                  ) -> None:
         """``say`` and ``labels``: the sheet's language, in which ``why`` is written."""
         self.rules = tuple(rules)
-        self.say = say
+        self.say, self.labels = say, labels
         self._per = say("why.per", field="{field}", count="{count}", points="{points}",
                       total="{total}")
         self._per_capped = say("why.per_capped", field="{field}", count="{count}",
                              points="{points}", raw="{raw}", total="{total}")
         self._fixed = [self._condition_text(rule, say, labels) if rule.condition else ""
                        for rule in self.rules]
-        self._labels = [labels.field(rule.field) for rule in self.rules]
-        self._points = [format_number(rule.points) for rule in self.rules]
+        self._fields = [labels.field(rule.field) for rule in self.rules]
+        self._points = [labels.number(rule.points) for rule in self.rules]
 
     @staticmethod
     def _condition_text(rule: WeightRule, say: Say, labels: Labels) -> str:
@@ -53,9 +53,9 @@ class Scorer:
         field, operator = labels.field(rule.field), labels.operator(rule.operator)
         if rule.condition.value_text:
             return say("why.condition", field=field, operator=operator,
-                       value=rule.condition.value_text, points=_signed(rule.points))
+                       value=rule.condition.value_text, points=_signed(rule.points, labels))
         return say("why.condition_no_value", field=field, operator=operator,
-                   points=_signed(rule.points))
+                   points=_signed(rule.points, labels))
 
     def score(self, features: dict[str, Any]) -> Score:
         engagement = fit = 0.0
@@ -83,9 +83,10 @@ class Scorer:
                 if rule.max is not None and abs(raw) > rule.max:
                     points = rule.max if raw > 0 else -rule.max
                 template = self._per if points == raw else self._per_capped
-                text = template.format(field=self._labels[index], count=format_number(count),
+                text = template.format(field=self._fields[index], count=self.labels.number(count),
                                        points=self._points[index],
-                                       raw=format_number(raw), total=_signed(points))
+                                       raw=self.labels.number(raw),
+                                       total=_signed(points, self.labels))
             if points:
                 if rule.dimension == "fit":
                     fit += points

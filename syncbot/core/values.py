@@ -84,9 +84,11 @@ def as_text(value: Any) -> str:
     return str(value).strip()
 
 
-def format_number(number: float) -> str:
-    """``5.0`` → ``5``, ``2.50`` → ``2.5``: numbers as a person writes them."""
+def format_number(number: float, decimal: str = ".") -> str:
+    """``5.0`` → ``5``, ``2.50`` → ``2.5``: numbers as a person writes them (``decimal``: the
+    decimal mark, ``","`` where ``2,5`` is how people write two and a half)."""
     if number == int(number) and abs(number) < 1e15:
         return str(int(number))
     rounded = round(number, 2)
-    return str(int(rounded)) if float(rounded).is_integer() else f"{rounded:g}"
+    text = str(int(rounded)) if float(rounded).is_integer() else f"{rounded:g}"
+    return text.replace(".", decimal) if decimal != "." else text

@@ -15,6 +15,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from syncbot.core.values import format_number
+
 
 def fold(text: str) -> str:
     """``"  Está  VACÍO "`` → ``"esta vacio"``: how typed words are compared."""
@@ -89,6 +91,11 @@ class Labels:
     statuses: Mapping[str, str] = field(default_factory=dict)  # subscribed → suscrito
     headers: Mapping[str, str] = field(default_factory=dict)  # rules tabs' Field → Campo
     handoff_statuses: Mapping[str, str] = field(default_factory=dict)  # won → ganado
+    decimal: str = "."  # the spreadsheet's decimal mark (its locale's: "," in es_ES)
+
+    def number(self, value: float) -> str:
+        """A number as this sheet writes it (``2,5`` in a sheet whose locale says so)."""
+        return format_number(value, self.decimal)
 
     def field(self, name: str) -> str:
         """A field as this sheet names it (team columns keep the team's own names)."""

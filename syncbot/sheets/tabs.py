@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -27,6 +27,7 @@ from syncbot.core.inputs import TeamHeaders
 from syncbot.core.orders import ORDER_FIELDS
 from syncbot.core.rules import DIMENSIONS, OPERATORS
 from syncbot.core.values import as_text, is_blank
+from syncbot.core.vocabulary import Labels
 from syncbot.errors import InvalidInputError
 from syncbot.locales import t
 from syncbot.progress import STILL, Meter
@@ -53,6 +54,7 @@ from syncbot.sheets.language import (
     TABS,
     SheetLanguage,
     csv_rows,
+    decimal_mark,
     find_tabs,
     init_language,
     recognise,
@@ -305,6 +307,15 @@ class SheetData:
     language: SheetLanguage = field(default_factory=lambda: sheet_language(SYNCBOT))
     found: dict[str, Tab] = field(default_factory=dict)  # every tab, by title
     handoff_rows: list[list[Any]] = field(default_factory=list)  # the Hand-off tab, if any
+    locale: str = ""  # the spreadsheet's (``es_ES``): how it writes numbers
+
+    @property
+    def labels(self) -> Labels:
+        """What ``why`` and the Dashboard write: the sheet's language's words, with its
+        locale's decimal mark."""
+        mark = decimal_mark(self.locale)
+        return self.language.labels if mark == self.language.labels.decimal \
+            else replace(self.language.labels, decimal=mark)
 
     def team_headers(self, syncbot_columns: Sequence[str]) -> TeamHeaders:
         """What the rules may name besides syncbot's fields: the Leads headers that are not
@@ -351,7 +362,7 @@ def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str
                           if rows) or config.language or named_in)
     return SheetData(tabs | handoff, weights, segments, interests, leads_header, len(runs),
                      source_headers, workbook.time_zone, sheet_language(language), found,
-                     handoff_rows)
+                     handoff_rows, workbook.locale)
 
 
 def _blocks(rows: Sequence[int], size: int) -> Iterator[list[tuple[int, int]]]:
