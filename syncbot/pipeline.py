@@ -205,8 +205,8 @@ def _pull_and_apply(run: _Run, data: SheetData) -> None:
         try:
             if reason and not run.options.full:
                 report.warnings.append(full_pull_warning(reason, config.state.path))
+            run.meters.stage(run.texts("progress.pulling"))  # before the listing's meter
             with _orders_listing(run, state) as orders:  # beside the pull: both wait on Mailchimp
-                run.meters.stage(run.texts("progress.pulling"))
                 pulled = pull(run.audience, state, now=run.now,
                               lookback_days=config.mailchimp.lookback_days,
                               full=run.options.full,

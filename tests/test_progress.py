@@ -8,11 +8,12 @@ from collections import defaultdict
 import pytest
 from rich.console import Console
 
+from syncbot.config import parse_config
 from syncbot.pipeline import RunHooks, RunOptions, run_once
 from syncbot.progress import Bars
-from tests.conftest import SAY
+from tests.conftest import LIST_ID, SAY
 from tests.test_e2e import World
-from tests.test_fakes import FakeWorld
+from tests.test_fakes import SHEET, FakeWorld
 
 
 class Recorder:
@@ -22,9 +23,11 @@ class Recorder:
         self.totals: dict[str, int] = defaultdict(int)
         self.done: dict[str, int] = defaultdict(int)
         self.stages: list[str] = []
+        self.order: list[str] = []  # stage lines and meters, as they began
 
     def start(self, what: str, total: int | None = None):
         recorder = self
+        recorder.order.append(what)
         recorder.totals[what] += total or 0
 
         class Counting:
@@ -38,6 +41,7 @@ class Recorder:
 
     def stage(self, message: str) -> None:
         self.stages.append(message)
+        self.order.append(message)
 
 
 def test_every_long_step_counts_to_its_total(tmp_path):
@@ -51,6 +55,18 @@ def test_every_long_step_counts_to_its_total(tmp_path):
     assert meters.done["Mailchimp pages read"] >= 2  # members and the campaign's activity
     assert report.new_leads == 120
     assert meters.stages[0] == "Reading the spreadsheet…"
+
+
+def test_the_pull_is_announced_before_its_order_pages_are_counted(tmp_path):
+    world = FakeWorld(tmp_path, "orders")
+    config = parse_config({"mailchimp": {"list_id": LIST_ID}, "sheets": {"spreadsheet_id": SHEET},
+                           "state": {"path": str(tmp_path / "orders-state.db")},
+                           "orders": {"lookback_days": 365}})
+    meters = Recorder()
+    run_once(config, world.audience, world.sheet, world.now, RunOptions(),
+             RunHooks(meters=meters, texts=SAY))
+    assert meters.order[1:4] == ["Pulling the audience from Mailchimp…", "Order pages read",
+                                 "Mailchimp pages read"]
 
 
 def test_bars_draw_counts_and_time_left_on_a_terminal(tmp_path):
