@@ -14,11 +14,10 @@ from openpyxl import load_workbook
 from syncbot.cli import main
 from syncbot.core.fields import SCORE_FIELDS, field_kinds
 from syncbot.core.vocabulary import fold
-from syncbot.locales import rule_vocabulary
+from syncbot.locales import decimal_mark, rule_vocabulary
 from syncbot.sheets.language import (
     KINDS,
     csv_rows,
-    decimal_mark,
     recognise,
     sheet_language,
     template_text,

@@ -123,6 +123,22 @@ def test_the_language_is_syncbot_lang_else_the_system_locale(environ, expected):
     assert text.language(environ) == expected
 
 
+@pytest.mark.parametrize(("environ", "scoring"), [
+    ({"LANG": "es_ES.UTF-8"}, "Puntuando 15.833 leads (1.204 sin cambios"),  # Spain: 15.833
+    ({"LANG": "es_AR.UTF-8"}, "Puntuando 15.833 leads (1.204 sin cambios"),
+    ({"LANG": "es_MX.UTF-8"}, "Puntuando 15,833 leads (1,204 sin cambios"),  # Mexico: 15,833
+    ({"SYNCBOT_LANG": "es"}, "Puntuando 15,833 leads (1,204 sin cambios"),  # region unknown
+    ({"SYNCBOT_LANG": "en", "LANG": "es_ES.UTF-8"}, "Scoring 15,833 leads (1,204 unchanged"),
+    ({"LANG": "en_US.UTF-8"}, "Scoring 15,833 leads (1,204 unchanged"),
+])
+def test_counts_are_grouped_as_the_reader_s_region_writes_them(environ, scoring):
+    say = text.catalogue(environ)
+    assert say("progress.scoring_some", count=15833, unchanged=1204).startswith(scoring)
+    waiting = say("network.waiting_unreachable", service="Mailchimp", why="1.5 s, 2,5 s",
+                  host="us21.api.mailchimp.com", seconds=30)
+    assert "us21.api.mailchimp.com" in waiting and "1.5 s, 2,5 s" in waiting  # texts stay
+
+
 def test_the_command_line_speaks_spanish(monkeypatch, tmp_path, capsys):
     from syncbot.cli import main
 

@@ -106,24 +106,6 @@ def languages() -> list[SheetLanguage]:
     return [sheet_language(code) for code in SHEET_LANGUAGES]
 
 
-DECIMAL_COMMA_LANGUAGES = frozenset({"es", "pt", "fr", "de", "it", "nl", "ca", "gl", "eu", "da",
-                                     "sv", "nb", "no", "fi", "pl", "cs", "sk", "ro", "hu",
-                                     "ru", "uk", "tr", "el", "id", "vi"})
-DECIMAL_POINT_REGIONS = frozenset({  # where those languages write 2.5 (Unicode CLDR)
-    "es_419", "es_MX", "es_US", "es_PE", "es_GT", "es_HN", "es_NI", "es_PA", "es_PR", "es_SV",
-    "es_DO", "es_CU", "es_BZ"})
-
-
-def decimal_mark(locale: str) -> str:
-    """The decimal mark people write in a spreadsheet's locale: "," in ``es_ES``, ``es_AR``
-    or ``de_DE`` (where 2.345 reads as two thousand…), "." in ``en_US``, ``es_MX`` or an
-    unknown locale."""
-    code = locale.replace("-", "_")
-    language = code.split("_")[0].lower()
-    return "," if language in DECIMAL_COMMA_LANGUAGES and code not in DECIMAL_POINT_REGIONS \
-        else "."
-
-
 def from_locale(locale: str) -> str | None:
     """The language of a spreadsheet's locale (``es_ES``, ``es_419`` → ``es``), if syncbot
     builds sheets in it."""

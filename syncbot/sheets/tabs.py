@@ -29,7 +29,7 @@ from syncbot.core.rules import DIMENSIONS, OPERATORS
 from syncbot.core.values import as_text, is_blank
 from syncbot.core.vocabulary import Labels
 from syncbot.errors import InvalidInputError
-from syncbot.locales import t
+from syncbot.locales import decimal_mark, t
 from syncbot.progress import STILL, Meter
 from syncbot.sheets.a1 import col_letters, quote_title, row_runs
 from syncbot.sheets.client import (
@@ -54,7 +54,6 @@ from syncbot.sheets.language import (
     TABS,
     SheetLanguage,
     csv_rows,
-    decimal_mark,
     find_tabs,
     init_language,
     recognise,
