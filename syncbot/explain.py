@@ -21,7 +21,7 @@ from syncbot.core.handoff import HandoffRecord
 from syncbot.core.history import HistoryPoint
 from syncbot.core.lead import Evaluator, Explanation, RuleOutcome
 from syncbot.core.rules import SegmentRule, WeightRule
-from syncbot.core.values import format_number, from_serial
+from syncbot.core.values import from_serial
 from syncbot.core.vocabulary import Labels
 from syncbot.errors import UsageError
 from syncbot.locales import catalogue, t
@@ -83,25 +83,26 @@ def explain_lead(config: Config, email: str, echo: Callable[[str], None],
                        untagged=member.status not in config.mailchimp.tag_statuses,
                        statuses=config.mailchimp.tag_statuses):
         echo(line)
-    for line in _history_lines(history):
+    for line in _history_lines(history, data.labels):
         echo(line)
     handoffs = [record for record in sheet.handoff_records() if record.key == key]
     for line in _handoff_lines(handoffs, data.tabs.get("Handoff"), data.language):
         echo(line)
 
 
-def _shown(value: Any, *, percent: bool = False) -> str:
-    """A value as the sheet shows it (rates as percentages, dates to the minute)."""
+def _shown(value: Any, labels: Labels, *, percent: bool = False) -> str:
+    """A value as the sheet shows it (rates as percentages, dates to the minute, numbers with
+    the sheet's decimal mark, as in its ``why``)."""
     if value is None or value == "":
         return "—"
     if percent and isinstance(value, int | float):
-        return f"{format_number(round(value * 100, 1))}%"
+        return f"{labels.number(round(value * 100, 1))}%"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, bool):
         return t("explain.yes") if value else t("explain.no")
     if isinstance(value, int | float):
-        return format_number(value)
+        return labels.number(value)
     return str(value)
 
 
@@ -120,7 +121,7 @@ def _rule(rule: WeightRule | SegmentRule, labels: Labels) -> str:
 def _weight_line(outcome: RuleOutcome, labels: Labels) -> str:
     rule = outcome.rule
     assert isinstance(rule, WeightRule)
-    points = format_number(outcome.points)
+    points = labels.number(outcome.points)
     detail = ""  # a "per" rule's count and cap are worth reading; a condition says it all
     if rule.condition is None and outcome.text:
         detail = t("explain.detail", text=outcome.text)
@@ -141,13 +142,13 @@ def _segment_line(outcome: RuleOutcome, labels: Labels, tags: list[str], untagge
              tag=rule.tag, rule=_rule(rule, labels), note=note)
 
 
-def _history_lines(history: list[HistoryPoint]) -> list[str]:
+def _history_lines(history: list[HistoryPoint], labels: Labels) -> list[str]:
     """The runs that changed the lead's score or tags, newest first (the last HISTORY_SHOWN)."""
     if not history:
         return [t("explain.no_history")]
     return [t("explain.history")] + [
         t("explain.history_line", at=point.at.strftime("%Y-%m-%d %H:%M"),
-          score=format_number(point.score), tags=", ".join(point.tags) or "—")
+          score=labels.number(point.score), tags=", ".join(point.tags) or "—")
         for point in reversed(history[-HISTORY_SHOWN:])]
 
 
@@ -172,11 +173,11 @@ def _lines(explanation: Explanation, labels: Labels, tabs: tuple[str, str], *, u
     lead = explanation.lead
     values = lead.values
     lines = [t("explain.heading", email=values.get("email"), status=values.get("status"),
-               score=format_number(lead.score),
-               engagement=format_number(values.get("engagement_score") or 0),
-               fit=format_number(values.get("fit_score") or 0)), "", t("explain.fields")]
+               score=labels.number(lead.score),
+               engagement=labels.number(values.get("engagement_score") or 0),
+               fit=labels.number(values.get("fit_score") or 0)), "", t("explain.fields")]
     hidden = {"email", "status", "tags", "why", "engagement_score", "fit_score", "score"}
-    lines += [f"  {labels.field(name)}: {_shown(value, percent=name in PERCENT)}"
+    lines += [f"  {labels.field(name)}: {_shown(value, labels, percent=name in PERCENT)}"
               for name, value in values.items() if name not in hidden]
     lines += ["", t("explain.weights", tab=tabs[0])]
     lines += [_weight_line(outcome, labels) for outcome in explanation.weights]

@@ -3,6 +3,8 @@ state and the current tabs, through the command line, gspread and the sandbox.""
 
 from __future__ import annotations
 
+import re
+
 from syncbot.core.values import format_number
 from tests.conftest import SHEET_ID
 from tests.test_e2e import World
@@ -66,3 +68,7 @@ def test_why_in_a_spanish_sheet_speaks_the_sheet_s_words(tmp_path, monkeypatch, 
     assert "(suscrito)" in out or "(dado de baja)" in out or "(limpiado)" in out \
         or "(pendiente)" in out or "(transaccional)" in out
     assert "Motivo: " in out
+    fields = [line for line in out.splitlines() if line.startswith("  ") and ": " in line]
+    numbers = [re.findall(r"\d[.,]\d", line.split(": ", 1)[1]) for line in fields]
+    found = [number for line in numbers for number in line]  # as the es_ES sheet shows them
+    assert found and all("," in number for number in found), fields
