@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from syncbot.core.model import BOOLEAN, DATE, NUMBER, TEXT, Event, Member
 from syncbot.core.orders import order_field_kinds
+from syncbot.core.values import next_edge, window_edges
 
 WINDOWS = (7, 30, 90)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -179,8 +180,7 @@ def stable_until(member: Member, events: Iterable[Event], *, now: datetime, look
     passing for a ``days_since_*`` field, or a decayed sum crossing its last rounding step.
     Before then the lead need not be recomputed (the result is conservative: never late)."""
     oldest = now - timedelta(days=lookback_days)
-    edges = sorted({timedelta(days=w) for w in WINDOWS if w <= lookback_days}
-                   | {timedelta(days=lookback_days)})  # ages where an event changes a count
+    edges = window_edges(WINDOWS, lookback_days)
     soonest = datetime.max.replace(tzinfo=now.tzinfo)
     sums = {"open": 0.0, "click": 0.0}
     latest: dict[str, datetime] = {}
@@ -192,8 +192,7 @@ def stable_until(member: Member, events: Iterable[Event], *, now: datetime, look
         if at < oldest:
             continue  # out for good
         age = now - at
-        edge = next(edge for edge in edges if edge >= age)  # the next window it leaves
-        soonest = min(soonest, at + edge)
+        soonest = min(soonest, at + next_edge(age, edges))  # the next window it leaves
         if event.kind in sums:
             sums[event.kind] += 0.5 ** ((age / DAY) / half_life_days)
             if event.kind not in latest or at > latest[event.kind]:

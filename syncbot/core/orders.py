@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from syncbot.core.model import DATE, NUMBER, TEXT, Order
+from syncbot.core.values import next_edge, window_edges
 
 ORDER_WINDOWS = (30, 90, 365)
 REVENUE_WINDOWS = (90, 365)
@@ -107,8 +108,7 @@ def orders_stable_until(orders: Iterable[Order], *, now: datetime, order_days: i
     the same orders (None: never): an order coming into time, one leaving a window or the
     lookback, or the next whole day of ``days_since_last_order``."""
     oldest = now - timedelta(days=order_days)
-    edges = sorted({timedelta(days=w) for w in {*ORDER_WINDOWS, EMAIL_WINDOW} if w <= order_days}
-                   | {timedelta(days=order_days)})  # ages where an order changes a field
+    edges = window_edges((*ORDER_WINDOWS, EMAIL_WINDOW), order_days)
     moments: list[datetime] = []
     last: datetime | None = None
     for order in orders:
@@ -116,7 +116,7 @@ def orders_stable_until(orders: Iterable[Order], *, now: datetime, order_days: i
             moments.append(order.at)
         elif order.at >= oldest:
             age = now - order.at
-            moments.append(order.at + next(edge for edge in edges if edge >= age))
+            moments.append(order.at + next_edge(age, edges))
             last = order.at if last is None or order.at > last else last
     if last is not None:
         moments.append(last + (math.floor((now - last) / DAY) + 1) * DAY)

@@ -9,7 +9,9 @@ that way far more often than English ones write a bare thousands separator.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 SHEETS_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)
@@ -92,3 +94,17 @@ def format_number(number: float, decimal: str = ".") -> str:
     rounded = round(number, 2)
     text = str(int(rounded)) if float(rounded).is_integer() else f"{rounded:g}"
     return text.replace(".", decimal) if decimal != "." else text
+
+
+@cache
+def window_edges(windows: tuple[int, ...], lookback_days: int) -> tuple[timedelta, ...]:
+    """The ages at which an event or an order changes a windowed count, ascending: each window
+    within the lookback, and the lookback itself (past it, the item is out for good)."""
+    return tuple(sorted({timedelta(days=w) for w in windows if w <= lookback_days}
+                        | {timedelta(days=lookback_days)}))
+
+
+def next_edge(age: timedelta, edges: Sequence[timedelta]) -> timedelta:
+    """The first of ``edges`` an item of ``age`` (within the lookback) has yet to reach: the
+    only moment it can change a count before any other of its edges."""
+    return next(edge for edge in edges if edge >= age)

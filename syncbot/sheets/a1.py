@@ -33,12 +33,13 @@ def cell(tab: str, column: int, row: int) -> str:
     return f"{tab}!{col_letters(column)}{row}"
 
 
-def row_runs(rows: Iterable[int], longest: int) -> Iterator[tuple[int, int]]:
+def row_runs(rows: Iterable[int], longest: int, gap: int = 0) -> Iterator[tuple[int, int]]:
     """Sorted row numbers as runs of consecutive rows (first, last), at most ``longest`` long:
-    the shape of a range to read or write."""
+    the shape of a range to read or write. ``gap``: a run goes on over up to that many rows
+    not listed (a range written with nulls there leaves them as they are)."""
     run: list[int] = []  # [first, last]
     for row in rows:
-        if run and row == run[1] + 1 and row - run[0] < longest:
+        if run and row - run[1] - 1 <= gap and row - run[0] < longest:
             run[1] = row
             continue
         if run:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 import json
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -351,7 +352,8 @@ class LeadsDiff:
                 changes[row][stamp_at] = stamp
             yield WriteRange(_block(layout.tab, changes), last - first + 1)
         changed = sorted(row for row, pending in self.pending.items() if pending[2] is not ALL)
-        for window in _windows(changed, BLOCK_ROWS):
+        for first, last in row_runs(changed, BLOCK_ROWS, gap=BLOCK_ROWS):
+            window = changed[bisect_left(changed, first):bisect_right(changed, last)]
             yield from self._changed_cells(window, stamp, stamp_at)
 
     def _changed_cells(self, rows: Sequence[int], stamp: float, stamp_at: int
@@ -394,38 +396,16 @@ def _vouches(recorded: float | None, stamp: Any) -> bool:
     return recorded is not None and _is_number(stamp) and same(stamp, recorded)
 
 
-def _windows(rows: Sequence[int], span: int) -> Iterator[list[int]]:
-    """Sorted row numbers in groups whose first and last rows are less than ``span`` apart."""
-    window: list[int] = []
-    for row in rows:
-        if window and row - window[0] >= span:
-            yield window
-            window = []
-        window.append(row)
-    if window:
-        yield window
-
-
 def _column_runs(tab: str, column: int, cells: Sequence[tuple[int, Any]]
                  ) -> Iterator[dict[str, Any]]:
     """One column's cells (row, value; rows ascending) as ranges of that column, running
     through gaps of at most ``GAP_ROWS`` unchanged rows as nulls (which leave a cell as it
     is): a null costs 5 bytes of JSON, another range about 70."""
     letters = col_letters(column)
-    run: list[Any] = []
-    first = last = 0
-    for row, value in cells:
-        if run and row - last - 1 > GAP_ROWS:
-            yield _column_range(tab, letters, first, run)
-            run = []
-        if not run:
-            first = row
-        else:
-            run.extend([None] * (row - last - 1))
-        run.append(value)
-        last = row
-    if run:
-        yield _column_range(tab, letters, first, run)
+    values = dict(cells)
+    for first, last in row_runs(values, BLOCK_ROWS, gap=GAP_ROWS):
+        yield _column_range(tab, letters, first, [values.get(row) for row in
+                                                  range(first, last + 1)])
 
 
 def _column_range(tab: str, letters: str, first: int, values: list[Any]) -> dict[str, Any]:
