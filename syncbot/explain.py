@@ -67,13 +67,12 @@ def explain_lead(config: Config, email: str, echo: Callable[[str], None],
     sheet = sheet or wiring.spreadsheet(config)
     data = sheet.read()
     rules = sheet_rules(data, config, merge_tags, catalogue())
-    row: dict[str, int] = {}
-    if rules.inputs:  # the lead's row, to read its cells in the team's columns
-        rows_of = sheet.prepare_leads(leads_columns(merge_tags, config.mailchimp.lookback_days,
-                                                    config.order_days),
-                                      trust_ledger=False).rows_of
-        row = {key: rows_of[key]} if key in rows_of else {}
-    team = dict(sheet.read_inputs(rules.inputs, row).of(key))  # and its Hand-off Status
+    inputs = (sheet.open_leads(leads_columns(merge_tags, config.mailchimp.lookback_days,
+                                             config.order_days), rules.inputs,
+                               trust_ledger=False).inputs
+              if rules.inputs  # its cells in the team's columns, and its Hand-off Status
+              else sheet.handoff_inputs())  # no Leads read needed
+    team = dict(inputs.of(key))
     evaluator = Evaluator(rules, lead_settings(config, data.time_zone), data.language.texts,
                           data.labels)
     member = to_member(raw)

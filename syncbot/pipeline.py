@@ -252,33 +252,34 @@ def _finish_orders(run: _Run, state: StateStore, listing: OrdersListing) -> None
 
 @dataclass(frozen=True)
 class _LeadsTab:
-    """Where the Leads tab stands for this run: its diff, and whether the ledger describes it."""
+    """Where the Leads tab stands for this run: its diff, the team's values the rules name,
+    and whether the ledger describes the tab."""
 
     diff: LeadsDiff
+    inputs: TeamInputs
     layout_key: list[object]
     fingerprint: str
     trusted: bool
 
 
-def _open_leads(run: _Run, data: SheetData, state: StateStore, merge_tags: list[str]
-                ) -> _LeadsTab:
+def _open_leads(run: _Run, data: SheetData, state: StateStore, rules: Ruleset,
+                merge_tags: list[str]) -> _LeadsTab:
     config = run.config
     columns = leads_columns(merge_tags, config.mailchimp.lookback_days, config.order_days)
     layout_key: list[object] = [config.sheets.spreadsheet_id, data.tabs["Leads"].sheet_id,
                                 columns]  # what the ledger must describe to be trusted
     trusted = not run.options.full and state.ledger_layout() == layout_key
-    diff = run.sheet.prepare_leads(columns, trust_ledger=trusted)
-    return _LeadsTab(diff, layout_key, rules_key(config, data, columns),
+    opened = run.sheet.open_leads(columns, rules.inputs, trust_ledger=trusted)
+    return _LeadsTab(opened.diff, opened.inputs, layout_key, rules_key(config, data, columns),
                      trusted)
 
 
 def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Ruleset,
                       merge_tags: list[str]) -> None:
-    tab = _open_leads(run, data, state, merge_tags)
+    tab = _open_leads(run, data, state, rules, merge_tags)
     run.report.team_inputs = team_inputs(rules.inputs, run.texts)
-    inputs = run.sheet.read_inputs(rules.inputs, tab.diff.rows_of)
-    run.report.warnings.extend(_team_warnings(run.texts, inputs))
-    leads = _Leads(run, rules, tab.diff, inputs, data)
+    run.report.warnings.extend(_team_warnings(run.texts, tab.inputs))
+    leads = _Leads(run, rules, tab.diff, tab.inputs, data)
     stale = state.mark_stale(run.now, everyone=not tab.trusted
                              or state.ledger_rules() != tab.fingerprint,
                              inputs=leads.fingerprints)

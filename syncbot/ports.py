@@ -216,6 +216,14 @@ class TeamInputs:
         return {key: self.fingerprint(key) for key, values in self.values.items() if values}
 
 
+class OpenedLeads(NamedTuple):
+    """The Leads tab as a run opens it: which lead is on which row (the diff the run fills),
+    and the team's values the rules name, read together."""
+
+    diff: LeadsDiff
+    inputs: TeamInputs
+
+
 @dataclass
 class WriteReport:
     """What a tag write did."""
@@ -257,9 +265,8 @@ class SheetPort(Protocol):
     @property
     def requests(self) -> int: ...
     def read(self) -> SheetData: ...
-    def prepare_leads(self, columns: Sequence[str], *, trust_ledger: bool) -> LeadsDiff: ...
-    def read_inputs(self, columns: Sequence[TeamColumn], rows_of: Mapping[str, int]
-                    ) -> TeamInputs: ...
+    def open_leads(self, columns: Sequence[str], team: Sequence[TeamColumn], *,
+                   trust_ledger: bool) -> OpenedLeads: ...
     def settle_leads(self, diff: LeadsDiff) -> None: ...
     def write_leads(self, diff: LeadsDiff, synced_at: datetime, rows: Meter = ...) -> int: ...
     def write_dashboard(self, tables: DashboardTables, memory: DashboardMemory | None

@@ -71,7 +71,7 @@ class World:
         """What a run does with the Leads tab; ``self.ledger`` stands in for the cache's."""
         sheet = Spreadsheet(self.book, CONFIG)
         sheet.read()
-        diff = sheet.prepare_leads(COLUMNS, trust_ledger=trust_ledger)
+        diff = sheet.open_leads(COLUMNS, (), trust_ledger=trust_ledger).diff
         for values in leads:
             key = values["email"].lower()
             diff.add(key, values, self.ledger.get(key), LeadNote(0.0, "subscribed", key, "[]", 0.0))
@@ -279,7 +279,7 @@ def test_a_write_cut_before_its_stamps_is_finished_by_the_next_run(world):
     world.sync_leads([lead(i) for i in range(10)])
     sheet = Spreadsheet(world.book, CONFIG)
     sheet.read()
-    diff = sheet.prepare_leads(COLUMNS, trust_ledger=True)
+    diff = sheet.open_leads(COLUMNS, (), trust_ledger=True).diff
     changed = [lead(i, score=50.0 + i) for i in range(10)]
     for values in changed:
         key = values["email"].lower()

@@ -90,28 +90,57 @@ def _source_tabs(columns: Sequence[TeamColumn]) -> list[str]:
     return list(dict.fromkeys(c.tab for c in columns if not c.in_leads))
 
 
+@dataclass(frozen=True)
+class InputsRead:
+    """A read of the team's columns the rules name: the ranges to ask for (they go into the
+    same ``values:batchGet`` as the Leads tab's e-mails, see ``sheets.tabs.prepare_leads``)
+    and how their answers become each lead's values."""
+
+    columns: tuple[TeamColumn, ...]
+    reads: tuple[_Read, ...]
+    leads_header: tuple[Any, ...]
+    sources: Mapping[str, Sequence[Any]]
+
+    @property
+    def ranges(self) -> list[str]:
+        """One whole column (below the header) per read; none when the rules name no team
+        column."""
+        return [f"{quote_title(r.tab)}!{col_letters(r.column)}2:{col_letters(r.column)}"
+                for r in self.reads]
+
+    def join(self, answers: Sequence[list[list[Any]]], rows_of: Mapping[str, int]
+             ) -> TeamInputs:
+        """The values of the columns for every lead: ``answers`` are the ranges' values, in
+        order; ``rows_of`` says which Leads row is which lead (key → sheet row)."""
+        columns = self.columns
+        found = TeamInputs(tuple(c.field for c in columns))
+        for tab, header in ((c.tab, self.leads_header if c.in_leads else self.sources[c.tab])
+                            for c in columns if not c.is_count):
+            _ambiguous(tab, header,
+                       [c.header for c in columns if c.tab == tab and not c.is_count], found)
+        read = [(r, _cells(values, r.tab, found))
+                for r, values in zip(self.reads, answers, strict=True)]
+        _join_leads([(r, v) for r, v in read if r.in_leads], rows_of, found)
+        for tab in _source_tabs(columns):
+            counted = any(c.tab == tab and c.is_count for c in columns)
+            _join_source(tab, [(r, v) for r, v in read if r.tab == tab and not r.in_leads],
+                         counted, found)
+        return found
+
+
+def plan_inputs(columns: Sequence[TeamColumn], *, leads_header: Sequence[Any],
+                sources: Mapping[str, Sequence[Any]]) -> InputsRead:
+    """What reading ``columns`` takes: ``sources`` gives each source tab's header row."""
+    reads = _plan(columns, leads_header, sources) if columns else []
+    return InputsRead(tuple(columns), tuple(reads), tuple(leads_header), sources)
+
+
 def read_inputs(workbook: Grid, columns: Sequence[TeamColumn], *, leads_header: Sequence[Any],
                 sources: Mapping[str, Sequence[Any]], rows_of: Mapping[str, int]) -> TeamInputs:
-    """The values of ``columns`` for every lead: ``rows_of`` says which Leads row is which
-    lead (key → sheet row); ``sources`` gives each source tab's header row. One request, none
-    when the rules name no team column."""
-    found = TeamInputs(tuple(c.field for c in columns))
-    if not columns:
-        return found
-    reads = _plan(columns, leads_header, sources)
-    for tab, header in ((c.tab, leads_header if c.in_leads else sources[c.tab])
-                        for c in columns if not c.is_count):
-        _ambiguous(tab, header, [c.header for c in columns if c.tab == tab and not c.is_count],
-                   found)
-    answers = workbook.read([f"{quote_title(r.tab)}!{col_letters(r.column)}2:"
-                             f"{col_letters(r.column)}" for r in reads])
-    read = [(r, _cells(values, r.tab, found)) for r, values in zip(reads, answers, strict=True)]
-    _join_leads([(r, v) for r, v in read if r.in_leads], rows_of, found)
-    for tab in _source_tabs(columns):
-        counted = any(c.tab == tab and c.is_count for c in columns)
-        _join_source(tab, [(r, v) for r, v in read if r.tab == tab and not r.in_leads], counted,
-                     found)
-    return found
+    """The values of ``columns`` for every lead, read on their own (one request, none when the
+    rules name no team column)."""
+    plan = plan_inputs(columns, leads_header=leads_header, sources=sources)
+    return plan.join(workbook.read(plan.ranges) if plan.ranges else [], rows_of)
 
 
 def _cells(rows: list[list[Any]], tab: str, found: TeamInputs) -> list[Any]:

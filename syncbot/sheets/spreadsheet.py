@@ -8,7 +8,7 @@ instead of functions handed the same pair again and again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from syncbot.config import SheetsConfig
 from syncbot.core.dashboard import DashboardTables
 from syncbot.core.handoff import HandoffLead, HandoffRecord
 from syncbot.core.inputs import TeamColumn
-from syncbot.ports import DashboardMemory, TeamInputs
+from syncbot.ports import DashboardMemory, OpenedLeads, TeamInputs
 from syncbot.progress import STILL, Meter
 from syncbot.sheets.client import Grid, Tab
 from syncbot.sheets.dashboard import (
@@ -27,7 +27,7 @@ from syncbot.sheets.dashboard import (
     make_dashboard,
 )
 from syncbot.sheets.handoff import HandoffTab, append_handoffs, ensure_handoff_tab, read_handoff
-from syncbot.sheets.inputs import read_inputs
+from syncbot.sheets.inputs import plan_inputs
 from syncbot.sheets.leads import LeadsDiff
 from syncbot.sheets.tabs import (
     InitResult,
@@ -86,17 +86,25 @@ class Spreadsheet:
                                         self.data.language)
         return handoff.tab
 
-    def prepare_leads(self, columns: Sequence[str], *, trust_ledger: bool) -> LeadsDiff:
-        return prepare_leads(self.workbook, self.data, columns, trust_ledger=trust_ledger)
+    def open_leads(self, columns: Sequence[str], team: Sequence[TeamColumn], *,
+                   trust_ledger: bool) -> OpenedLeads:
+        """Which lead is on which row of Leads (syncbot's ``columns``) and the values of the
+        ``team`` columns the rules name, in one request; with each handed-off lead's Hand-off
+        Status (``handoff_status``, read with the tabs)."""
+        data = self.data
+        plan = plan_inputs(team, leads_header=data.leads_header, sources=data.sources)
+        read = prepare_leads(self.workbook, data, columns, trust_ledger=trust_ledger,
+                             also=plan.ranges)
+        inputs = plan.join(read.also, read.diff.rows_of)
+        inputs.add("handoff_status", self.handoff_statuses())
+        return OpenedLeads(read.diff, inputs)
 
-    def read_inputs(self, columns: Sequence[TeamColumn], rows_of: Mapping[str, int]
-                    ) -> TeamInputs:
-        """The team's values the rules name, per lead (one request; none when there are none),
-        and each handed-off lead's Hand-off Status (``handoff_status``, read with the tabs)."""
-        found = read_inputs(self.workbook, columns, leads_header=self.data.leads_header,
-                            sources=self.data.sources, rows_of=rows_of)
-        found.add("handoff_status", self.handoff_statuses())
-        return found
+    def handoff_inputs(self) -> TeamInputs:
+        """The one team input that needs no read of Leads: each handed-off lead's Hand-off
+        Status."""
+        inputs = TeamInputs()
+        inputs.add("handoff_status", self.handoff_statuses())
+        return inputs
 
     def settle_leads(self, diff: LeadsDiff) -> None:
         settle_leads(self.workbook, self.data, diff)

@@ -4,7 +4,8 @@ Built on a ``client.Grid`` (the ``Workbook``, or a fake). ``init_spreadsheet`` c
 missing tabs (formatting in one ``batchUpdate``, contents in one values write)
 and never changes an existing tab. ``read_spreadsheet`` reads the rules tabs
 and the Leads header in one ``batchGet``; ``prepare_leads`` reads the Leads
-e-mail and ``synced_at`` columns (one more), and ``settle_leads`` only the
+e-mail and ``synced_at`` columns with the team's columns the rules name (one
+more), and ``settle_leads`` only the
 rows the ledger cannot vouch for, in blocks. ``write_leads`` grows the grid
 before writing past it, checks the 10-million-cell limit first, and streams
 the rows in ~2 MB requests; ``append_run`` writes one Runs row at an explicit
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from syncbot.config import SheetsConfig
 from syncbot.core.handoff import HANDOFF_STATUSES
@@ -395,12 +396,20 @@ def _read_rows(workbook: Grid, tab: Tab, rows: Sequence[int], last_column: int |
         yield found
 
 
+class LeadsRead(NamedTuple):
+    """The Leads tab as a run found it, and the answers to the ranges read beside it."""
+
+    diff: LeadsDiff
+    also: list[list[list[Any]]]  # the values of each of ``also``'s ranges, in order
+
+
 def prepare_leads(workbook: Grid, data: SheetData, columns: Sequence[str], *,
-                  trust_ledger: bool) -> LeadsDiff:
+                  trust_ledger: bool, also: Sequence[str] = ()) -> LeadsRead:
     """Where syncbot's columns are, which lead is on which row and where new leads go (the
-    e-mail and ``synced_at`` columns, one request; the rows below the last e-mail, one more
-    when the grid has any). Rows are read in full only when a column must be added, to find
-    the first column nobody uses."""
+    e-mail and ``synced_at`` columns, read in one request with the ranges ``also`` names: the
+    team's columns the rules use; the rows below the last e-mail, one more when the grid has
+    any). Rows are read in full only when a column must be added, to find the first column
+    nobody uses."""
     tab = data.tabs["Leads"]
     header = data.leads_header
     titles = data.language.titles
@@ -418,14 +427,16 @@ def prepare_leads(workbook: Grid, data: SheetData, columns: Sequence[str], *,
         layout = plan_layout(tab.title, header, columns, width=max(widths, default=0),
                              titles=titles)
     wanted = [name for name in ("email", "synced_at") if name not in layout.new_columns]
-    read = dict(zip(wanted, workbook.read([
-        f"{quote_title(tab.title)}!{col_letters(layout.index[n])}2:{col_letters(layout.index[n])}"
-        for n in wanted]), strict=True)) if wanted else {}
+    ranges = [f"{quote_title(tab.title)}!{col_letters(layout.index[n])}2:"
+              f"{col_letters(layout.index[n])}" for n in wanted] + list(also)
+    answers = workbook.read(ranges) if ranges else []
+    read = dict(zip(wanted, answers, strict=False))
     emails = [row[0] if row else "" for row in read.get("email", [])]
     stamps = [row[0] if row else None for row in read.get("synced_at", [])]
     if in_use is None:
         in_use = _last_row_in_use(workbook, tab, below=len(emails) + 1)
-    return LeadsDiff(layout, emails, stamps, trust_ledger=trust_ledger, rows_in_use=in_use)
+    return LeadsRead(LeadsDiff(layout, emails, stamps, trust_ledger=trust_ledger,
+                               rows_in_use=in_use), answers[len(wanted):])
 
 
 def _in_use(cells: Sequence[Any]) -> bool:
