@@ -25,7 +25,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -136,6 +136,7 @@ class _Run:
     clock: Callable[[], datetime]
     report: RunReport
     announcer: Announcer | None = None
+    dashboard: Sequence[Mapping[str, Any]] = ()  # its tables, written with the Runs row
 
     def __post_init__(self) -> None:
         self._calls_before = (self.audience.requests, self.sheet.requests)
@@ -148,9 +149,26 @@ class _Run:
         report.mailchimp_calls = self.audience.requests - self._calls_before[0]
         report.sheets_calls = self.sheet.requests - self._calls_before[1]
         if not self.options.dry_run:
-            report.sheets_calls += 1  # the Runs write itself
-            self.sheet.append_run(report.runs_row())
+            self._log_run()
         return report
+
+    def _log_run(self) -> None:
+        """The Runs row, in one request with the Dashboard's tables. Should that request be
+        refused, the Runs row goes again on its own, saying the Dashboard was not updated:
+        a run is logged whatever becomes of its Dashboard."""
+        report = self.report
+        report.sheets_calls += 1  # the Runs write itself
+        tables, self.dashboard = self.dashboard, ()
+        try:
+            self.sheet.append_run(report.runs_row(), tables)
+        except SyncbotError as exc:
+            if not tables:
+                raise
+            failed = self.texts("run.dashboard_failed", reason=str(exc))
+            report.warnings.append(failed)
+            report.message = " ".join(m for m in (report.message, failed) if m)
+            report.sheets_calls += 1
+            self.sheet.append_run(report.runs_row())
 
     def log_failure(self, message: str) -> None:
         """Record a failed run if the sheet still answers; never hide the real error."""
@@ -388,8 +406,9 @@ def _handoff_messages(texts: Catalogue, outcome: HandoffOutcome) -> list[str]:
 
 def _update_dashboard(run: _Run, state: StateStore, rules: Ruleset, counts: DashboardCounts
                       ) -> None:
-    """Remember this run's tag counts and rewrite the Dashboard from the state. A Dashboard
-    that cannot be written is reported in the run's message; the sync itself stands."""
+    """Remember this run's tag counts and make the Dashboard's tables from the state (they are
+    written with the Runs row). A Dashboard that cannot be written is reported in the run's
+    message; the sync itself stands."""
     sizes = run.report.tag_sizes
     state.record_tag_counts(TagCounts(run.now, {tag: sizes.get(tag, 0)
                                                 for tag in rules.managed_tags}))
@@ -398,11 +417,12 @@ def _update_dashboard(run: _Run, state: StateStore, rules: Ruleset, counts: Dash
                               handoff_weeks(run.sheet.handoff_records(), run.now))
     spreadsheet = run.config.sheets.spreadsheet_id
     try:
-        memory = run.sheet.write_dashboard(tables, state.dashboard(spreadsheet))
+        prepared = run.sheet.prepare_dashboard(tables, state.dashboard(spreadsheet))
     except SyncbotError as exc:
         run.report.warnings.append(run.texts("run.dashboard_failed", reason=str(exc)))
         return
-    state.remember_dashboard(memory)
+    state.remember_dashboard(prepared.memory)
+    run.dashboard = prepared.tables  # written with the Runs row: see ``_Run._log_run``
 
 
 def _compose_message(run: _Run, data: SheetData, diff: LeadsDiff) -> None:

@@ -191,10 +191,38 @@ def test_a_dashboard_that_cannot_be_written_does_not_fail_the_sync(world, capsys
     def refuse(*args, **kwargs):
         raise SheetsError("Google Sheets refused the write")
 
-    monkeypatch.setattr(Spreadsheet, "write_dashboard", refuse)
+    monkeypatch.setattr(Spreadsheet, "prepare_dashboard", refuse)
     code, out, _ = world.run(capsys, "sync")
     assert code == 0 and "The Dashboard could not be updated" in out
     assert world.runs()[-1][3] == "ok"
+
+
+def test_the_dashboard_is_written_with_the_runs_row(world, capsys):
+    """The Dashboard costs no request of its own: a run that changes no lead writes its
+    tables and its Runs row in one values request."""
+    world.run(capsys, "sync")
+    writes = world.box.sheets_host.count("POST", "values:batchUpdate")
+    assert world.run(capsys, "sync")[0] == 0  # the same moment: no lead, no tag changes
+    assert world.box.sheets_host.count("POST", "values:batchUpdate") == writes + 1
+    assert world.box.sheets.values(SHEET_ID, "Dashboard")[2][10] != ""
+    assert len(world.runs()) == 2 and world.runs()[-1][3] == "ok"
+
+
+@pytest.mark.parametrize("reading", ["atomic", "in order"])
+def test_a_refused_dashboard_write_still_logs_the_run_once(world, capsys, reading):
+    """The team deleted the Dashboard's columns, so its tables no longer fit and the write
+    that carries them and the Runs row is refused: the Runs row goes again on its own,
+    saying so, whether Sheets wrote nothing of that request or the ranges before the one
+    it refused."""
+    world.box.sheets.values_batch_reading = reading
+    world.run(capsys, "sync")
+    runs = len(world.runs())
+    dashboard(world).column_count = 5  # the tables start in column K
+    world.now += timedelta(hours=6)
+    code, out, _ = world.run(capsys, "sync")
+    assert code == 0 and "The Dashboard could not be updated" in out
+    assert len(world.runs()) == runs + 1
+    assert world.runs()[-1][3] == "ok" and "Dashboard could not be updated" in world.runs()[-1][11]
 
 
 def test_the_sandbox_refuses_a_chart_field_sheets_does_not_have(world):

@@ -6,7 +6,10 @@ grows the grid); ``RAW`` stores text as text while ``USER_ENTERED`` parses it
 as if typed (``=…`` becomes a formula, ``2,5`` a number in a Spanish sheet);
 ``FORMATTED_VALUE`` renders in the spreadsheet's locale while
 ``UNFORMATTED_VALUE`` returns numbers; ``null`` cells in a write are skipped;
-``spreadsheets.batchUpdate`` is all-or-nothing; 60 read and 60 write requests
+``spreadsheets.batchUpdate`` is all-or-nothing. Whether ``values:batchUpdate``
+is too, the description does not say: ``SheetsEmulator.values_batch_reading``
+plays either ("atomic": a refused range writes nothing; "in order": the
+ranges before it are written). 60 read and 60 write requests
 per minute per user (429 ``RESOURCE_EXHAUSTED``); 10 million cells per
 spreadsheet; the caller must hold a token and the spreadsheet must be shared
 with it.
@@ -440,6 +443,7 @@ class SheetsEmulator(Emulator):
         self.cells_written: dict[str, int] = {}  # benchmark compares a sync's writes with
         self.cells_changed: dict[str, int] = {}
         self._usage: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self.values_batch_reading = "atomic"  # or "in order": see the module's docstring
         self._lock = threading.RLock()
         self.router = Router("/v4")
         self._routes()
@@ -716,9 +720,10 @@ class SheetsEmulator(Emulator):
         book = self._book(request, spreadsheetId)
         body = request.json() or {}
         option, data = body.get("valueInputOption"), body.get("data") or []
-        for item in data:  # all-or-nothing: check every range before writing any
-            self._write(book, item["range"], item.get("values") or [], option,
-                        item.get("majorDimension") or "ROWS", check_only=True)
+        if self.values_batch_reading == "atomic":  # check every range before writing any
+            for item in data:
+                self._write(book, item["range"], item.get("values") or [], option,
+                            item.get("majorDimension") or "ROWS", check_only=True)
         replies = [self._write(book, item["range"], item.get("values") or [], option,
                                item.get("majorDimension") or "ROWS") for item in data]
         return Response.json(200, {

@@ -8,7 +8,7 @@ instead of functions handed the same pair again and again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from syncbot.config import SheetsConfig
 from syncbot.core.dashboard import DashboardTables
 from syncbot.core.handoff import HandoffLead, HandoffRecord
 from syncbot.core.inputs import TeamColumn
-from syncbot.ports import DashboardMemory, OpenedLeads, TeamInputs
+from syncbot.ports import DashboardMemory, DashboardWrite, OpenedLeads, TeamInputs
 from syncbot.progress import STILL, Meter
 from syncbot.sheets.client import Grid, Tab
 from syncbot.sheets.dashboard import (
@@ -113,10 +113,12 @@ class Spreadsheet:
         """Write the changed rows; ``rows`` counts them as their requests are made up."""
         return write_leads(self.workbook, self.data, diff, synced_at, rows=rows)
 
-    def write_dashboard(self, tables: DashboardTables, memory: DashboardMemory | None
-                        ) -> DashboardMemory:
-        """Rewrite the Dashboard's tables (one request); the first time, make the tab or its
-        charts (one more). Returns what the state should remember of it."""
+    def prepare_dashboard(self, tables: DashboardTables, memory: DashboardMemory | None
+                          ) -> DashboardWrite:
+        """Make the Dashboard ready for ``tables``: the first time, make the tab or its charts
+        (one request), and grow an older one (once). Its tables are returned, not written:
+        they go with the Runs row (``append_run``), so the Dashboard costs no request of its
+        own."""
         data = self.data
         name = self.config.dashboard_tab
         tab = find_dashboard(self.workbook, data.found, memory, name)
@@ -130,10 +132,12 @@ class Spreadsheet:
                 tab = add_charts(self.workbook, tab, data.language, len(tables.tags))
             charts = tab.charts
         fit_tables(self.workbook, tab)
-        self.workbook.write(dashboard_values(tab.title, tables, data.language.dashboard))
-        return DashboardMemory(self.config.spreadsheet_id, tab.sheet_id, charts)
+        return DashboardWrite(DashboardMemory(self.config.spreadsheet_id, tab.sheet_id, charts),
+                              dashboard_values(tab.title, tables, data.language.dashboard))
 
-    def append_run(self, values: Sequence[Any]) -> None:
-        """One row in the Runs tab (nothing when the tabs were never read)."""
+    def append_run(self, values: Sequence[Any],
+                   alongside: Sequence[Mapping[str, Any]] = ()) -> None:
+        """One row in the Runs tab (nothing when the tabs were never read), in one request
+        with the ValueRanges ``alongside`` (the Dashboard's tables), written before it."""
         if self._data is not None:
-            append_run(self.workbook, self._data, values)
+            append_run(self.workbook, self._data, values, alongside)

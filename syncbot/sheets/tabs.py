@@ -501,24 +501,27 @@ def _counted(ranges: Iterator[WriteRange], rows: Meter) -> Iterator[dict[str, An
         rows.advance(leads)
 
 
-def append_run(workbook: Grid, data: SheetData, values: Sequence[Any]) -> None:
+def append_run(workbook: Grid, data: SheetData, values: Sequence[Any],
+               alongside: Sequence[Mapping[str, Any]] = ()) -> None:
     """One Runs row, the header first in a tab that has none, both in the sheet's
-    language."""
+    language; in one request with the ValueRanges ``alongside``, the Runs row last."""
     tab = data.tabs["Runs"]
     row = [data.language.run_value(value) for value in values]
     rows: list[Sequence[Any]] = [row] if data.runs_rows else [runs_header(data.language), row]
     template = load_templates(data.language.code)["Runs"]
     append_rows(workbook, tab, data.runs_rows, [dict(enumerate(r)) for r in rows], template,
-                {name: i for i, name in enumerate(template.columns)})
+                {name: i for i, name in enumerate(template.columns)}, alongside)
 
 
 def append_rows(workbook: Grid, tab: Tab, used: int, rows: Sequence[Mapping[int, Any]],
-                template: Template, column: Mapping[str, int]) -> None:
+                template: Template, column: Mapping[str, int],
+                alongside: Sequence[Mapping[str, Any]] = ()) -> None:
     """Write ``rows`` (each: column index → value) under the ``used`` rows of ``tab``, at
     explicit rows (a retried write cannot add them twice, as a retried ``append`` could),
     growing the grid first, with the template's dropdowns and number formats on the new
     rows (``column``: where each of syncbot's columns is). Only the columns given are
-    written, so a team's formula in another column is never overwritten."""
+    written, so a team's formula in another column is never overwritten. The ValueRanges
+    ``alongside`` go first in the same write."""
     if not rows:
         return
     first, last = used + 1, used + len(rows)
@@ -529,11 +532,11 @@ def append_rows(workbook: Grid, tab: Tab, used: int, rows: Sequence[Mapping[int,
                                  "length": grown - tab.rows}},
             *row_formats(tab.sheet_id, template, column, tab.rows, grown)])
     given = sorted({index for row in rows for index in row})
-    workbook.write({"range": f"{quote_title(tab.title)}!{col_letters(start)}{first}:"
-                             f"{col_letters(end)}{last}",
-                    "values": [[row.get(index, "") for index in range(start, end + 1)]
-                               for row in rows]}
-                   for start, end in row_runs(given, len(given)))
+    workbook.write([*alongside, *(
+        {"range": f"{quote_title(tab.title)}!{col_letters(start)}{first}:"
+                  f"{col_letters(end)}{last}",
+         "values": [[row.get(index, "") for index in range(start, end + 1)] for row in rows]}
+        for start, end in row_runs(given, len(given)))])
 
 
 def runs_header(language: SheetLanguage) -> list[str]:
