@@ -295,6 +295,12 @@ def _open_leads(run: _Run, data: SheetData, state: StateStore, rules: Ruleset,
 def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Ruleset,
                       merge_tags: list[str]) -> None:
     tab = _open_leads(run, data, state, rules, merge_tags)
+    with contextlib.closing(tab.diff):  # its spooled rows go when the run is done with them
+        _decide(run, data, state, rules, tab)
+
+
+def _decide(run: _Run, data: SheetData, state: StateStore, rules: Ruleset, tab: _LeadsTab
+            ) -> None:
     run.report.team_inputs = team_inputs(rules.inputs, run.texts)
     run.report.warnings.extend(_team_warnings(run.texts, tab.inputs))
     leads = _Leads(run, rules, tab.diff, tab.inputs, data)

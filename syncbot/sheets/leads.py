@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import heapq
 import json
-from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -32,6 +31,7 @@ from syncbot.locales import t
 from syncbot.ports import Known, LeadNote, LedgerEntry
 from syncbot.sheets.a1 import cell as cell_name
 from syncbot.sheets.a1 import col_letters, quote_title, row_runs
+from syncbot.sheets.spool import PendingRow, RowSpool, UnverifiedRow
 
 OUTPUT_COLUMNS = ("engagement_score", "fit_score", "score", "score_change_7d", "score_change_30d",
                   "tags", "tags_since", "why", "synced_at")
@@ -197,6 +197,7 @@ class LeadsDiff:
     ``trust_ledger`` is off, a row whose ``synced_at`` matches the entry is compared with it,
     and any other row is listed by ``unverified_rows`` and compared with the sheet's cells by
     ``settle``. Then ``ranges`` gives the writes and ``ledger_entries`` what to remember.
+    The rows in between wait in a ``RowSpool`` (on disk, not in memory); ``close`` when done.
     """
 
     def __init__(self, layout: Layout, emails: Sequence[Any], stamps: Sequence[Any], *,
@@ -221,10 +222,8 @@ class LeadsDiff:
         self.leads_in_sheet = len(self.rows_of)
         self._stamps = stamps
         self.next_row = max(len(emails), rows_in_use - 1) + 2  # below anything in use
-        # row → key, cells, which cells changed (ALL: a new row), note
-        self.pending: dict[int, tuple[str, str, tuple[int, ...] | None, LeadNote]] = {}
-        self.unverified: dict[int, tuple[str, str, LeadNote]] = {}  # row → key, cells, note
-        self.kept: list[LedgerEntry] = []  # unchanged rows whose ledger entry gets a new note
+        # rows to write, rows to compare with the sheet, and unchanged rows whose ledger entry
+        self.spool = RowSpool()  # gets a new note
         self.new_leads = 0
         self.changed_leads = 0
         self.samples: Highest[SampleLead] = Highest(sample_size)
@@ -261,16 +260,16 @@ class LeadsDiff:
             self.rows_of[key] = row = self.next_row
             self.next_row += 1
             self.new_leads += 1
-            self.pending[row] = (key, text, ALL, note)
+            self.spool.add_pending(PendingRow(row, key, text, ALL, note))
             self._sample(None, json.loads(text) if cells is None else cells)
             return
         stamp = self._stamps[row - 2] if row - 2 < len(self._stamps) else None
         if not (self.trust_ledger and known is not None and _vouches(known.synced_at, stamp)):
-            self.unverified[row] = (key, text, note)
+            self.spool.add_unverified(UnverifiedRow(row, key, text, note))
             return
         if known.cells == text and not self._blank:
             if recomputed:
-                self.kept.append(LedgerEntry.of(key, known, note))
+                self.spool.add_kept(LedgerEntry.of(key, known, note))
             return
         old = json.loads(known.cells)
         for i in self._blank:
@@ -285,12 +284,12 @@ class LeadsDiff:
                         if i >= known or old[i] != value or old[i].__class__ is not value.__class__
                         if not same(old[i] if i < known else None, value))
         if changed:
-            self.pending[row] = (key, text, changed, note)
+            self.spool.add_pending(PendingRow(row, key, text, changed, note))
             self.changed_leads += 1
             self._sample(old, cells)
         else:
-            self.kept.append(LedgerEntry.of(key, Known(text, stamp if _is_number(stamp) else None),
-                                            note))
+            self.spool.add_kept(LedgerEntry.of(
+                key, Known(text, stamp if _is_number(stamp) else None), note))
 
     def _sample(self, old: Sequence[Any] | None, cells: Sequence[Any]) -> None:
         """Keep the highest-scoring leads whose tags change, for the plan's sample."""
@@ -309,14 +308,14 @@ class LeadsDiff:
     # ---- rows the ledger does not vouch for -----------------------------------------------
 
     def unverified_rows(self) -> list[int]:
-        return sorted(self.unverified)
+        return self.spool.unverified_rows()
 
     def settle(self, rows: Mapping[int, Sequence[Any]]) -> None:
         """Compare unverified rows with their current cells (row number → the row's cells,
         read from column A)."""
         stamp_at = self.layout.index["synced_at"]
-        for row, current in rows.items():
-            key, text, note = self.unverified.pop(row)
+        for row, key, text, note in self.spool.take_unverified(list(rows)):
+            current = rows[row]
             old = [current[p] if p < len(current) else None for p in self._positions]
             stamp = current[stamp_at] if stamp_at < len(current) else None
             self._compare(row, key, text, old, json.loads(text), stamp, note)
@@ -343,20 +342,17 @@ class LeadsDiff:
                              0)
         stamp = to_serial(synced_at)
         stamp_at = layout.index["synced_at"]
-        new_rows = sorted(row for row, pending in self.pending.items() if pending[2] is ALL)
-        for first, last in row_runs(new_rows, BLOCK_ROWS):
+        for block in _blocks(self.spool.pending(new=True), consecutive=True):
             changes = {}
-            for row in range(first, last + 1):
-                cells = json.loads(self.pending[row][1])
-                changes[row] = {self._positions[i]: cells[i] for i in range(len(cells))}
-                changes[row][stamp_at] = stamp
-            yield WriteRange(_block(layout.tab, changes), last - first + 1)
-        changed = sorted(row for row, pending in self.pending.items() if pending[2] is not ALL)
-        for first, last in row_runs(changed, BLOCK_ROWS, gap=BLOCK_ROWS):
-            window = changed[bisect_left(changed, first):bisect_right(changed, last)]
+            for pending in block:
+                cells = json.loads(pending.text)
+                changes[pending.row] = {self._positions[i]: cells[i] for i in range(len(cells))}
+                changes[pending.row][stamp_at] = stamp
+            yield WriteRange(_block(layout.tab, changes), len(block))
+        for window in _blocks(self.spool.pending(new=False), consecutive=False):
             yield from self._changed_cells(window, stamp, stamp_at)
 
-    def _changed_cells(self, rows: Sequence[int], stamp: float, stamp_at: int
+    def _changed_cells(self, rows: Sequence[PendingRow], stamp: float, stamp_at: int
                        ) -> Iterator[WriteRange]:
         """The changed cells of ``rows`` (at most ``BLOCK_ROWS`` apart), one column at a time,
         ``synced_at`` last. At the cadence of a schedule most changed rows change two or three
@@ -365,25 +361,43 @@ class LeadsDiff:
         rows between them (``GAP_ROWS``). ``synced_at`` goes last so that a write cut short
         never stamps a row whose values did not reach the sheet."""
         by_column: dict[int, list[tuple[int, Any]]] = {}
-        for row in rows:
-            _, text, which, _ = self.pending[row]
-            cells = json.loads(text)
-            for i in which or ():
-                by_column.setdefault(self._positions[i], []).append((row, cells[i]))
+        for pending in rows:
+            cells = json.loads(pending.text)
+            for i in pending.changed or ():
+                by_column.setdefault(self._positions[i], []).append((pending.row, cells[i]))
         tab = self.layout.tab
         for column in sorted(by_column):
             for run in _column_runs(tab, column, by_column[column]):
                 yield WriteRange(run, 0)
-        for run in _column_runs(tab, stamp_at, [(row, stamp) for row in rows]):
+        for run in _column_runs(tab, stamp_at, [(pending.row, stamp) for pending in rows]):
             yield WriteRange(run, sum(value is not None for value in run["values"][0]))
 
     def ledger_entries(self, synced_at: datetime) -> Iterator[LedgerEntry]:
         """What the ledger must learn once ``ranges`` were written: (key, cells, synced_at,
         *note) for every row written and every recomputed row found unchanged."""
         stamp = to_serial(synced_at)
-        for key, text, _, note in self.pending.values():
-            yield LedgerEntry.of(key, Known(text, stamp), note)
-        yield from self.kept
+        for new in (True, False):
+            for pending in self.spool.pending(new=new):
+                yield LedgerEntry.of(pending.key, Known(pending.text, stamp), pending.note)
+        yield from self.spool.kept()
+
+    def close(self) -> None:
+        """Let go of the spooled rows (their temporary file goes with them)."""
+        self.spool.close()
+
+
+def _blocks(rows: Iterable[PendingRow], *, consecutive: bool) -> Iterator[list[PendingRow]]:
+    """Rows (by row number) in blocks spanning at most ``BLOCK_ROWS`` rows; ``consecutive``:
+    a block also ends where a row is missing (new rows go as whole ranges, with no gaps)."""
+    block: list[PendingRow] = []
+    for pending in rows:
+        if block and (pending.row - block[0].row >= BLOCK_ROWS
+                      or consecutive and pending.row != block[-1].row + 1):
+            yield block
+            block = []
+        block.append(pending)
+    if block:
+        yield block
 
 
 def _is_number(value: Any) -> bool:
