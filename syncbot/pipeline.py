@@ -248,7 +248,8 @@ def _orders_listing(run: _Run, state: StateStore
     if not run.config.orders:
         return contextlib.nullcontext()
     return OrdersListing(run.audience, state,
-                         pages=run.meters.start(run.texts("progress.meter_order_pages")))
+                         pages=run.meters.start(run.texts("progress.meter_order_pages")),
+                         full=run.options.full)
 
 
 def _finish_orders(run: _Run, state: StateStore, listing: OrdersListing) -> None:

@@ -66,6 +66,24 @@ class StoredOrder(NamedTuple):
         return int.from_bytes(digest, "big", signed=True)  # SQLite's INTEGER is signed
 
 
+class OrderPage(NamedTuple):
+    """One page of the orders listing, and a digest of its body as Mailchimp sent it (None
+    when unknown): a page whose body is byte for byte one the last listing read holds the
+    same orders, so it need not be taken apart again."""
+
+    orders: list[dict[str, Any]]
+    digest: bytes | None = None
+
+
+class ListedPage(NamedTuple):
+    """What a listing learnt from one page: its digest, the fingerprints of its orders and
+    the stores they came from."""
+
+    digest: bytes
+    fingerprints: tuple[int, ...]
+    stores: tuple[str, ...]
+
+
 class OrderStore(Protocol):
     """What an orders listing needs from the local state: the cached orders' fingerprints
     (to tell the listed orders that changed), those orders replaced page by page
@@ -73,6 +91,8 @@ class OrderStore(Protocol):
     or forgotten order marks its lead for evaluation."""
 
     def order_fingerprints(self) -> Iterator[int]: ...
+    def listed_pages(self) -> dict[bytes, ListedPage]: ...
+    def remember_pages(self, pages: Sequence[ListedPage]) -> None: ...
     def upsert_orders(self, orders: Sequence[StoredOrder]) -> None: ...
     def unlisted_orders(self, was_listed: Callable[[int], bool | None]) -> list[StoredOrder]: ...
     def order_count(self) -> int: ...
@@ -87,7 +107,7 @@ class OrderSource(Protocol):
     at once (shared connection slots and request counts under a lock)."""
 
     def stores(self) -> list[dict[str, Any]]: ...
-    def order_pages(self, totals: list[int] | None = None) -> Iterator[list[dict[str, Any]]]: ...
+    def order_pages(self, totals: list[int] | None = None) -> Iterator[OrderPage]: ...
 
 
 class PulledStore(Protocol):

@@ -159,6 +159,7 @@ def test_history_written_row_by_row_is_kept_when_the_state_is_upgraded(tmp_path)
     db.executescript("DROP TABLE history; DROP TABLE tag_sets; DROP TABLE history_runs; "
                      "DROP TABLE orders; "  # schema 7's
                      "ALTER TABLE campaigns DROP COLUMN read_at; "  # schema 9's
+                     "DROP TABLE order_pages; "  # schema 10's
                      "CREATE TABLE history (key TEXT "
                      "NOT NULL, at REAL NOT NULL, score REAL NOT NULL, tags TEXT NOT NULL, "
                      "PRIMARY KEY (key, at)); UPDATE meta SET value = '5' WHERE key = 'version'")

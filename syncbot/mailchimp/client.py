@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import mailchimp_marketing
 import requests
@@ -33,7 +33,7 @@ from syncbot.config import Secret
 from syncbot.core.model import Event, Member
 from syncbot.errors import SyncbotError
 from syncbot.locales import t
-from syncbot.ports import WriteReport
+from syncbot.ports import OrderPage, WriteReport
 from syncbot.progress import STILL, Meter
 from syncbot.retry import (
     RetriesExhausted,
@@ -47,6 +47,7 @@ MAILCHIMP_RETRY = RetryPolicy(retry_statuses=frozenset({429, 500, 502, 503, 504}
                               attempts=6, max_seconds=300.0)
 TIMEOUT = (10.0, 120.0)  # connect, read: Mailchimp itself gives up on a call after 120 s
 PAGE_SIZE = 1000
+BODY_DIGEST = "\x00body digest"  # where a digested page keeps its body's (no API key has it)
 BATCH_LIMIT = 500
 ALL_STATUSES = {"include_cleaned": True, "include_transactional": True,
                 "include_unsubscribed": True}
@@ -151,6 +152,16 @@ def to_events(activity: Iterable[Mapping[str, Any]]) -> list[Event]:
 
 
 
+class Page(NamedTuple):
+    """One page of a paged list: which list (``list_index``), where in it, its items, and
+    the digest of its body when it was asked for (``MailchimpAudience._digested``)."""
+
+    list_index: int
+    offset: int
+    items: list[dict[str, Any]]
+    digest: bytes | None = None
+
+
 class MailchimpAudience:
     """One audience, reached with one API key."""
 
@@ -171,6 +182,7 @@ class MailchimpAudience:
         self.client = mailchimp_marketing.Client({"api_key": api_key.reveal()})
         self.client.api_client.request = self._request  # our transport under the official client
         self._workers = ThreadPoolExecutor(max_connections, thread_name_prefix="mailchimp")
+        self._body = threading.local()  # a thread's call that wants its body's digest
 
     @staticmethod
     def _pooled_session(max_connections: int) -> requests.Session:
@@ -199,8 +211,25 @@ class MailchimpAudience:
                                             data=data, auth=("user", self._key.reveal()),
                                             timeout=self.timeout)
 
-        return send_with_retries(send, self.policy, sleep=self.sleep, on_attempt=self._count,
-                                 on_wait=self._on_wait)
+        response = send_with_retries(send, self.policy, sleep=self.sleep,
+                                     on_attempt=self._count, on_wait=self._on_wait)
+        if getattr(self._body, "wanted", False):
+            self._body.digest = hashlib.blake2b(response.content, digest_size=16).digest()
+        return response
+
+    def _digested(self, fetch: Callable[[int, int], dict[str, Any]]
+                  ) -> Callable[[int, int], dict[str, Any]]:
+        """``fetch``, its pages carrying a digest of their body as Mailchimp sent it (the
+        official client decodes the body in the thread that sent it, so the thread keeps
+        the digest until ``fetch`` returns)."""
+        def digested(count: int, offset: int) -> dict[str, Any]:
+            self._body.wanted, self._body.digest = True, None
+            try:
+                page = fetch(count, offset)
+            finally:
+                self._body.wanted = False
+            return {**page, BODY_DIGEST: self._body.digest}
+        return digested
 
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -251,9 +280,8 @@ class MailchimpAudience:
         return list(self._workers.map(fn, items))
 
     def _stream(self, fetchers: Sequence[Callable[[int, int], dict[str, Any]]], key: str,
-                totals: list[int] | None = None
-                ) -> Iterator[tuple[int, int, list[dict[str, Any]]]]:
-        """(list index, offset, items) of every page of several paged lists, as they arrive:
+                totals: list[int] | None = None) -> Iterator[Page]:
+        """Every page of several paged lists, as they arrive:
         first pages in parallel, then every other page, so a caller can store pages as it goes
         instead of holding them all. ``totals`` collects each page's ``total_items`` (a list
         that changed while it was paged says so there)."""
@@ -268,7 +296,7 @@ class MailchimpAudience:
         rest = [(i, offset) for i, first in enumerate(firsts)
                 for offset in range(PAGE_SIZE, int(first.get("total_items") or 0), PAGE_SIZE)]
         for i, first in enumerate(firsts):
-            yield i, 0, list(first.get(key) or [])
+            yield Page(i, 0, list(first.get(key) or []), first.get(BODY_DIGEST))
         del firsts
         # a bounded window of pages in flight or waiting: a consumer slower than Mailchimp
         # (e.g. storing each page) must not let answered pages pile up in memory
@@ -286,14 +314,14 @@ class MailchimpAudience:
             i, offset, future = window.popleft()
             page = future.result()
             submit()
-            yield i, offset, list(page.get(key) or [])
+            yield Page(i, offset, list(page.get(key) or []), page.get(BODY_DIGEST))
 
     def _pages(self, fetchers: Sequence[Callable[[int, int], dict[str, Any]]], key: str
                ) -> list[list[dict[str, Any]]]:
         """All items of several paged lists."""
         results: list[list[dict[str, Any]]] = [[] for _ in fetchers]
-        for i, _, items in self._stream(fetchers, key):
-            results[i].extend(items)
+        for page in self._stream(fetchers, key):
+            results[page.list_index].extend(page.items)
         return results
 
     # ---- reads ----------------------------------------------------------------------------
@@ -327,8 +355,8 @@ class MailchimpAudience:
             return self._call("audience members", self.client.lists.get_list_members_info,
                               self.list_id, count=count, offset=offset, fields=list(fields),
                               **extra)
-        for _, _, items in self._stream([fetch], "members"):
-            yield items
+        for page in self._stream([fetch], "members"):
+            yield page.items
 
     def members(self, *, fields: Sequence[str] = MEMBER_FIELDS,
                 since_last_changed: datetime | None = None) -> list[dict[str, Any]]:
@@ -367,9 +395,9 @@ class MailchimpAudience:
         """(campaign id, is its first page, email-activity entries) as pages arrive, each
         campaign since its own time (None: all of it)."""
         ids = list(since)
-        for i, offset, items in self._stream([self._activity_fetcher(cid, since[cid])
-                                               for cid in ids], "emails"):
-            yield ids[i], offset == 0, items
+        for page in self._stream([self._activity_fetcher(cid, since[cid]) for cid in ids],
+                                 "emails"):
+            yield ids[page.list_index], page.offset == 0, page.items
 
     def _activity_fetcher(self, cid: str, since: datetime | None
                           ) -> Callable[[int, int], dict[str, Any]]:
@@ -420,14 +448,15 @@ class MailchimpAudience:
                               offset=offset, fields=STORE_FIELDS)
         return self._pages([fetch], "stores")[0]
 
-    def order_pages(self, totals: list[int] | None = None) -> Iterator[list[dict[str, Any]]]:
+    def order_pages(self, totals: list[int] | None = None) -> Iterator[OrderPage]:
         """Every order of every store, page by page as they arrive (the listing has no date
-        filter and no sort); ``totals`` collects each page's ``total_items``."""
+        filter and no sort), each with the digest of its body; ``totals`` collects each
+        page's ``total_items``."""
         def fetch(count: int, offset: int) -> dict[str, Any]:
             return self._call("orders", self.client.ecommerce.orders, count=count,
                               offset=offset, fields=ORDER_FIELDS)
-        for _, _, items in self._stream([fetch], "orders", totals):
-            yield items
+        for page in self._stream([self._digested(fetch)], "orders", totals):
+            yield OrderPage(page.items, page.digest)
 
     # ---- writes ---------------------------------------------------------------------------
 

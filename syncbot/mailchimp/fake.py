@@ -11,7 +11,9 @@ fake and against the real client on the sandbox and requires the same result.
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
+import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from syncbot.mailchimp.client import NO_ACTIVITY, parse_time, subscriber_hash
-from syncbot.ports import WriteReport
+from syncbot.ports import OrderPage, WriteReport
 from syncbot.progress import STILL, Meter
 
 PAGE = 1000
@@ -148,11 +150,14 @@ class FakeAudience:
         self._count(1)
         return copy.deepcopy(self.store_list)
 
-    def order_pages(self, totals: list[int] | None = None) -> Iterator[list[dict[str, Any]]]:
+    def order_pages(self, totals: list[int] | None = None) -> Iterator[OrderPage]:
+        """Pages with a digest of their text, as Mailchimp's bodies would have."""
         for page in self._pages(self.order_list):
             if totals is not None:
                 totals.append(len(self.order_list))
-            yield copy.deepcopy(page)
+            body = json.dumps({"orders": page, "total_items": len(self.order_list)},
+                              sort_keys=True).encode()
+            yield OrderPage(copy.deepcopy(page), hashlib.blake2b(body, digest_size=16).digest())
 
     # ---- tags -----------------------------------------------------------------------------
 

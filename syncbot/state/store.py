@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ from syncbot.ports import (
     DashboardMemory,
     Known,
     LedgerEntry,
+    ListedPage,
     ScannedMember,
     StoredMember,
     StoredOrder,
@@ -53,7 +55,7 @@ def full_pull_warning(reason: str, path: Path) -> str:
     """What to tell the user when the cache could not be used."""
     return t(FULL_PULL_REASONS[reason], path=path)
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE members (key TEXT PRIMARY KEY, raw TEXT NOT NULL, scan TEXT NOT NULL);
@@ -76,7 +78,9 @@ HISTORY = ("CREATE TABLE history (id INTEGER PRIMARY KEY, points BLOB NOT NULL, 
 ORDERS = ("CREATE TABLE orders (id TEXT PRIMARY KEY, key TEXT NOT NULL, data TEXT NOT NULL, "
           "fingerprint INTEGER NOT NULL)",  # of the three others (StoredOrder.fingerprint)
           "CREATE INDEX orders_by_key ON orders (key)")  # reference.md, "Purchases"
-SCHEMA += "".join(f"{statement};\n" for statement in (*HISTORY, *ORDERS))
+ORDER_PAGES = ("CREATE TABLE order_pages (digest BLOB PRIMARY KEY, fingerprints BLOB NOT NULL, "
+               "stores TEXT NOT NULL)",)  # the last listing's pages (ports.ListedPage)
+SCHEMA += "".join(f"{statement};\n" for statement in (*HISTORY, *ORDERS, *ORDER_PAGES))
 Migration = str | Callable[[sqlite3.Connection], None]  # SQL, or Python for what SQL cannot
 MIGRATIONS: dict[int, list[Migration]] = {  # from version N to N + 1: what a cache written by
     #                                         an older syncbot needs
@@ -94,6 +98,7 @@ MIGRATIONS: dict[int, list[Migration]] = {  # from version N to N + 1: what a ca
     7: ["ALTER TABLE orders ADD COLUMN fingerprint INTEGER NOT NULL DEFAULT 0",
         lambda db: _fingerprint_orders(db)],  # compared in memory, not looked up one by one
     8: ["ALTER TABLE campaigns ADD COLUMN read_at TEXT"],  # quiet campaigns are not read
+    9: [*ORDER_PAGES],  # unchanged order pages are not taken apart
 }
 DASHBOARD = "dashboard"  # meta key: the Dashboard tab syncbot made, as JSON
 HISTORY_AT = "history_at"  # meta key: when the last run that recorded history ran
@@ -270,6 +275,20 @@ class StateStore:
         """The fingerprint of every cached order, for a listing to find the orders that
         changed without looking each one up."""
         return (fingerprint for (fingerprint,) in self.db.execute("SELECT fingerprint FROM orders"))
+
+    def listed_pages(self) -> dict[bytes, ListedPage]:
+        """The pages the last orders listing read, by digest."""
+        return {bytes(digest): ListedPage(bytes(digest), _unpack(fingerprints),
+                                          tuple(json.loads(stores)))
+                for digest, fingerprints, stores in self.db.execute(
+                    "SELECT digest, fingerprints, stores FROM order_pages")}
+
+    def remember_pages(self, pages: Sequence[ListedPage]) -> None:
+        """The pages of a complete listing, in place of the last one's."""
+        self.db.execute("DELETE FROM order_pages")
+        self.db.executemany("INSERT OR REPLACE INTO order_pages VALUES (?, ?, ?)",
+                            ((page.digest, _pack(page.fingerprints), json.dumps(page.stores))
+                             for page in pages))
 
     def upsert_orders(self, orders: Sequence[StoredOrder]) -> None:
         """New and changed orders (by their fingerprints) replace what the cache holds, and
@@ -594,6 +613,15 @@ def _upgrade(db: sqlite3.Connection, version: str | None) -> bool:
 def _stamp(when: datetime) -> str:
     """Fixed-width UTC text, so SQLite's string comparison orders times correctly."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _pack(fingerprints: Sequence[int]) -> bytes:
+    """Signed 64-bit integers as 8 bytes each (little-endian)."""
+    return struct.pack(f"<{len(fingerprints)}q", *fingerprints)
+
+
+def _unpack(blob: bytes) -> tuple[int, ...]:
+    return struct.unpack(f"<{len(blob) // 8}q", blob)
 
 
 def _fingerprint_orders(db: sqlite3.Connection) -> None:
