@@ -280,6 +280,26 @@ def test_a_page_the_last_listing_read_is_not_taken_apart_again(tmp_path, monkeyp
     assert len(read) == 2500
 
 
+def test_through_the_sandbox_a_new_order_has_only_the_last_page_read_again(world, capsys,
+                                                                          monkeypatch):
+    """A new order changes ``total_items`` on every page of the listing; the pages before it
+    are still recognised (the digest leaves the total out), through the official client."""
+    import syncbot.mailchimp.orders as listing
+
+    monkeypatch.setattr("syncbot.mailchimp.client.PAGE_SIZE", 200)
+    with_orders(world, count=900, stores=STORES[:1])
+    assert world.run(capsys, "sync")[0] == 0
+    read = []
+    whole = listing.stored_order
+    monkeypatch.setattr(listing, "stored_order", lambda raw: read.append(raw["id"]) or whole(raw))
+    world.box.mailchimp.shop.add_order("shop-mad", "new-1", world.audience.emails[3],
+                                       world.now - timedelta(minutes=5), 30.0)
+    world.now += timedelta(hours=6)
+    assert world.run(capsys, "sync")[0] == 0
+    assert read == [f"o{n:07d}" for n in range(801, 901)] + ["new-1"]  # the fifth page only
+    assert world.leads()[world.audience.emails[3].lower()]["orders_30d"] >= 1
+
+
 def test_a_page_whose_orders_the_state_no_longer_holds_is_read_again(tmp_path, monkeypatch):
     """A page's body is as the last listing read it, but the state holds another version of
     one of its orders (the listing showed it twice, changed in between): taken apart again,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -48,6 +49,7 @@ MAILCHIMP_RETRY = RetryPolicy(retry_statuses=frozenset({429, 500, 502, 503, 504}
 TIMEOUT = (10.0, 120.0)  # connect, read: Mailchimp itself gives up on a call after 120 s
 PAGE_SIZE = 1000
 BODY_DIGEST = "\x00body digest"  # where a digested page keeps its body's (no API key has it)
+_TOTAL_ITEMS = re.compile(rb'"total_items"\s*:\s*\d+')  # a key, not text: text has \" quotes
 BATCH_LIMIT = 500
 ALL_STATUSES = {"include_cleaned": True, "include_transactional": True,
                 "include_unsubscribed": True}
@@ -152,6 +154,13 @@ def to_events(activity: Iterable[Mapping[str, Any]]) -> list[Event]:
 
 
 
+def page_digest(body: bytes) -> bytes:
+    """A digest of a page's body less its ``total_items``, which changes on every page of a
+    list as soon as one item is added to it: the digest tells a page whose items are byte for
+    byte as before."""
+    return hashlib.blake2b(_TOTAL_ITEMS.sub(b"", body), digest_size=16).digest()
+
+
 class Page(NamedTuple):
     """One page of a paged list: which list (``list_index``), where in it, its items, and
     the digest of its body when it was asked for (``MailchimpAudience._digested``)."""
@@ -214,14 +223,14 @@ class MailchimpAudience:
         response = send_with_retries(send, self.policy, sleep=self.sleep,
                                      on_attempt=self._count, on_wait=self._on_wait)
         if getattr(self._body, "wanted", False):
-            self._body.digest = hashlib.blake2b(response.content, digest_size=16).digest()
+            self._body.digest = page_digest(response.content)
         return response
 
     def _digested(self, fetch: Callable[[int, int], dict[str, Any]]
                   ) -> Callable[[int, int], dict[str, Any]]:
-        """``fetch``, its pages carrying a digest of their body as Mailchimp sent it (the
-        official client decodes the body in the thread that sent it, so the thread keeps
-        the digest until ``fetch`` returns)."""
+        """``fetch``, its pages carrying a digest of their body as Mailchimp sent it
+        (``page_digest``; the official client decodes the body in the thread that sent it,
+        so the thread keeps the digest until ``fetch`` returns)."""
         def digested(count: int, offset: int) -> dict[str, Any]:
             self._body.wanted, self._body.digest = True, None
             try:

@@ -11,7 +11,6 @@ fake and against the real client on the sandbox and requires the same result.
 from __future__ import annotations
 
 import copy
-import hashlib
 import itertools
 import json
 import threading
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from syncbot.mailchimp.client import NO_ACTIVITY, parse_time, subscriber_hash
+from syncbot.mailchimp.client import NO_ACTIVITY, page_digest, parse_time, subscriber_hash
 from syncbot.ports import OrderPage, WriteReport
 from syncbot.progress import STILL, Meter
 
@@ -157,7 +156,7 @@ class FakeAudience:
                 totals.append(len(self.order_list))
             body = json.dumps({"orders": page, "total_items": len(self.order_list)},
                               sort_keys=True).encode()
-            yield OrderPage(copy.deepcopy(page), hashlib.blake2b(body, digest_size=16).digest())
+            yield OrderPage(copy.deepcopy(page), page_digest(body))
 
     # ---- tags -----------------------------------------------------------------------------
 
