@@ -222,8 +222,9 @@ class LeadsDiff:
         self.leads_in_sheet = len(self.rows_of)
         self._stamps = stamps
         self.next_row = max(len(emails), rows_in_use - 1) + 2  # below anything in use
-        # rows to write, rows to compare with the sheet, and unchanged rows whose ledger entry
-        self.spool = RowSpool()  # gets a new note
+        # the rows to write, those to compare with the sheet, and the unchanged rows whose
+        # ledger entry gets a new note
+        self.spool = RowSpool()
         self.new_leads = 0
         self.changed_leads = 0
         self.samples: Highest[SampleLead] = Highest(sample_size)
