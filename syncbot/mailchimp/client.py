@@ -152,8 +152,6 @@ def to_events(activity: Iterable[Mapping[str, Any]]) -> list[Event]:
     return events
 
 
-
-
 def page_digest(body: bytes) -> bytes:
     """A digest of a page's body less its ``total_items``, which changes on every page of a
     list as soon as one item is added to it: the digest tells a page whose items are byte for

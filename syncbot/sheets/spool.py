@@ -85,12 +85,11 @@ class RowSpool:
             self._flush()
 
     def _flush(self) -> None:
-        for table, rows, width in (("pending", self._pending, 11),
-                                   ("unverified", self._unverified, 10),
-                                   ("kept", self._kept, 10)):
+        for table, rows in (("pending", self._pending), ("unverified", self._unverified),
+                            ("kept", self._kept)):
             if rows:
                 self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES "
-                                    f"({','.join('?' * width)})", rows)
+                                    f"({','.join('?' * len(rows[0]))})", rows)
                 rows.clear()
 
     # ---- out --------------------------------------------------------------------------------
