@@ -1,13 +1,14 @@
 """The team's own data, read for the rules that name it (docs/reference.md, "Your own columns
 and tabs").
 
-Every team column the rules name is read in one ``values:batchGet``, unformatted (numbers as
-numbers, checkboxes as booleans, dates as serial numbers): a Leads column beside the rows'
-e-mails as the Leads tab already has them, and for each ``[sources]`` tab its e-mail column
-and the named columns. A source tab is joined by e-mail (case-insensitive, spaces ignored):
-a lead's value is the one in the tab's bottom-most row for its address, ``Tab!count`` how
-many rows it has. Rows without a valid address are skipped and counted; a formula error
-(``#N/A``, ``#REF!``…) reads as blank and is counted. Nothing is ever written here.
+Every team column the rules name is read unformatted (numbers as numbers, checkboxes as
+booleans, dates as serial numbers) in the ``values:batchGet`` that reads the Leads e-mails
+(``plan_inputs`` gives the ranges, ``InputsRead.join`` the values): a Leads column beside
+the rows' e-mails, and for each ``[sources]`` tab its e-mail column and the named columns. A
+source tab is joined by e-mail (case-insensitive, spaces ignored): a lead's value is the one
+in the tab's bottom-most row for its address, ``Tab!count`` how many rows it has. Rows
+without a valid address are skipped and counted; a formula error (``#N/A``, ``#REF!``…)
+reads as blank and is counted. Nothing is ever written here.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from syncbot.core.inputs import COUNT, TeamColumn
 from syncbot.core.values import as_text, is_blank
 from syncbot.ports import Ambiguous, TeamInputs
 from syncbot.sheets.a1 import cell, col_letters, quote_title
-from syncbot.sheets.client import Grid
 
 ERROR_VALUES = frozenset({  # as a sheet shows them, in English and in a Spanish sheet
     "#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#ERROR!", "#SPILL!",
@@ -133,14 +133,6 @@ def plan_inputs(columns: Sequence[TeamColumn], *, leads_header: Sequence[Any],
     """What reading ``columns`` takes: ``sources`` gives each source tab's header row."""
     reads = _plan(columns, leads_header, sources) if columns else []
     return InputsRead(tuple(columns), tuple(reads), tuple(leads_header), sources)
-
-
-def read_inputs(workbook: Grid, columns: Sequence[TeamColumn], *, leads_header: Sequence[Any],
-                sources: Mapping[str, Sequence[Any]], rows_of: Mapping[str, int]) -> TeamInputs:
-    """The values of ``columns`` for every lead, read on their own (one request, none when the
-    rules name no team column)."""
-    plan = plan_inputs(columns, leads_header=leads_header, sources=sources)
-    return plan.join(workbook.read(plan.ranges) if plan.ranges else [], rows_of)
 
 
 def _cells(rows: list[list[Any]], tab: str, found: TeamInputs) -> list[Any]:

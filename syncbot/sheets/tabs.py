@@ -5,8 +5,8 @@ missing tabs (formatting in one ``batchUpdate``, contents in one values write)
 and never changes an existing tab. ``read_spreadsheet`` reads the rules tabs
 and the Leads header in one ``batchGet``; ``prepare_leads`` reads the Leads
 e-mail and ``synced_at`` columns with the team's columns the rules name (one
-more), and ``settle_leads`` only the
-rows the ledger cannot vouch for, in blocks. ``write_leads`` grows the grid
+more), and ``settle_leads`` only the rows the ledger cannot vouch for, in
+blocks. ``write_leads`` grows the grid
 before writing past it, checks the 10-million-cell limit first, and streams
 the rows in ~2 MB requests; ``append_run`` writes one Runs row at an explicit
 row (safe to retry, unlike ``append``).
@@ -18,7 +18,7 @@ import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any, NamedTuple
 
@@ -309,10 +309,10 @@ class SheetData:
     handoff_rows: list[list[Any]] = field(default_factory=list)  # the Hand-off tab, if any
     locale: str = ""  # the spreadsheet's (``es_ES``): how it writes numbers
 
-    @property
+    @cached_property
     def labels(self) -> Labels:
         """What ``why`` and the Dashboard write: the sheet's language's words, with its
-        locale's decimal mark."""
+        locale's decimal mark (made once: every lead's evaluation reads it)."""
         mark = decimal_mark(self.locale)
         return self.language.labels if mark == self.language.labels.decimal \
             else replace(self.language.labels, decimal=mark)
