@@ -8,7 +8,7 @@ defined here, by neither side.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import blake2b
@@ -69,9 +69,10 @@ class StoredOrder(NamedTuple):
 class OrderPage(NamedTuple):
     """One page of the orders listing, and a digest of its body as Mailchimp sent it (None
     when unknown): a page whose body is byte for byte one the last listing read holds the
-    same orders, so it need not be taken apart again."""
+    same orders, so it need not be taken apart again. ``orders`` is None when the digest was
+    one the listing said it knows: that page's orders were not even decoded."""
 
-    orders: list[dict[str, Any]]
+    orders: list[dict[str, Any]] | None
     digest: bytes | None = None
 
 
@@ -107,7 +108,8 @@ class OrderSource(Protocol):
     at once (shared connection slots and request counts under a lock)."""
 
     def stores(self) -> list[dict[str, Any]]: ...
-    def order_pages(self, totals: list[int] | None = None) -> Iterator[OrderPage]: ...
+    def order_pages(self, totals: list[int] | None = None,
+                    known: Collection[bytes] = frozenset()) -> Iterator[OrderPage]: ...
 
 
 class PulledStore(Protocol):

@@ -220,8 +220,8 @@ def test_a_listing_that_shifts_while_it_is_paged_forgets_nothing(tmp_path):
     assert state.order_count() == 3
     shifted = api.order_pages
 
-    def listing(totals=None):
-        for page in shifted(totals):
+    def listing(totals=None, known=frozenset()):
+        for page in shifted(totals):  # every page decoded: the digests are dropped
             if totals is not None:
                 totals.append(3)  # announced three, shows two
             yield page._replace(orders=page.orders[1:], digest=None)
@@ -283,20 +283,32 @@ def test_a_page_the_last_listing_read_is_not_taken_apart_again(tmp_path, monkeyp
 def test_through_the_sandbox_a_new_order_has_only_the_last_page_read_again(world, capsys,
                                                                           monkeypatch):
     """A new order changes ``total_items`` on every page of the listing; the pages before it
-    are still recognised (the digest leaves the total out), through the official client."""
+    are still recognised (the digest leaves the total out), through the official client,
+    which decodes of them only their ``total_items``."""
+    import requests
+
     import syncbot.mailchimp.orders as listing
 
     monkeypatch.setattr("syncbot.mailchimp.client.PAGE_SIZE", 200)
     with_orders(world, count=900, stores=STORES[:1])
     assert world.run(capsys, "sync")[0] == 0
-    read = []
+    read, decoded = [], []
     whole = listing.stored_order
     monkeypatch.setattr(listing, "stored_order", lambda raw: read.append(raw["id"]) or whole(raw))
+    as_json = requests.Response.json
+
+    def json(response, **kwargs):
+        if "/ecommerce/orders" in response.url:
+            decoded.append(response.content)
+        return as_json(response, **kwargs)
+    monkeypatch.setattr(requests.Response, "json", json)
     world.box.mailchimp.shop.add_order("shop-mad", "new-1", world.audience.emails[3],
                                        world.now - timedelta(minutes=5), 30.0)
     world.now += timedelta(hours=6)
     assert world.run(capsys, "sync")[0] == 0
     assert read == [f"o{n:07d}" for n in range(801, 901)] + ["new-1"]  # the fifth page only
+    assert sorted(decoded, key=len)[:4] == [b'{"total_items": 901}'] * 4  # as the sandbox
+    assert len(decoded) == 5                                                  # spaces it
     assert world.leads()[world.audience.emails[3].lower()]["orders_30d"] >= 1
 
 
@@ -443,8 +455,8 @@ def test_the_orders_are_listed_while_the_audience_is_pulled(tmp_path):
     listed_a_page = threading.Event()
     order_pages, member_pages = world.audience.order_pages, world.audience.member_pages
 
-    def listing(totals=None):
-        for page in order_pages(totals):
+    def listing(totals=None, known=frozenset()):
+        for page in order_pages(totals, known):
             listed_a_page.set()
             yield page
 

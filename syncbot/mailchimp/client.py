@@ -20,7 +20,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
@@ -49,6 +49,7 @@ MAILCHIMP_RETRY = RetryPolicy(retry_statuses=frozenset({429, 500, 502, 503, 504}
 TIMEOUT = (10.0, 120.0)  # connect, read: Mailchimp itself gives up on a call after 120 s
 PAGE_SIZE = 1000
 BODY_DIGEST = "\x00body digest"  # where a digested page keeps its body's (no API key has it)
+BODY_KNOWN = "\x00body known"  # set on a page whose body was known, so not decoded
 _TOTAL_ITEMS = re.compile(rb'"total_items"\s*:\s*\d+')  # a key, not text: text has \" quotes
 BATCH_LIMIT = 500
 ALL_STATUSES = {"include_cleaned": True, "include_transactional": True,
@@ -152,26 +153,52 @@ def to_events(activity: Iterable[Mapping[str, Any]]) -> list[Event]:
     return events
 
 
-def page_digest(body: bytes) -> bytes:
-    """A digest of a page's body less its ``total_items``, which changes on every page of a
-    list as soon as one item is added to it: the digest tells a page whose items are byte for
-    byte as before. (The key is looked for from the end, where Mailchimp writes it, instead
-    of scanning the whole page: this runs for every page of every listing.)"""
+class PageBody(NamedTuple):
+    """A page's body as Mailchimp sent it, told apart from its ``total_items`` (the key and
+    its number as sent; empty when the body has none)."""
+
+    digest: bytes
+    total_items: bytes
+
+
+def read_page_body(body: bytes) -> PageBody:
+    """The digest of a page's body less its ``total_items``, which changes on every page of
+    a list as soon as one item is added to it: the digest tells a page whose items are byte
+    for byte as before. (The key is looked for from the end, where Mailchimp writes it,
+    instead of scanning the whole page: this runs for every page of every listing.)"""
     at = body.rfind(b'"total_items"')
     found = _TOTAL_ITEMS.match(body, at) if at >= 0 else None
+    total = b""
     if found is not None:
-        body = body[:at] + body[found.end():]
-    return hashlib.blake2b(body, digest_size=16).digest()
+        body, total = body[:at] + body[found.end():], found.group()
+    return PageBody(hashlib.blake2b(body, digest_size=16).digest(), total)
+
+
+def page_digest(body: bytes) -> bytes:
+    """``read_page_body(body).digest``."""
+    return read_page_body(body).digest
+
+
+def _total_only(response: requests.Response, total_items: bytes) -> requests.Response:
+    """``response`` with a body of only its ``total_items``, for the official client to decode
+    in place of a page whose items the caller already holds. (``requests`` has no public way
+    to give a response another body; setting ``_content`` is how its own tests and
+    ``responses`` build one.)"""
+    response._content = b"{" + total_items + b"}"
+    return response
 
 
 class Page(NamedTuple):
-    """One page of a paged list: which list (``list_index``), where in it, its items, and
-    the digest of its body when it was asked for (``MailchimpAudience._digested``)."""
+    """One page of a paged list: which list (``list_index``), where in it, its items, the
+    digest of its body when it was asked for (``MailchimpAudience._digested``), and whether
+    that digest was one the caller knows (``known``: the body was not decoded, ``items`` is
+    empty)."""
 
     list_index: int
     offset: int
     items: list[dict[str, Any]]
     digest: bytes | None = None
+    known: bool = False
 
 
 class MailchimpAudience:
@@ -225,22 +252,29 @@ class MailchimpAudience:
 
         response = send_with_retries(send, self.policy, sleep=self.sleep,
                                      on_attempt=self._count, on_wait=self._on_wait)
-        if getattr(self._body, "wanted", False):
-            self._body.digest = page_digest(response.content)
+        known = getattr(self._body, "known", None)
+        if known is not None and response.status_code == 200:
+            body = read_page_body(response.content)
+            self._body.digest = body.digest
+            if body.digest in known and body.total_items:
+                self._body.skipped = True
+                return _total_only(response, body.total_items)
         return response
 
-    def _digested(self, fetch: Callable[[int, int], dict[str, Any]]
-                  ) -> Callable[[int, int], dict[str, Any]]:
+    def _digested(self, fetch: Callable[[int, int], dict[str, Any]],
+                  known: Collection[bytes] = frozenset()) -> Callable[[int, int], dict[str, Any]]:
         """``fetch``, its pages carrying a digest of their body as Mailchimp sent it
-        (``page_digest``; the official client decodes the body in the thread that sent it,
-        so the thread keeps the digest until ``fetch`` returns)."""
+        (``read_page_body``); a page whose digest is ``known`` reaches the official client
+        with its ``total_items`` only, so its items are not decoded (the caller holds them)
+        and it is marked ``BODY_KNOWN``. The client decodes a body in the thread that sent
+        it, so the thread keeps what it saw of the body until ``fetch`` returns."""
         def digested(count: int, offset: int) -> dict[str, Any]:
-            self._body.wanted, self._body.digest = True, None
+            self._body.known, self._body.digest, self._body.skipped = known, None, False
             try:
                 page = fetch(count, offset)
             finally:
-                self._body.wanted = False
-            return {**page, BODY_DIGEST: self._body.digest}
+                self._body.known = None
+            return {**page, BODY_DIGEST: self._body.digest, BODY_KNOWN: self._body.skipped}
         return digested
 
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -308,7 +342,7 @@ class MailchimpAudience:
         rest = [(i, offset) for i, first in enumerate(firsts)
                 for offset in range(PAGE_SIZE, int(first.get("total_items") or 0), PAGE_SIZE)]
         for i, first in enumerate(firsts):
-            yield Page(i, 0, list(first.get(key) or []), first.get(BODY_DIGEST))
+            yield self._page(i, 0, first, key)
         del firsts
         # a bounded window of pages in flight or waiting: a consumer slower than Mailchimp
         # (e.g. storing each page) must not let answered pages pile up in memory
@@ -326,7 +360,12 @@ class MailchimpAudience:
             i, offset, future = window.popleft()
             page = future.result()
             submit()
-            yield Page(i, offset, list(page.get(key) or []), page.get(BODY_DIGEST))
+            yield self._page(i, offset, page, key)
+
+    @staticmethod
+    def _page(list_index: int, offset: int, answer: dict[str, Any], key: str) -> Page:
+        return Page(list_index, offset, list(answer.get(key) or []), answer.get(BODY_DIGEST),
+                    bool(answer.get(BODY_KNOWN)))
 
     def _pages(self, fetchers: Sequence[Callable[[int, int], dict[str, Any]]], key: str
                ) -> list[list[dict[str, Any]]]:
@@ -460,15 +499,17 @@ class MailchimpAudience:
                               offset=offset, fields=STORE_FIELDS)
         return self._pages([fetch], "stores")[0]
 
-    def order_pages(self, totals: list[int] | None = None) -> Iterator[OrderPage]:
+    def order_pages(self, totals: list[int] | None = None,
+                    known: Collection[bytes] = frozenset()) -> Iterator[OrderPage]:
         """Every order of every store, page by page as they arrive (the listing has no date
-        filter and no sort), each with the digest of its body; ``totals`` collects each
-        page's ``total_items``."""
+        filter and no sort), each with the digest of its body; a page whose digest is
+        ``known`` comes without its orders, not decoded. ``totals`` collects each page's
+        ``total_items``."""
         def fetch(count: int, offset: int) -> dict[str, Any]:
             return self._call("orders", self.client.ecommerce.orders, count=count,
                               offset=offset, fields=ORDER_FIELDS)
-        for page in self._stream([self._digested(fetch)], "orders", totals):
-            yield OrderPage(page.items, page.digest)
+        for page in self._stream([self._digested(fetch, known)], "orders", totals):
+            yield OrderPage(None if page.known else page.items, page.digest)
 
     # ---- writes ---------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import copy
 import itertools
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -149,14 +149,17 @@ class FakeAudience:
         self._count(1)
         return copy.deepcopy(self.store_list)
 
-    def order_pages(self, totals: list[int] | None = None) -> Iterator[OrderPage]:
-        """Pages with a digest of their text, as Mailchimp's bodies would have."""
+    def order_pages(self, totals: list[int] | None = None,
+                    known: Collection[bytes] = frozenset()) -> Iterator[OrderPage]:
+        """Pages with a digest of their text, as Mailchimp's bodies would have; a known
+        one without its orders, as ``MailchimpAudience.order_pages`` gives it."""
         for page in self._pages(self.order_list):
             if totals is not None:
                 totals.append(len(self.order_list))
             body = json.dumps({"orders": page, "total_items": len(self.order_list)},
                               sort_keys=True).encode()
-            yield OrderPage(copy.deepcopy(page), page_digest(body))
+            digest = page_digest(body)
+            yield OrderPage(None if digest in known else copy.deepcopy(page), digest)
 
     # ---- tags -----------------------------------------------------------------------------
 

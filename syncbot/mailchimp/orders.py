@@ -14,9 +14,11 @@ Most pages of a listing are byte for byte the pages the last listing read (a
 shop's day changes a few hundred of its orders), so each page comes with a
 digest of its body and the state remembers, per digest, the fingerprints of
 the orders on it: a page seen before whose every order the cache holds as it
-is now is not taken apart again (about two thirds of the listing's work per
-order). Whether Mailchimp lists orders in a stable order is not documented;
-where it does not, pages differ and are read in full, with the same result.
+is now is not taken apart again, nor even decoded (the listing names the
+digests it knows, and such a page reaches the official client with only its
+``total_items``). Whether Mailchimp lists orders in a stable order is not
+documented; where it does not, pages differ and are read in full, with the
+same result.
 
 Refunded or cancelled orders (``financial_status``, or a
 ``cancelled_at_foreign``) and orders without a processing time are listed
@@ -160,7 +162,7 @@ class OrdersListing:
         try:
             self._stores = self._api.stores()
             if self._stores:
-                listing = self._api.order_pages(self._totals)
+                listing = self._api.order_pages(self._totals, self._whole_pages())
                 for page in listing:
                     changed = self._read(page)
                     if changed:
@@ -174,16 +176,23 @@ class OrdersListing:
             end.error = exc
         self._waiting.put(end)
 
+    def _whole_pages(self) -> set[bytes]:
+        """The digests of the last listing's pages whose every order the cache holds as it
+        was: met again, such a page is taken as it was, without decoding its body."""
+        listed = self._listed
+        return {digest for digest, page in self._known_pages.items()
+                if all(fingerprint in listed for fingerprint in page.fingerprints)}
+
     def _read(self, page: OrderPage) -> list[StoredOrder]:
         """The orders of ``page`` that changed, every one marked listed; a page the last
-        listing read, whose every order the cache holds as it was, is taken as it was."""
+        listing read, whose every order the cache holds as it was, is taken as it was
+        (whether or not its orders were decoded)."""
         listed = self._listed
         known = self._known_pages.get(page.digest) if page.digest is not None else None
+        if page.orders is None:  # one of _whole_pages(), so known (a KeyError here if not)
+            return self._take_as_known(self._known_pages[page.digest or b""])
         if known is not None and all(fingerprint in listed for fingerprint in known.fingerprints):
-            listed.update(dict.fromkeys(known.fingerprints, True))
-            self._used_stores.update(known.stores)
-            self._read_pages.append(known)
-            return []
+            return self._take_as_known(known)
         orders = [stored_order(raw) for raw in page.orders]
         fingerprints = tuple(order.fingerprint for order in orders)
         changed = []
@@ -196,6 +205,13 @@ class OrdersListing:
         if page.digest is not None:
             self._read_pages.append(ListedPage(page.digest, fingerprints, stores))
         return changed
+
+    def _take_as_known(self, known: ListedPage) -> list[StoredOrder]:
+        """A page as the last listing read it: its orders listed, none changed."""
+        self._listed.update(dict.fromkeys(known.fingerprints, True))
+        self._used_stores.update(known.stores)
+        self._read_pages.append(known)
+        return []
 
     def finish(self, cache: OrderStore) -> OrdersPulled:
         """Wait for the listing, bringing the cache's orders up to date with it (see the
