@@ -493,6 +493,38 @@ def test_a_pull_that_fails_stops_the_listing_and_the_next_run_lists_everything(
     assert state.order_count() == 5500
 
 
+def test_changes_spread_over_many_pages_do_not_hold_the_listing_up(tmp_path, monkeypatch):
+    """A day's refunds land on many pages: the listing hands them over in one batch, so
+    it reads every page without waiting for the run to take them (with a backlog of one
+    page, it would wait at the second changed page until ``finish``)."""
+    import threading
+
+    from syncbot.mailchimp.orders import OrdersListing
+
+    class Pages:
+        def __init__(self):
+            self.read, self.all_read = 0, threading.Event()
+
+        def add_total(self, amount):
+            pass
+
+        def advance(self, amount=1):
+            self.read += amount
+            if self.read == 5:
+                self.all_read.set()
+
+    monkeypatch.setattr(OrdersListing, "BACKLOG", 1)
+    state, api, pull_orders = small_shop(tmp_path, 5000)
+    pull_orders(api, state)
+    for n in range(5):
+        api.order_list[n * 1000 + 7]["financial_status"] = "refunded"
+    pages = Pages()
+    with OrdersListing(api, state, pages) as listing:
+        assert pages.all_read.wait(timeout=10), "the listing waited on the run"
+        assert listing.finish(state).orders == 5000
+    assert dirty(state) >= {f"a{n * 1000 + 7}@x.es" for n in range(5)}
+
+
 def test_a_listing_of_new_orders_longer_than_the_backlog_keeps_every_order(
         tmp_path, monkeypatch):
     from syncbot.mailchimp.orders import OrdersListing

@@ -122,13 +122,16 @@ class OrdersListing:
     the member pull: both mostly wait on Mailchimp, under the one connection limit. The
     thread only reads Mailchimp and compares fingerprints in memory; the orders that changed
     reach the cache in ``finish``, in the caller's thread (an SQLite connection stays in the
-    thread that opened it). At most ``BACKLOG`` pages of changed orders wait for it: a
-    listing whose every order is new (the first) pauses until ``finish`` takes them.
+    thread that opened it), in batches of at least a page's worth (``BATCH``): a day's
+    few hundred changed orders spread over many pages are one batch at the end, so the
+    listing never waits on the pull for them. At most ``BACKLOG`` batches wait: a listing
+    whose every order is new (the first) pauses until ``finish`` takes them.
 
     Use it as a context manager: leaving the block without ``finish`` (the pull failed)
     stops the listing after the page it is on."""
 
     BACKLOG = 8
+    BATCH = 1000
 
     def __init__(self, api: OrderSource, cache: OrderStore, pages: Meter = STILL, *,
                  full: bool = False) -> None:
@@ -159,14 +162,16 @@ class OrdersListing:
 
     def _list(self) -> None:
         end = _End()
+        batch: list[StoredOrder] = []  # changed orders not handed to finish yet
         try:
             self._stores = self._api.stores()
             if self._stores:
                 listing = self._api.order_pages(self._totals, self._whole_pages())
                 for page in listing:
-                    changed = self._read(page)
-                    if changed:
-                        self._waiting.put(changed)
+                    batch.extend(self._read(page))
+                    if len(batch) >= self.BATCH:
+                        self._waiting.put(batch)
+                        batch = []
                     self._pages.advance()
                     if self._stop.is_set():
                         break
@@ -174,6 +179,8 @@ class OrdersListing:
             end.unavailable = str(exc)
         except BaseException as exc:  # noqa: BLE001 - handed to finish(), raised there
             end.error = exc
+        if batch:  # what was listed before the end, refused or not, is kept
+            self._waiting.put(batch)
         self._waiting.put(end)
 
     def _whole_pages(self) -> set[bytes]:
