@@ -136,7 +136,7 @@ def stats(sandbox: Sandbox) -> dict[str, Any]:
                                 ("sheets", sandbox.sheets_host), ("google", sandbox.google_host))}
     with mc._lock:
         campaigns = {c.id: {"recipients": len(c.recipients), "send_time": c.send_time,
-                            "last_event": max((e["timestamp"] for ev in c.activity.values()
+                            "last_event": max((e.timestamp for ev in c.activity.values()
                                                for e in ev), default="")}
                      for c in mc.campaigns.values()}
         segments = {s.name: len(s.members) for a in mc.audiences.values()
