@@ -174,11 +174,6 @@ def read_page_body(body: bytes) -> PageBody:
     return PageBody(hashlib.blake2b(body, digest_size=16).digest(), total)
 
 
-def page_digest(body: bytes) -> bytes:
-    """``read_page_body(body).digest``."""
-    return read_page_body(body).digest
-
-
 def _total_only(response: requests.Response, total_items: bytes) -> requests.Response:
     """``response`` with a body of only its ``total_items``, for the official client to decode
     in place of a page whose items the caller already holds. (``requests`` has no public way

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from syncbot.mailchimp.client import NO_ACTIVITY, page_digest, parse_time, subscriber_hash
+from syncbot.mailchimp.client import NO_ACTIVITY, parse_time, read_page_body, subscriber_hash
 from syncbot.ports import OrderPage, WriteReport
 from syncbot.progress import STILL, Meter
 
@@ -158,7 +158,7 @@ class FakeAudience:
                 totals.append(len(self.order_list))
             body = json.dumps({"orders": page, "total_items": len(self.order_list)},
                               sort_keys=True).encode()
-            digest = page_digest(body)
+            digest = read_page_body(body).digest
             yield OrderPage(None if digest in known else copy.deepcopy(page), digest)
 
     # ---- tags -----------------------------------------------------------------------------

@@ -186,20 +186,24 @@ class OrdersListing:
     def _whole_pages(self) -> set[bytes]:
         """The digests of the last listing's pages whose every order the cache holds as it
         was: met again, such a page is taken as it was, without decoding its body."""
+        return {digest for digest, page in self._known_pages.items() if self._holds_all(page)}
+
+    def _holds_all(self, page: ListedPage) -> bool:
+        """Whether every order of ``page`` (as the last listing read it) is one the cache
+        holds as it was, or one this listing has read already."""
         listed = self._listed
-        return {digest for digest, page in self._known_pages.items()
-                if all(fingerprint in listed for fingerprint in page.fingerprints)}
+        return all(fingerprint in listed for fingerprint in page.fingerprints)
 
     def _read(self, page: OrderPage) -> list[StoredOrder]:
         """The orders of ``page`` that changed, every one marked listed; a page the last
         listing read, whose every order the cache holds as it was, is taken as it was
         (whether or not its orders were decoded)."""
-        listed = self._listed
-        known = self._known_pages.get(page.digest) if page.digest is not None else None
         if page.orders is None:  # one of _whole_pages(), so known (a KeyError here if not)
             return self._take_as_known(self._known_pages[page.digest or b""])
-        if known is not None and all(fingerprint in listed for fingerprint in known.fingerprints):
+        known = self._known_pages.get(page.digest) if page.digest is not None else None
+        if known is not None and self._holds_all(known):
             return self._take_as_known(known)
+        listed = self._listed
         orders = [stored_order(raw) for raw in page.orders]
         fingerprints = tuple(order.fingerprint for order in orders)
         changed = []
