@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from syncbot.core.model import BOOLEAN, DATE, NUMBER, TEXT, Event, Member
@@ -89,6 +89,36 @@ Opens = list[tuple[datetime, float]]  # (time, age in days)
 Clicks = list[tuple[datetime, float, str]]  # (time, age in days, url)
 
 
+class EventWindow(NamedTuple):
+    """A lead's events as its fields and their stability both read them, in one pass: the
+    opens and clicks within the lookback with their age in days, and the earliest event
+    still to come (it enters the window then)."""
+
+    opens: Opens
+    clicks: Clicks
+    next_arrival: datetime | None
+
+
+def read_window(events: Iterable[Event], now: datetime, lookback_days: int) -> EventWindow:
+    oldest = now - timedelta(days=lookback_days)
+    opens: Opens = []
+    clicks: Clicks = []
+    arrival = None
+    for event in events:
+        at = event.at
+        if at > now:
+            arrival = at if arrival is None else min(arrival, at)
+            continue
+        if at < oldest:
+            continue  # out for good
+        age = (now - at) / DAY
+        if event.kind == "open":
+            opens.append((at, age))
+        elif event.kind == "click":
+            clicks.append((at, age, event.url or ""))
+    return EventWindow(opens, clicks, arrival)
+
+
 def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
                      lookback_days: int, half_life_days: float, timezone: str = "UTC",
                      interests: Sequence[Interest] = (), products: Sequence[str] = ()
@@ -96,7 +126,17 @@ def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
     """One lead's row of fields. Events outside the lookback window (or in the future) are
     ignored. ``products``: the titles of what the lead bought within the ``[orders]``
     lookback (the Interests' ``Product contains`` look there)."""
-    opens, clicks = _in_window(events, now, lookback_days)
+    return window_features(member, read_window(events, now, lookback_days), now=now,
+                           lookback_days=lookback_days, half_life_days=half_life_days,
+                           timezone=timezone, interests=interests, products=products)
+
+
+def window_features(member: Member, window: EventWindow, *, now: datetime,
+                    lookback_days: int, half_life_days: float, timezone: str = "UTC",
+                    interests: Sequence[Interest] = (), products: Sequence[str] = ()
+                    ) -> dict[str, Any]:
+    """``compute_features`` from events already read into their window."""
+    opens, clicks = window.opens, window.clicks
     row: dict[str, Any] = {"email": member.email, "status": member.status}
     _engagement(row, opens, clicks, now=now, lookback_days=lookback_days,
                 half_life_days=half_life_days)
@@ -110,22 +150,6 @@ def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
     row["topics"] = ", ".join(dict.fromkeys(topics)) or None
     _profile(row, member)
     return row
-
-
-def _in_window(events: Iterable[Event], now: datetime, lookback_days: int
-               ) -> tuple[Opens, Clicks]:
-    oldest = now - timedelta(days=lookback_days)
-    opens: Opens = []
-    clicks: Clicks = []
-    for event in events:
-        if not oldest <= event.at <= now:
-            continue
-        age = (now - event.at) / DAY
-        if event.kind == "open":
-            opens.append((event.at, age))
-        elif event.kind == "click":
-            clicks.append((event.at, age, event.url or ""))
-    return opens, clicks
 
 
 def _engagement(row: dict[str, Any], opens: Opens, clicks: Clicks, *, now: datetime,
@@ -179,36 +203,39 @@ def stable_until(member: Member, events: Iterable[Event], *, now: datetime, look
     row for the same member and events: an event entering or leaving a window, a whole day
     passing for a ``days_since_*`` field, or a decayed sum crossing its last rounding step.
     Before then the lead need not be recomputed (the result is conservative: never late)."""
-    oldest = now - timedelta(days=lookback_days)
+    return window_stable_until(member, read_window(events, now, lookback_days), now=now,
+                               lookback_days=lookback_days, half_life_days=half_life_days)
+
+
+def window_stable_until(member: Member, window: EventWindow, *, now: datetime,
+                        lookback_days: int, half_life_days: float) -> datetime:
+    """``stable_until`` from events already read into their window."""
     edges = window_edges(WINDOWS, lookback_days)
-    soonest = datetime.max.replace(tzinfo=now.tzinfo)
-    sums = {"open": 0.0, "click": 0.0}
-    latest: dict[str, datetime] = {}
-    for event in events:
-        at = event.at
-        if at > now:
-            soonest = min(soonest, at)  # it enters the window
-            continue
-        if at < oldest:
-            continue  # out for good
-        age = now - at
-        soonest = min(soonest, at + next_edge(age, edges))  # the next window it leaves
-        if event.kind in sums:
-            sums[event.kind] += 0.5 ** ((age / DAY) / half_life_days)
-            if event.kind not in latest or at > latest[event.kind]:
-                latest[event.kind] = at
+    never = datetime.max.replace(tzinfo=now.tzinfo)
+    soonest = window.next_arrival or never
+    sums: list[float] = []
+    lasts: list[datetime] = []
+    for events in (window.opens, window.clicks):
+        total = 0.0
+        for event in events:
+            at, age = event[0], event[1]
+            soonest = min(soonest, at + next_edge(now - at, edges))  # the next window it leaves
+            total += 0.5 ** (age / half_life_days)
+        sums.append(total)
+        if events:
+            lasts.append(max(event[0] for event in events))
     moments = [soonest]
-    lasts = list(latest.values())
+    latest = list(lasts)
     if lasts:
         lasts.append(max(lasts))
     if member.subscribed_at is not None:
-        lasts.append(max([member.subscribed_at, *latest.values()]))
+        lasts.append(max([member.subscribed_at, *latest]))
     for then in lasts:  # days_since_*: the next whole day
         moments.append(then + (math.floor((now - then) / DAY) + 1) * DAY)
-    for total in sums.values():  # the sum only decays: it changes when it drops a rounding step
+    for total in sums:  # the sum only decays: it changes when it drops a rounding step
         shown = round(total, 3)
         if shown > 0:
             step = shown - 0.0005
             moments.append(now if total <= step else max(now, now + timedelta(
                 days=half_life_days * math.log2(total / step) * (1 - 1e-6)) - EPSILON))
-    return min(moments, default=datetime.max.replace(tzinfo=now.tzinfo))
+    return min(moments, default=never)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from syncbot.core.fields import compute_features, stable_until
+from syncbot.core.fields import read_window, window_features, window_stable_until
 from syncbot.core.history import (
     HistoryPoint,
     changes_recorded,
@@ -129,11 +129,12 @@ class Evaluator:
         settings = self.settings
         bought = (purchases(orders, now=now, order_days=settings.order_days)
                   if settings.order_days is not None else NO_PURCHASES)
-        values = compute_features(member, events, now=now,
-                                  lookback_days=settings.lookback_days,
-                                  half_life_days=settings.half_life_days,
-                                  timezone=settings.timezone, interests=self.rules.interests,
-                                  products=bought.products)
+        window = read_window(events, now, settings.lookback_days)  # for both: one pass
+        values = window_features(member, window, now=now,
+                                 lookback_days=settings.lookback_days,
+                                 half_life_days=settings.half_life_days,
+                                 timezone=settings.timezone, interests=self.rules.interests,
+                                 products=bought.products)
         values.update(bought.fields)
         team_changes = self._team_values(values, team or {}, now)
         score = self.scorer.score(values)
@@ -150,8 +151,9 @@ class Evaluator:
                 if member.status in settings.tag_statuses else [])
         values.update(tags=", ".join(tags), why=score.why, tags_since=tags_since(history, tags,
                                                                                  now))
-        until = stable_until(member, events, now=now, lookback_days=settings.lookback_days,
-                             half_life_days=settings.half_life_days)
+        until = window_stable_until(member, window, now=now,
+                                    lookback_days=settings.lookback_days,
+                                    half_life_days=settings.half_life_days)
         ticks = next_change(history, now, tags,
                             recorded=changes_recorded(history, score.total, tags),
                             segments_use_tags_since=self.segments_use_tags_since)
