@@ -103,6 +103,25 @@ def test_campaigns_by_status_and_send_time(sandbox, mailchimp):
     assert {c["id"] for c in everything["campaigns"]} == {old.id, new.id}
 
 
+def test_a_report_is_built_again_only_when_its_campaign_has_new_events(sandbox, mailchimp,
+                                                                      monkeypatch):
+    emails = add_members(sandbox, 2)
+    first = sandbox.mailchimp.add_campaign(LIST_ID, NOW - timedelta(days=5), recipients=emails)
+    second = sandbox.mailchimp.add_campaign(LIST_ID, NOW - timedelta(days=4), recipients=emails)
+    built = []
+    build = sandbox.mailchimp._build_report
+    monkeypatch.setattr(sandbox.mailchimp, "_build_report",
+                        lambda c, seen_until: built.append(c.id) or build(c, seen_until))
+    mailchimp.reports.get_all_campaign_reports()
+    assert sorted(built) == sorted([first.id, second.id])
+    built.clear()
+    sandbox.mailchimp.add_event(second.id, emails[0], "open", NOW - timedelta(hours=1))
+    reports = mailchimp.reports.get_all_campaign_reports()["reports"]
+    assert built == [second.id]
+    assert {r["id"]: r["opens"]["last_open"] for r in reports} == {
+        first.id: "", second.id: "2026-11-22T11:00:00+00:00"}
+
+
 def test_email_activity_pages_and_since(sandbox, mailchimp):
     emails = add_members(sandbox, 3)
     campaign = sandbox.mailchimp.add_campaign(LIST_ID, NOW - timedelta(days=5), recipients=emails)

@@ -130,6 +130,7 @@ class Campaign:
     type: str = "regular"
     recipients: list[str] = field(default_factory=list)  # subscriber hashes, send order
     activity: dict[str, list[SentEvent]] = field(default_factory=dict)
+    events_added: int = 0  # its report is built again only when this moves
 
 
 def problem(status: int, title: str, detail: str, instance: str) -> Response:
@@ -156,6 +157,8 @@ class MailchimpEmulator(Emulator):
         self._lock = threading.RLock()
         self._memo: dict[tuple[Any, ...], list[Any]] = {}  # filtered lists, until state changes
         self._texts: dict[str, str] = {}  # see _shared
+        self._reports: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}  # campaign id
+        #                                      → (what it was built from, the report)
         self.since_reading = "filtered"  # how email activity's ``since`` is read (module doc)
         self.report_reading = "live"  # how soon a report shows its last open and click (idem)
         self.shop = Shop(self)  # the connected stores and their orders (``sandbox.ecommerce``)
@@ -283,8 +286,9 @@ class MailchimpEmulator(Emulator):
             self._memo.clear()
             event = SentEvent(action, self._shared(iso(when)),
                               self._shared(url or "") if action == "click" else None)
-            self.campaigns[campaign_id].activity.setdefault(
-                self._shared(subscriber_hash(email)), []).append(event)
+            campaign = self.campaigns[campaign_id]
+            campaign.activity.setdefault(self._shared(subscriber_hash(email)), []).append(event)
+            campaign.events_added += 1
 
     def _shared(self, text: str) -> str:
         """One string object for every equal ``text``: the same member's hash in every
@@ -620,8 +624,11 @@ class MailchimpEmulator(Emulator):
     def _report_object(self, c: Campaign) -> dict[str, Any]:
         """A campaign's report: its opens and clicks as the report reading shows them."""
         seen_until = self.clock() - REPORT_LAG if self.report_reading == "lagging" else None
-        key = ("report", c.id, self.report_reading, seen_until)
-        return dict(self.filtered(key, lambda: [self._build_report(c, seen_until)])[0])
+        key = (c.events_added, self.report_reading, seen_until)
+        built = self._reports.get(c.id)
+        if built is None or built[0] != key:  # not after another campaign's events
+            built = self._reports[c.id] = (key, self._build_report(c, seen_until))
+        return dict(built[1])
 
     def _build_report(self, c: Campaign, seen_until: datetime | None) -> dict[str, Any]:
         audience = self.audiences.get(c.list_id)
