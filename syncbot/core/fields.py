@@ -91,15 +91,21 @@ Clicks = list[tuple[datetime, float, str]]  # (time, age in days, url)
 
 class EventWindow(NamedTuple):
     """A lead's events as its fields and their stability both read them, in one pass: the
-    opens and clicks within the lookback with their age in days, and the earliest event
-    still to come (it enters the window then)."""
+    opens and clicks within the lookback with their age in days, their decayed sums (before
+    rounding) and latest times, and the earliest event still to come (it enters the window
+    then)."""
 
     opens: Opens
     clicks: Clicks
+    opens_decayed: float
+    clicks_decayed: float
+    last_open: datetime | None
+    last_click: datetime | None
     next_arrival: datetime | None
 
 
-def read_window(events: Iterable[Event], now: datetime, lookback_days: int) -> EventWindow:
+def read_window(events: Iterable[Event], now: datetime, lookback_days: int,
+                half_life_days: float) -> EventWindow:
     oldest = now - timedelta(days=lookback_days)
     opens: Opens = []
     clicks: Clicks = []
@@ -116,7 +122,12 @@ def read_window(events: Iterable[Event], now: datetime, lookback_days: int) -> E
             opens.append((at, age))
         elif event.kind == "click":
             clicks.append((at, age, event.url or ""))
-    return EventWindow(opens, clicks, arrival)
+    return EventWindow(
+        opens, clicks,
+        sum(0.5 ** (age / half_life_days) for _, age in opens),  # 0 (not 0.0) with none
+        sum(0.5 ** (age / half_life_days) for _, age, _ in clicks),
+        max((at for at, _ in opens), default=None), max((at for at, _, _ in clicks), default=None),
+        arrival)
 
 
 def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
@@ -126,7 +137,8 @@ def compute_features(member: Member, events: Iterable[Event], *, now: datetime,
     """One lead's row of fields. Events outside the lookback window (or in the future) are
     ignored. ``products``: the titles of what the lead bought within the ``[orders]``
     lookback (the Interests' ``Product contains`` look there)."""
-    return window_features(member, read_window(events, now, lookback_days), now=now,
+    return window_features(member, read_window(events, now, lookback_days, half_life_days),
+                           now=now,
                            lookback_days=lookback_days, half_life_days=half_life_days,
                            timezone=timezone, interests=interests, products=products)
 
@@ -138,8 +150,7 @@ def window_features(member: Member, window: EventWindow, *, now: datetime,
     """``compute_features`` from events already read into their window."""
     opens, clicks = window.opens, window.clicks
     row: dict[str, Any] = {"email": member.email, "status": member.status}
-    _engagement(row, opens, clicks, now=now, lookback_days=lookback_days,
-                half_life_days=half_life_days)
+    _engagement(row, window, now=now, lookback_days=lookback_days)
     latest = max((t for t in (row["last_open_at"], row["last_click_at"], member.subscribed_at)
                   if t is not None), default=None)
     row["days_since_last_activity"] = _whole_days(now, latest)
@@ -152,20 +163,18 @@ def window_features(member: Member, window: EventWindow, *, now: datetime,
     return row
 
 
-def _engagement(row: dict[str, Any], opens: Opens, clicks: Clicks, *, now: datetime,
-                lookback_days: int, half_life_days: float) -> None:
+def _engagement(row: dict[str, Any], window: EventWindow, *, now: datetime,
+                lookback_days: int) -> None:
     """Counts per window, decayed sums, latest times and the days since them."""
-    for window in WINDOWS:
-        if window <= lookback_days:
-            row[f"opens_{window}d"] = sum(1 for _, age in opens if age <= window)
-            row[f"clicks_{window}d"] = sum(1 for _, age, _ in clicks if age <= window)
-    row["opens_decayed"] = round(sum(0.5 ** (age / half_life_days) for _, age in opens), 3)
-    row["clicks_decayed"] = round(sum(0.5 ** (age / half_life_days) for _, age, _ in clicks), 3)
-    last_open = max((at for at, _ in opens), default=None)
-    last_click = max((at for at, _, _ in clicks), default=None)
-    row["last_open_at"], row["last_click_at"] = last_open, last_click
-    row["days_since_last_open"] = _whole_days(now, last_open)
-    row["days_since_last_click"] = _whole_days(now, last_click)
+    for days in WINDOWS:
+        if days <= lookback_days:
+            row[f"opens_{days}d"] = sum(1 for _, age in window.opens if age <= days)
+            row[f"clicks_{days}d"] = sum(1 for _, age, _ in window.clicks if age <= days)
+    row["opens_decayed"] = round(window.opens_decayed, 3)
+    row["clicks_decayed"] = round(window.clicks_decayed, 3)
+    row["last_open_at"], row["last_click_at"] = window.last_open, window.last_click
+    row["days_since_last_open"] = _whole_days(now, window.last_open)
+    row["days_since_last_click"] = _whole_days(now, window.last_click)
 
 
 def _best_times(row: dict[str, Any], opens: Opens, tz: tzinfo) -> None:
@@ -203,7 +212,8 @@ def stable_until(member: Member, events: Iterable[Event], *, now: datetime, look
     row for the same member and events: an event entering or leaving a window, a whole day
     passing for a ``days_since_*`` field, or a decayed sum crossing its last rounding step.
     Before then the lead need not be recomputed (the result is conservative: never late)."""
-    return window_stable_until(member, read_window(events, now, lookback_days), now=now,
+    return window_stable_until(member, read_window(events, now, lookback_days, half_life_days),
+                               now=now,
                                lookback_days=lookback_days, half_life_days=half_life_days)
 
 
@@ -213,26 +223,18 @@ def window_stable_until(member: Member, window: EventWindow, *, now: datetime,
     edges = window_edges(WINDOWS, lookback_days)
     never = datetime.max.replace(tzinfo=now.tzinfo)
     soonest = window.next_arrival or never
-    sums: list[float] = []
-    lasts: list[datetime] = []
-    for events in (window.opens, window.clicks):
-        total = 0.0
-        for event in events:
-            at, age = event[0], event[1]
-            soonest = min(soonest, at + next_edge(now - at, edges))  # the next window it leaves
-            total += 0.5 ** (age / half_life_days)
-        sums.append(total)
-        if events:
-            lasts.append(max(event[0] for event in events))
+    times = [at for at, _ in window.opens] + [at for at, _, _ in window.clicks]
+    for at in times:
+        soonest = min(soonest, at + next_edge(now - at, edges))  # the next window it leaves
     moments = [soonest]
-    latest = list(lasts)
-    if lasts:
-        lasts.append(max(lasts))
+    latest = [at for at in (window.last_open, window.last_click) if at is not None]
+    lasts = [*latest, max(latest)] if latest else []
     if member.subscribed_at is not None:
         lasts.append(max([member.subscribed_at, *latest]))
     for then in lasts:  # days_since_*: the next whole day
         moments.append(then + (math.floor((now - then) / DAY) + 1) * DAY)
-    for total in sums:  # the sum only decays: it changes when it drops a rounding step
+    # a decayed sum only decays: it changes when it drops a rounding step
+    for total in (window.opens_decayed, window.clicks_decayed):
         shown = round(total, 3)
         if shown > 0:
             step = shown - 0.0005

@@ -129,7 +129,8 @@ class Evaluator:
         settings = self.settings
         bought = (purchases(orders, now=now, order_days=settings.order_days)
                   if settings.order_days is not None else NO_PURCHASES)
-        window = read_window(events, now, settings.lookback_days)  # for both: one pass
+        window = read_window(events, now, settings.lookback_days,  # for both: one pass
+                             settings.half_life_days)
         values = window_features(member, window, now=now,
                                  lookback_days=settings.lookback_days,
                                  half_life_days=settings.half_life_days,
