@@ -304,9 +304,9 @@ def _heating_up(box: Sandbox, first: RunReport, rng: random.Random) -> list[str]
     """Three subscribed leads that were not among the top ones."""
     top = {lead.email.lower() for lead in first.top}
     members = box.mailchimp.audiences[LIST_ID].members.values()
-    return rng.sample(sorted(member["email_address"] for member in members
-                             if member["status"] == "subscribed"
-                             and member["email_address"].lower() not in top), 3)
+    return rng.sample(sorted(member.email_address for member in members
+                             if member.status == "subscribed"
+                             and member.email_address.lower() not in top), 3)
 
 
 def export_xlsx(box: Sandbox, spreadsheet_id: str, output: Path, meters: Meters) -> None:

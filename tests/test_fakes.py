@@ -7,7 +7,6 @@ members and events in the local state. Then whole runs go through the fakes.
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -33,13 +32,13 @@ def copy_into_fake(box: Sandbox) -> FakeAudience:
     fake = FakeAudience()
     members = box.mailchimp.audiences[LIST_ID].members
     for record in members.values():
-        fake.records[record["email_address"].lower()] = copy.deepcopy(record)
+        fake.records[record.email_address.lower()] = record.as_json()
     for campaign in box.mailchimp.campaigns.values():
         fake.add_campaign(campaign.id, datetime.fromisoformat(campaign.send_time))
         for key, events in campaign.activity.items():
             for event in events:
                 if event["action"] in ("open", "click"):
-                    fake.add_event(campaign.id, members[key]["email_address"], event["action"],
+                    fake.add_event(campaign.id, members[key].email_address, event["action"],
                                    datetime.fromisoformat(event["timestamp"]), event.get("url"))
     return fake
 
@@ -67,14 +66,14 @@ def test_the_fake_audience_pulls_exactly_what_the_real_client_pulls(tmp_path):
     box.mailchimp.clock = lambda: later
     members = box.mailchimp.audiences[LIST_ID].members
     newest = box.mailchimp.campaigns[made.campaign_ids[0]]
-    recipients = [members[key]["email_address"] for key in newest.recipients[:30]]
+    recipients = [members[key].email_address for key in newest.recipients[:30]]
     for email in recipients:  # new activity, then a profile change, in both worlds
         for world in (box.mailchimp, fake):
             world.add_event(made.campaign_ids[0], email, "click", later - timedelta(hours=1),
                             "https://shop.example.com/pricing")
     box.mailchimp.update_member(LIST_ID, made.emails[40], merge_fields={"JOBTITLE": "CEO"})
-    [changed] = [m for m in members.values() if m["email_address"] == made.emails[40]]
-    fake.records[made.emails[40].lower()] = copy.deepcopy(changed)
+    [changed] = [m for m in members.values() if m.email_address == made.emails[40]]
+    fake.records[made.emails[40].lower()] = changed.as_json()
     incremental = state_after(real, tmp_path / "real.db", later)
     assert incremental == state_after(fake, tmp_path / "fake.db", later)
     real.close()

@@ -30,7 +30,7 @@ def box() -> Sandbox:
 
 
 def add(box: Sandbox, n: int, **fields) -> list[str]:
-    return [box.mailchimp.add_member(LIST_ID, f"Lead{i}@Example.com", **fields)["email_address"]
+    return [box.mailchimp.add_member(LIST_ID, f"Lead{i}@Example.com", **fields).email_address
             for i in range(n)]
 
 
@@ -98,7 +98,7 @@ def test_unmanaged_tags_saved_segments_status_and_merge_fields_are_untouched(box
     members_before = copy.deepcopy(audience.members)
     api = make(box)
     ids, _ = api.resolve_tags(["lead:hot"], create=True)
-    everyone = [m["email_address"] for m in audience.members.values()]
+    everyone = [m.email_address for m in audience.members.values()]
     api.write_tags(ids, {"lead:hot": everyone}, {})
     after = {sid: (s.name, s.type, set(s.members)) for sid, s in audience.segments.items()
              if s.name != "lead:hot"}

@@ -67,12 +67,12 @@ def change_everything(world: World) -> None:
                       timestamp_opt=later)
     mc.update_member(LIST_ID, emails[3], merge_fields={"JOBTITLE": "Director"})  # profile change
     mc.update_member(LIST_ID, emails[4], status="unsubscribed")
-    quiet = mc.audiences[LIST_ID].members[subscriber_hash(emails[5])]
-    quiet["member_rating"] = 5  # stats move without last_changed moving
-    quiet["stats"]["ecommerce_data"]["number_of_orders"] = 9
+    mc.update_stats(LIST_ID, emails[5], member_rating=5,  # stats move without last_changed
+                    number_of_orders=9)
     mc.delete_member(LIST_ID, emails[6])  # deleted from the audience
-    subscribed = [e for e in emails if mc.audiences[LIST_ID].members.get(subscriber_hash(e), {})
-                  .get("status") == "subscribed"]
+    members = mc.audiences[LIST_ID].members
+    subscribed = [e for e in emails if subscriber_hash(e) in members
+                  and members[subscriber_hash(e)].status == "subscribed"]
     old = next(iter(world.audience.campaign_ids))
     for email in subscribed[:40]:  # new activity on a known campaign, two in the same second
         mc.add_event(old, email, "open", later)

@@ -14,7 +14,7 @@ from tests.conftest import LIST_ID, NOW
 
 
 def add_members(sandbox, n, **fields):
-    return [sandbox.mailchimp.add_member(LIST_ID, f"user{i}@example.com", **fields)["email_address"]
+    return [sandbox.mailchimp.add_member(LIST_ID, f"user{i}@example.com", **fields).email_address
             for i in range(n)]
 
 
@@ -79,6 +79,24 @@ def test_status_and_since_last_changed_filters(sandbox, mailchimp):
     assert [m["email_address"] for m in changed["members"]] == ["user3@example.com"]
     unsub = mailchimp.lists.get_list_members_info(LIST_ID, status="unsubscribed")
     assert [m["email_address"] for m in unsub["members"]] == ["gone@example.com"]
+
+
+def test_stats_move_without_last_changed_and_unknown_fields_are_refused(sandbox, mailchimp):
+    sandbox.mailchimp.clock = lambda: NOW - timedelta(days=10)
+    add_members(sandbox, 2)
+    sandbox.mailchimp.clock = lambda: NOW
+    sandbox.mailchimp.update_stats(LIST_ID, "user0@example.com", member_rating=5,
+                                   number_of_orders=3, total_revenue=90.5)
+    member = mailchimp.lists.get_list_member(LIST_ID, subscriber_hash("user0@example.com"))
+    assert member["member_rating"] == 5
+    assert member["stats"]["ecommerce_data"]["number_of_orders"] == 3
+    assert member["stats"]["ecommerce_data"]["total_revenue"] == 90.5
+    assert member["last_changed"] == member["timestamp_opt"]  # a profile change moves it
+    assert member["full_name"] == "" and member["id"] == subscriber_hash("user0@example.com")
+    with pytest.raises(KeyError, match="nickname"):
+        sandbox.mailchimp.update_member(LIST_ID, "user1@example.com", nickname="Uno")
+    with pytest.raises(KeyError, match="key"):
+        sandbox.mailchimp.update_stats(LIST_ID, "user1@example.com", key="0" * 32)
 
 
 def test_member_tags_list_at_most_50_but_tags_count_is_true(sandbox, mailchimp):
@@ -220,12 +238,12 @@ def test_generator_is_seeded_and_realistic(sandbox):
     second = generate_audience(again.mailchimp, members=400, campaigns=4, now=NOW, seed=7)
     assert first.emails == second.emails
     members = sandbox.mailchimp.audiences[first.list_id].members.values()
-    assert {m["status"] for m in members} >= {"subscribed", "unsubscribed", "cleaned"}
-    assert any(m["merge_fields"]["FNAME"].startswith(("=", "+", "@", "-")) for m in members)
-    assert any(not m["email_address"].isascii() for m in members)
-    assert any(m["email_address"] != m["email_address"].lower() for m in members)
-    assert any(m["stats"]["ecommerce_data"]["number_of_orders"] for m in members)
-    assert all(m["merge_fields"].keys() >= {"COMPANY", "JOBTITLE"} for m in members)
+    assert {m.status for m in members} >= {"subscribed", "unsubscribed", "cleaned"}
+    assert any(m.merge_fields["FNAME"].startswith(("=", "+", "@", "-")) for m in members)
+    assert any(not m.email_address.isascii() for m in members)
+    assert any(m.email_address != m.email_address.lower() for m in members)
+    assert any(m.number_of_orders for m in members)
+    assert all(m.merge_fields.keys() >= {"COMPANY", "JOBTITLE"} for m in members)
     segments = sandbox.mailchimp.audiences[first.list_id].segments.values()
     assert {s.type for s in segments} == {"static", "saved"}
     actions = {e["action"] for c in sandbox.mailchimp.campaigns.values()

@@ -79,7 +79,7 @@ def generate_audience(emulator: MailchimpEmulator, *, list_id: str = "a1b2c3d4e5
         emails.append(email)
         appetite[email] = rng.random() ** 2
     members_by_hash = emulator.audiences[list_id].members
-    subscribed = [e for e in emails if members_by_hash[subscriber_hash(e)]["status"]
+    subscribed = [e for e in emails if members_by_hash[subscriber_hash(e)].status
                   in ("subscribed", "unsubscribed")]  # those who were on the list when sent
     emulator.create_segment(list_id, "webinar-2026",
                             emails=[e for e in emails if rng.random() < 0.05])
@@ -174,7 +174,7 @@ def _member_totals(emulator: MailchimpEmulator, list_id: str) -> None:
             if order.financial_status != "refunded" and not order.cancelled_at:
                 count, revenue = totals.get(subscriber_hash(order.email), (0, 0.0))
                 totals[subscriber_hash(order.email)] = (count + 1, revenue + order.total)
-    for key, member in emulator.audiences[list_id].members.items():
-        count, revenue = totals.get(key, (0, 0.0))
-        member["stats"]["ecommerce_data"].update(number_of_orders=count,
-                                                 total_revenue=round(revenue, 2))
+    with emulator.changing():
+        for key, member in emulator.audiences[list_id].members.items():
+            count, revenue = totals.get(key, (0, 0.0))
+            member.number_of_orders, member.total_revenue = count, round(revenue, 2)

@@ -40,6 +40,7 @@ from typing import Any
 from syncbot.sandbox.ecommerce import Shop, iso
 from syncbot.sandbox.fields import project
 from syncbot.sandbox.http import Emulator, HttpError, Request, Response, Router
+from syncbot.sandbox.member import StoredMember
 
 MAX_COUNT = 1000
 MAX_BATCH = 500
@@ -85,7 +86,7 @@ class Segment:
 class Audience:
     id: str
     name: str
-    members: dict[str, dict[str, Any]] = field(default_factory=dict)  # hash -> member object
+    members: dict[str, StoredMember] = field(default_factory=dict)  # by subscriber hash
     segments: dict[int, Segment] = field(default_factory=dict)
     tags_of: dict[str, list[int]] = field(default_factory=dict)  # hash -> segment ids, in tag order
 
@@ -195,54 +196,46 @@ class MailchimpEmulator(Emulator):
                    avg_open_rate: float = 0.0, avg_click_rate: float = 0.0,
                    orders: int = 0, revenue: float = 0.0, country_code: str = "",
                    language: str = "", source: str = "API - Generic", vip: bool = False,
-                   timestamp_opt: datetime | None = None) -> dict[str, Any]:
+                   timestamp_opt: datetime | None = None) -> StoredMember:
         with self._lock:
             self._memo.clear()
             audience = self.audiences[list_id]
             key = self._shared(subscriber_hash(email))
             opted_text = iso(timestamp_opt or self.clock())
-            member = {
-                "id": key,
-                "email_address": email,
-                "unique_email_id": key[:10],
-                "contact_id": key[10:26],
-                "full_name": " ".join(str(v) for k, v in (merge_fields or {}).items()
-                                      if k in ("FNAME", "LNAME") and v),
-                "web_id": next(self._ids),
-                "email_type": "html",
-                "status": status,
-                "merge_fields": dict(merge_fields or {}),
-                "stats": {"avg_open_rate": avg_open_rate, "avg_click_rate": avg_click_rate,
-                          "ecommerce_data": {"total_revenue": revenue,
-                                             "number_of_orders": orders,
-                                             "currency_code": "EUR"}},
-                "ip_signup": "", "timestamp_signup": "",
-                "ip_opt": "198.51.100.7", "timestamp_opt": opted_text,
-                "member_rating": member_rating,
-                "last_changed": opted_text,  # untouched since opting in
-                "language": language, "vip": vip, "email_client": "",
-                "location": {"latitude": 0, "longitude": 0, "gmtoff": 0, "dstoff": 0,
-                             "country_code": country_code, "timezone": "", "region": ""},
-                "source": source,
-                "list_id": list_id,
-            }
+            member = StoredMember(
+                key=key, email_address=email, status=status,
+                merge_fields=dict(merge_fields or {}), web_id=next(self._ids),
+                member_rating=member_rating, avg_open_rate=avg_open_rate,
+                avg_click_rate=avg_click_rate, number_of_orders=orders, total_revenue=revenue,
+                country_code=country_code, language=language, source=source, vip=vip,
+                timestamp_opt=opted_text, last_changed=opted_text,  # untouched since opting in
+                list_id=list_id)
             audience.members[key] = member
             audience.tags_of.setdefault(key, [])
             return member
 
     def update_member(self, list_id: str, email: str, **changes: Any) -> None:
-        """Change profile data the way a form or an import would (``last_changed`` moves)."""
+        """Change profile data the way a form or an import would (``last_changed`` moves):
+        ``merge_fields`` (merged into the member's) or any other ``StoredMember`` field."""
         with self._lock:
             self._memo.clear()
             member = self.audiences[list_id].members[subscriber_hash(email)]
-            for key, value in changes.items():
-                if key == "merge_fields":
-                    member["merge_fields"].update(value)
-                elif key == "member_rating":
-                    member["member_rating"] = value
+            for name, value in changes.items():
+                if name == "merge_fields":
+                    member.merge_fields.update(value)
                 else:
-                    member[key] = value
-            member["last_changed"] = iso(self.clock())
+                    member.change(name, value)
+            member.last_changed = iso(self.clock())
+
+    def update_stats(self, list_id: str, email: str, **changes: Any) -> None:
+        """Change what Mailchimp computes itself (``member_rating``, ``avg_open_rate``,
+        ``number_of_orders``, ``total_revenue``…): ``last_changed`` stays, as it does when a
+        rating moves or a store reports an order."""
+        with self._lock:
+            self._memo.clear()
+            member = self.audiences[list_id].members[subscriber_hash(email)]
+            for name, value in changes.items():
+                member.change(name, value)
 
     def delete_member(self, list_id: str, email: str) -> None:
         """Remove a member for good, as a permanent delete does: out of every tag too."""
@@ -387,7 +380,7 @@ class MailchimpEmulator(Emulator):
         return audience
 
     def _render_member(self, audience: Audience, key: str) -> dict[str, Any]:
-        member = dict(audience.members[key])
+        member = audience.members[key].as_json()
         tag_ids = audience.tags_of.get(key, [])
         member["tags_count"] = len(tag_ids)
         member["tags"] = [{"id": sid, "name": audience.segments[sid].name}
@@ -434,8 +427,8 @@ class MailchimpEmulator(Emulator):
     def _list_object(self, audience: Audience) -> dict[str, Any]:
         counts = {s: 0 for s in ("subscribed", "unsubscribed", "cleaned")}
         for member in audience.members.values():
-            if member["status"] in counts:
-                counts[member["status"]] += 1
+            if member.status in counts:
+                counts[member.status] += 1
         return {"id": audience.id, "web_id": 1, "name": audience.name,
                 "stats": {"member_count": counts["subscribed"],
                           "unsubscribe_count": counts["unsubscribed"],
@@ -458,8 +451,8 @@ class MailchimpEmulator(Emulator):
         since_at = parse_iso(since) if since else None
         keys = self.filtered(("members", list_id, status, since), lambda: [
             k for k, m in audience.members.items()
-            if (not status or m["status"] == status)
-            and (since_at is None or parse_iso(m["last_changed"]) > since_at)])
+            if (not status or m.status == status)
+            and (since_at is None or parse_iso(m.last_changed) > since_at)])
         page = [self._render_member(audience, k) for k in keys[offset:offset + count]]
         return self.reply(request, {"members": page, "list_id": list_id,
                                      "total_items": len(keys)})
@@ -502,7 +495,7 @@ class MailchimpEmulator(Emulator):
 
     def _segment_object(self, audience: Audience, segment: Segment) -> dict[str, Any]:
         active = sum(1 for k in segment.members
-                     if audience.members[k]["status"] == "subscribed")
+                     if audience.members[k].status == "subscribed")
         return {"id": segment.id, "name": segment.name, "member_count": active,
                 "type": segment.type, "created_at": segment.created_at,
                 "updated_at": segment.updated_at, "options": segment.options,
@@ -581,7 +574,7 @@ class MailchimpEmulator(Emulator):
                  if (request.arg(f"include_{s}") or "").lower() != "true"}
         keys = self.filtered(("segment", list_id, segment.id, tuple(sorted(shown))), lambda: [
             k for k in audience.members
-            if k in segment.members and audience.members[k]["status"] not in shown])
+            if k in segment.members and audience.members[k].status not in shown])
         page = [self._render_member(audience, k) for k in keys[offset:offset + count]]
         return self.reply(request, {"members": page, "total_items": len(keys)})
 
@@ -697,7 +690,7 @@ class MailchimpEmulator(Emulator):
             member = audience.members.get(key) if audience else None
             page.append({"campaign_id": campaign.id, "list_id": campaign.list_id,
                          "list_is_active": True, "email_id": key,
-                         "email_address": member["email_address"] if member else "",
+                         "email_address": member.email_address if member else "",
                          "activity": [event.as_json() for event in events]})
         return self.reply(request, {"emails": page, "campaign_id": campaign.id,
                                      "total_items": total})

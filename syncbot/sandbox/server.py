@@ -162,7 +162,7 @@ def shop_day(sandbox: Sandbox, *, new: int = 0, refunds: int = 0, seed: int = 7
     now = mc.clock()
     with mc._lock:
         store = next(iter(mc.shop.stores.values()))
-        emails = [m["email_address"] for a in mc.audiences.values() for m in a.members.values()]
+        emails = [m.email_address for a in mc.audiences.values() for m in a.members.values()]
         for number in range(new):
             mc.shop.add_order(store.id, f"day-{seed}-{number}", rng.choice(emails), now,
                               rng.uniform(15, 250), products=[rng.choice(PRODUCTS)])
@@ -192,8 +192,8 @@ def hours_pass(sandbox: Sandbox, *, hours: float, send: bool = False, profiles: 
     played = {"campaigns": 0, "opens": 0, "clicks": 0, "profiles": 0}
     with mc.changing():
         audience = next(iter(mc.audiences.values()))
-        subscribed = [m["email_address"] for m in audience.members.values()
-                      if m["status"] == "subscribed"]
+        subscribed = [m.email_address for m in audience.members.values()
+                      if m.status == "subscribed"]
         if send:
             mc.add_campaign(audience.id, start, f"Newsletter {seed}", recipients=subscribed)
             played["campaigns"] += 1
@@ -209,10 +209,10 @@ def hours_pass(sandbox: Sandbox, *, hours: float, send: bool = False, profiles: 
                 if member is None:
                     continue
                 moment = first + (now - first) * rng.random()
-                mc.add_event(campaign.id, member["email_address"], "open", moment)
+                mc.add_event(campaign.id, member.email_address, "open", moment)
                 played["opens"] += 1
                 if rng.random() < CLICK_SHARE:
-                    mc.add_event(campaign.id, member["email_address"], "click", moment,
+                    mc.add_event(campaign.id, member.email_address, "click", moment,
                                  "https://shop.example.com/pricing")
                     played["clicks"] += 1
         for email in rng.sample(subscribed, int(len(subscribed) * profiles * hours / 24)):
@@ -237,7 +237,7 @@ def add_activity(sandbox: Sandbox, fraction: float, seed: int = 99) -> int:
         rng = random.Random(seed)
         chosen = rng.sample(newest.recipients, max(1, int(len(newest.recipients) * fraction)))
         for key in chosen:
-            email = audience.members[key]["email_address"] if key in audience.members else None
+            email = audience.members[key].email_address if key in audience.members else None
             if email:
                 mc.add_event(newest.id, email, "open", now)
                 mc.add_event(newest.id, email, "click", now, "https://shop.example.com/pricing")
@@ -266,7 +266,7 @@ def team_edits(sandbox: Sandbox, *, spreadsheet_id: str, form_rows: int = 0,
         book = sheets.spreadsheets[spreadsheet_id]
         form = book.sheet(FORM_TAB) or sheets.add_tab(spreadsheet_id, FORM_TAB, [FORM_HEADER])
         audience = next(iter(sandbox.mailchimp.audiences.values()))
-        emails = [m["email_address"] for m in audience.members.values()]
+        emails = [m.email_address for m in audience.members.values()]
         for _ in range(form_rows):
             address = rng.choice(emails) if rng.random() > 0.01 else "no address"
             form.rows.append([now - rng.uniform(0, 60), address.upper() if rng.random() < 0.1
