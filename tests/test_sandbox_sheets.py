@@ -125,6 +125,21 @@ def test_null_cells_are_skipped_and_empty_strings_clear(gspread_client, sandbox)
     assert sandbox.sheets.values(SHEET_ID, "Leads") == [["keep", "new"]]
 
 
+def test_repeated_values_are_stored_once_and_read_back_as_written(gspread_client, sandbox):
+    ws = gspread_client.open_by_key(SHEET_ID).worksheet("Leads")
+    long_text = "clicks_30d 3×5=15; JOBTITLE contains director +10"
+    rows = [["subscribed", 42.5, long_text, 0.0, -0.0, 1.234] for _ in range(3)]
+    ws.update(rows, "A1", value_input_option="RAW")
+    tab = sandbox.sheets.spreadsheets[SHEET_ID].sheet("Leads")
+    assert tab.rows[0] == rows[0] and tab.rows[2] == rows[2]
+    for column in (0, 1, 3):  # a short text, a round number, a zero: one object each
+        assert tab.rows[0][column] is tab.rows[1][column] is tab.rows[2][column]
+    assert tab.rows[0][2] is not tab.rows[1][2]  # a long text as it came
+    assert all(str(row[4]) == "-0.0" for row in tab.rows)  # -0.0 is not made 0.0
+    assert ws.get("A1:F1", value_render_option="UNFORMATTED_VALUE") == [
+        ["subscribed", 42.5, long_text, 0, 0, 1.234]]
+
+
 def test_values_batch_update_is_all_or_nothing(gspread_client, sandbox):
     book = gspread_client.open_by_key(SHEET_ID)
     with pytest.raises(gspread.exceptions.APIError):

@@ -18,6 +18,7 @@ with it.
 from __future__ import annotations
 
 import copy
+import math
 import re
 import threading
 import time
@@ -53,6 +54,7 @@ def col_index(letters: str) -> int:
 
 CELL_LIMIT = 10_000_000
 QUOTA_PER_MINUTE = 60
+SHARED_TEXT = 24  # texts up to this long are stored once however many cells hold them
 DEFAULT_ROWS, DEFAULT_COLS = 1000, 26
 SERIAL_EPOCH = datetime(1899, 12, 30)
 DECIMAL_COMMA_LOCALES = {"es_ES", "es_AR", "es_CO", "es_CL", "es_UY", "de_DE", "fr_FR",
@@ -443,6 +445,7 @@ class SheetsEmulator(Emulator):
         self.cells_written: dict[str, int] = {}  # benchmark compares a sync's writes with
         self.cells_changed: dict[str, int] = {}
         self._usage: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._values: dict[Any, Any] = {}  # see _shared
         self.values_batch_reading = "atomic"  # or "in order": see the module's docstring
         self._lock = threading.RLock()
         self.router = Router("/v4")
@@ -679,7 +682,20 @@ class SheetsEmulator(Emulator):
                 sheet.formats.append({"range": {"startRowIndex": r, "endRowIndex": r + 1,
                                                 "startColumnIndex": c, "endColumnIndex": c + 1},
                                       "numberFormat": implied})
-        sheet.set(r, c, value)
+        sheet.set(r, c, self._shared(value))
+
+    def _shared(self, value: Any) -> Any:
+        """One object for equal short texts and equal round numbers, the values that fill
+        whole columns (a status, a tag, a country, a score, a rate): each cell written from a
+        request's JSON is a new object, and a 100,000-row Leads tab held 170 MB of them.
+        Long texts and finer numbers (addresses, ``why``, dates) are mostly unique: kept as
+        they come. -0.0 is kept apart from 0.0, which it equals."""
+        if isinstance(value, str):
+            shared = len(value) <= SHARED_TEXT
+        else:
+            shared = type(value) is float and round(value, 2) == value \
+                and (value != 0 or math.copysign(1.0, value) > 0)  # not -0.0
+        return self._values.setdefault(value, value) if shared else value
 
     # ---- values routes -------------------------------------------------------------------
 
