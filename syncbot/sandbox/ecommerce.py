@@ -40,6 +40,7 @@ class ShopOrder:
     """One order as the emulator keeps it (rendered into Mailchimp's order object)."""
 
     id: str
+    store_id: str
     email: str  # as the store spelled it
     processed_at: str  # ISO text
     total: float
@@ -68,7 +69,8 @@ class Shop:
         self.stores: dict[str, Store] = {}
         self.listing = "by-store"  # one of LISTINGS (module doc)
         self.refusal: int | None = None  # 403 or 404 (module doc)
-        self._fragments: dict[tuple[str, str, str], tuple[ShopOrder, str]] = {}  # get_orders
+        self.keep_rendered = False  # keep each order's JSON until it changes (get_orders)
+        self._fragments: dict[tuple[str, str, str], tuple[ShopOrder, str]] = {}
 
     # ---- state changes used by the generator and by tests ----------------------------------
 
@@ -85,9 +87,11 @@ class Shop:
                   cancelled_at: datetime | None = None, campaign_id: str = "",
                   products: Sequence[str] = ()) -> ShopOrder:
         with self.emulator.changing():
-            order = ShopOrder(order_id, email, iso(processed_at), round(total, 2),
+            shared = self.emulator.shared
+            order = ShopOrder(order_id, store_id, email, iso(processed_at), round(total, 2),
                               financial_status, iso(cancelled_at) if cancelled_at else "",
-                              campaign_id, tuple(products), self.emulator.now_iso())
+                              campaign_id, tuple(map(shared, products)),
+                              shared(self.emulator.now_iso()))
             self.stores[store_id].orders[order_id] = order
             return order
 
@@ -131,9 +135,12 @@ class Shop:
             "total_items": len(stores)})
 
     def get_orders(self, request: Request) -> Response:
-        """A page of orders. Each order's trimmed JSON is kept until the order changes: a
-        listing of every order is asked for every run, and rendering 300,000 orders anew
-        each time would make the emulator, not syncbot, what a benchmark measures."""
+        """A page of orders. With ``keep_rendered`` (the loopback server of the benchmarks)
+        each order's trimmed JSON is kept until the order changes: a listing of every order
+        is asked for every run, and rendering 300,000 orders anew each time would make the
+        emulator, not syncbot, what a benchmark measures. Without it (tests, the demo, which
+        holds everything in one process) orders are rendered per request: 100,000 kept
+        renderings took 55 MB of the demo's memory."""
         self._refuse()
         count, offset = self.emulator.page(request)
         wanted = {name: request.arg(name) for name in ("campaign_id", "outreach_id",
@@ -146,8 +153,8 @@ class Shop:
             shape = (fields.get("orders", {}), excluded.get("orders", {}))
             key = json.dumps(shape, sort_keys=True)
             parts.append('"orders": [' + ", ".join(
-                self._fragment(store, order, key, shape)
-                for store, order in found[offset:offset + count]) + "]")
+                self._fragment(self.stores[order.store_id], order, key, shape)
+                for order in found[offset:offset + count]) + "]")
         if (not fields or "total_items" in fields) and "total_items" not in excluded:
             parts.append(f'"total_items": {len(found)}')
         return Response(200, {"Content-Type": "application/json; charset=utf-8"},
@@ -156,13 +163,18 @@ class Shop:
     def _fragment(self, store: Store, order: ShopOrder, key: str,
                   shape: tuple[dict[str, Any], dict[str, Any]]) -> str:
         """One order's JSON as ``shape`` (its fields and excluded trees) trims it."""
+        if not self.keep_rendered:
+            return json.dumps(trim(self._order_object(store, order), *shape), ensure_ascii=False)
         cached = self._fragments.get((key, store.id, order.id))
         if cached is None or cached[0] is not order:
             text = json.dumps(trim(self._order_object(store, order), *shape), ensure_ascii=False)
             cached = self._fragments[(key, store.id, order.id)] = (order, text)
         return cached[1]
 
-    def _listed(self, wanted: dict[str, str | None]) -> list[tuple[Store, ShopOrder]]:
+    def _listed(self, wanted: dict[str, str | None]) -> list[ShopOrder]:
+        """The orders a listing with these filters shows, in the listing's order (kept while
+        nothing changes: a list of the orders only, 7 MB less than pairs with their store at
+        100,000 orders)."""
         tests: list[Callable[[ShopOrder], bool]] = []
         if wanted["campaign_id"] or wanted["outreach_id"]:
             tests.append(lambda o: o.campaign_id in (wanted["campaign_id"],
@@ -171,10 +183,10 @@ class Shop:
             tests.append(lambda o: customer_id(o.email) == wanted["customer_id"])
         if wanted["has_outreach"] in ("true", "false"):
             tests.append(lambda o: bool(o.campaign_id) == (wanted["has_outreach"] == "true"))
-        found = [(store, order) for store in self.stores.values()
+        found = [order for store in self.stores.values()
                  for order in store.orders.values() if all(test(order) for test in tests)]
         if self.listing == "newest-first":
-            found.sort(key=lambda pair: pair[1].processed_at, reverse=True)
+            found.sort(key=lambda order: order.processed_at, reverse=True)
         return found
 
     @staticmethod
