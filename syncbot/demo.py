@@ -35,7 +35,6 @@ from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import (
     PRODUCTS,
     URLS,
-    GeneratedOrders,
     generate_audience,
     generate_orders,
 )
@@ -221,7 +220,9 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
     box.mailchimp.clock = lambda: now - timedelta(days=1)
     audience_data = generate_audience(box.mailchimp, list_id=LIST_ID, members=members,
                                       campaigns=campaigns, now=now, seed=seed)
-    shop = generate_orders(box.mailchimp, audience_data, now=now, orders=members, seed=seed)
+    made = generate_orders(box.mailchimp, audience_data, now=now, orders=members, seed=seed)
+    shop = ShopDay(made.store_ids[0], made.buyers, made.order_ids[-1])  # not every order's id
+    del made  # (6 MB at 100,000 orders, held for the whole demo otherwise)
     with tempfile.TemporaryDirectory(prefix="syncbot-demo-") as tmp:
         config = _config(Path(tmp), box, language)
         assert config.secrets is not None
@@ -272,14 +273,22 @@ def run_demo(output: Path, *, members: int = 3000, campaigns: int = 8, seed: int
                       list(box.chat.messages), buyers)
 
 
-def _shop_between_runs(box: Sandbox, shop: GeneratedOrders, later: datetime,
-                       rng: random.Random) -> None:
+class ShopDay(NamedTuple):
+    """What the shop does between the runs works on: a store, its buyers, an order."""
+
+    store_id: str
+    buyers: list[str]
+    last_order: tuple[str, str]  # (store id, order id)
+
+
+def _shop_between_runs(box: Sandbox, shop: ShopDay, later: datetime, rng: random.Random
+                       ) -> None:
     """Between the runs the shop sells to a few buyers again, and refunds an order."""
     for number, email in enumerate(rng.sample(shop.buyers, min(5, len(shop.buyers)))):
-        box.mailchimp.shop.add_order(shop.store_ids[0], f"demo-{number}", email,
+        box.mailchimp.shop.add_order(shop.store_id, f"demo-{number}", email,
                                      later - timedelta(hours=2, minutes=number), 59.9,
                                      products=[PRODUCTS[number % len(PRODUCTS)]])
-    store, order = shop.order_ids[-1]
+    store, order = shop.last_order
     box.mailchimp.shop.update_order(store, order, financial_status="refunded")
 
 

@@ -40,7 +40,7 @@ from typing import Any
 from syncbot.sandbox.ecommerce import Shop, iso
 from syncbot.sandbox.fields import project
 from syncbot.sandbox.http import Emulator, HttpError, Request, Response, Router
-from syncbot.sandbox.member import StoredMember
+from syncbot.sandbox.member import StoredMember, merge_tuples
 
 MAX_COUNT = 1000
 MAX_BATCH = 500
@@ -88,7 +88,8 @@ class Audience:
     name: str
     members: dict[str, StoredMember] = field(default_factory=dict)  # by subscriber hash
     segments: dict[int, Segment] = field(default_factory=dict)
-    tags_of: dict[str, list[int]] = field(default_factory=dict)  # hash -> segment ids, in tag order
+    tags_of: dict[str, list[int]] = field(default_factory=dict)  # hash -> segment ids, in tag
+    #                                                       order (only members with a tag)
 
 
 EVENT_IP = "203.0.113.9"  # every event's ``ip`` (a documentation address)
@@ -98,12 +99,20 @@ class SentEvent:
     """One open, click or bounce of a campaign's recipient, as small as a Python object gets
     (an audience of 100,000 has about 760,000 of them: as dicts, 200 MB): read like the
     API's activity object (``event["timestamp"]``, ``event.get("url")``), written out as one
-    by ``as_json``."""
+    by ``as_json``. Never changed once made, so equal events (an open in the same minute,
+    a click on the same link then) are one object however many recipients share them."""
 
     __slots__ = ("action", "timestamp", "url")
 
     def __init__(self, action: str, timestamp: str, url: str | None = None) -> None:
         self.action, self.timestamp, self.url = action, timestamp, url
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SentEvent) and (self.action, self.timestamp, self.url) == (
+            other.action, other.timestamp, other.url)
+
+    def __hash__(self) -> int:
+        return hash((self.action, self.timestamp, self.url))
 
     def as_json(self) -> dict[str, Any]:
         event: dict[str, Any] = {"action": self.action, "timestamp": self.timestamp,
@@ -130,7 +139,8 @@ class Campaign:
     status: str = "sent"
     type: str = "regular"
     recipients: list[str] = field(default_factory=list)  # subscriber hashes, send order
-    activity: dict[str, list[SentEvent]] = field(default_factory=dict)
+    activity: dict[str, tuple[SentEvent, ...]] = field(default_factory=dict)  # a tuple: most
+    #                    recipients have one event, and a list grown by appending keeps room for 4
     events_added: int = 0  # its report is built again only when this moves
 
 
@@ -157,7 +167,8 @@ class MailchimpEmulator(Emulator):
         self._errors = itertools.count(1)
         self._lock = threading.RLock()
         self._memo: dict[tuple[Any, ...], list[Any]] = {}  # filtered lists, until state changes
-        self._texts: dict[str, str] = {}  # see _shared
+        self._texts: dict[str, str] = {}  # see shared
+        self._events: dict[SentEvent, SentEvent] = {}  # one object per distinct event
         self._reports: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}  # campaign id
         #                                      → (what it was built from, the report)
         self.since_reading = "filtered"  # how email activity's ``since`` is read (module doc)
@@ -200,18 +211,18 @@ class MailchimpEmulator(Emulator):
         with self._lock:
             self._memo.clear()
             audience = self.audiences[list_id]
-            key = self._shared(subscriber_hash(email))
+            key = self.shared(subscriber_hash(email))
             opted_text = iso(timestamp_opt or self.clock())
+            tags, values = merge_tuples(merge_fields or {})
             member = StoredMember(
                 key=key, email_address=email, status=status,
-                merge_fields=dict(merge_fields or {}), web_id=next(self._ids),
+                merge_tags=tags, merge_values=values, web_id=next(self._ids),
                 member_rating=member_rating, avg_open_rate=avg_open_rate,
                 avg_click_rate=avg_click_rate, number_of_orders=orders, total_revenue=revenue,
                 country_code=country_code, language=language, source=source, vip=vip,
                 timestamp_opt=opted_text, last_changed=opted_text,  # untouched since opting in
                 list_id=list_id)
             audience.members[key] = member
-            audience.tags_of.setdefault(key, [])
             return member
 
     def update_member(self, list_id: str, email: str, **changes: Any) -> None:
@@ -222,7 +233,7 @@ class MailchimpEmulator(Emulator):
             member = self.audiences[list_id].members[subscriber_hash(email)]
             for name, value in changes.items():
                 if name == "merge_fields":
-                    member.merge_fields.update(value)
+                    member.merge(value)
                 else:
                     member.change(name, value)
             member.last_changed = iso(self.clock())
@@ -269,7 +280,7 @@ class MailchimpEmulator(Emulator):
             self._memo.clear()
             cid = f"c{next(self._ids):09x}"
             campaign = Campaign(cid, list_id, iso(send_time), title or cid, status=status,
-                                recipients=[self._shared(subscriber_hash(e)) for e in recipients])
+                                recipients=[self.shared(subscriber_hash(e)) for e in recipients])
             self.campaigns[cid] = campaign
             return campaign
 
@@ -277,15 +288,17 @@ class MailchimpEmulator(Emulator):
                   url: str | None = None) -> None:
         with self._lock:
             self._memo.clear()
-            event = SentEvent(action, self._shared(iso(when)),
-                              self._shared(url or "") if action == "click" else None)
+            event = SentEvent(action, self.shared(iso(when)),
+                              self.shared(url or "") if action == "click" else None)
+            event = self._events.setdefault(event, event)
             campaign = self.campaigns[campaign_id]
-            campaign.activity.setdefault(self._shared(subscriber_hash(email)), []).append(event)
+            key = self.shared(subscriber_hash(email))
+            campaign.activity[key] = campaign.activity.get(key, ()) + (event,)
             campaign.events_added += 1
 
-    def _shared(self, text: str) -> str:
+    def shared(self, text: str) -> str:
         """One string object for every equal ``text``: the same member's hash in every
-        campaign, the same minute in many events, the same link in many clicks."""
+        campaign, the same minute in many events and orders, the same link in many clicks."""
         return self._texts.setdefault(text, text)
 
     def segment_by_name(self, list_id: str, name: str) -> Segment | None:
@@ -300,7 +313,7 @@ class MailchimpEmulator(Emulator):
             return False
         segment.members.add(key)
         if segment.type == "static":
-            audience.tags_of[key].append(segment.id)
+            audience.tags_of.setdefault(key, []).append(segment.id)
         return True
 
     def _untag(self, audience: Audience, segment: Segment, key: str) -> bool:
@@ -467,10 +480,10 @@ class MailchimpEmulator(Emulator):
     def get_member_tags(self, request: Request, list_id: str, subscriber_hash: str) -> Response:
         audience = self._audience(list_id)
         count, offset = self.page(request)
-        ids = audience.tags_of.get(subscriber_hash.lower())
-        if ids is None:
+        if subscriber_hash.lower() not in audience.members:
             raise self.error(404, "Resource Not Found",
                               "The requested resource could not be found.")
+        ids = audience.tags_of.get(subscriber_hash.lower(), [])
         tags = [{"id": sid, "name": audience.segments[sid].name,
                  "date_added": audience.segments[sid].created_at} for sid in ids]
         return self.reply(request, {"tags": tags[offset:offset + count],
@@ -667,20 +680,20 @@ class MailchimpEmulator(Emulator):
 
         reading = self.since_reading
 
-        def recent() -> list[tuple[str, list[SentEvent]]]:
+        def recent() -> list[tuple[str, tuple[SentEvent, ...]]]:
             assert since_at is not None
             after = later_than(since_at)
             found = []
             for key in campaign.recipients:
-                every = campaign.activity.get(key, [])
-                events = [e for e in every if after(e.timestamp)]
+                every = campaign.activity.get(key, ())
+                events = tuple(e for e in every if after(e.timestamp))
                 if events or reading == "all-recipients":
                     found.append((key, every if reading == "whole-arrays" else events))
             return found
 
         if since_at is None:
             total = len(campaign.recipients)
-            chosen = [(k, campaign.activity.get(k, []))
+            chosen = [(k, campaign.activity.get(k, ()))
                       for k in campaign.recipients[offset:offset + count]]
         else:
             matching = self.filtered(("activity", campaign_id, since, reading), recent)
