@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import gspread
 import pytest
 from google.oauth2.service_account import Credentials
@@ -127,17 +129,24 @@ def test_null_cells_are_skipped_and_empty_strings_clear(gspread_client, sandbox)
 
 def test_repeated_values_are_stored_once_and_read_back_as_written(gspread_client, sandbox):
     ws = gspread_client.open_by_key(SHEET_ID).worksheet("Leads")
-    long_text = "clicks_30d 3×5=15; JOBTITLE contains director +10"
-    rows = [["subscribed", 42.5, long_text, 0.0, -0.0, 1.234] for _ in range(3)]
+    why = "clicks_30d 3×5=15; JOBTITLE contains director +10"
+    other = "clicks_30d 1×5=5; country in ES, MX +5"
+    rows = [["subscribed", 42.5, why, 0.0, -0.0, 46000.123],
+            ["subscribed", 42.5, why, 0.0, -0.0, 46000.123],
+            ["subscribed", 42.5, other, 0.0, 0.0, 46001.5],
+            ["subscribed", 42.5, why, -0.0, 0.0, 46000.123]]
     ws.update(rows, "A1", value_input_option="RAW")
     tab = sandbox.sheets.spreadsheets[SHEET_ID].sheet("Leads")
-    assert tab.rows[0] == rows[0] and tab.rows[2] == rows[2]
-    for column in (0, 1, 3):  # a short text, a round number, a zero: one object each
-        assert tab.rows[0][column] is tab.rows[1][column] is tab.rows[2][column]
-    assert tab.rows[0][2] is not tab.rows[1][2]  # a long text as it came
-    assert all(str(row[4]) == "-0.0" for row in tab.rows)  # -0.0 is not made 0.0
+    assert tab.rows == rows
+    for column in (0, 1):  # a short text, a round number: one object in every row
+        assert len({id(row[column]) for row in tab.rows}) == 1
+    for column in (2, 5):  # a long text, a fine number: shared with an equal cell above only
+        assert tab.rows[1][column] is tab.rows[0][column]
+        assert tab.rows[3][column] is not tab.rows[0][column]
+    signs = [[math.copysign(1.0, row[column]) for column in (3, 4)] for row in tab.rows]
+    assert signs == [[1, -1], [1, -1], [1, 1], [-1, 1]]  # -0.0 is not made 0.0, nor 0.0 -0.0
     assert ws.get("A1:F1", value_render_option="UNFORMATTED_VALUE") == [
-        ["subscribed", 42.5, long_text, 0, 0, 1.234]]
+        ["subscribed", 42.5, why, 0, 0, 46000.123]]
 
 
 def test_values_batch_update_is_all_or_nothing(gspread_client, sandbox):

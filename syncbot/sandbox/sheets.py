@@ -100,6 +100,15 @@ class Sheet:
             row.extend([None] * (c + 1 - len(row)))
         row[c] = value
 
+    def reserve(self, r: int, width: int) -> None:
+        """Room for ``width`` cells in row ``r``, made at once: a row grown cell by cell keeps
+        spare room, as Python lists do (8 MB of a 100,000-row Leads tab)."""
+        while len(self.rows) <= r:
+            self.rows.append([])
+        row = self.rows[r]
+        if width > len(row):
+            row.extend([None] * (width - len(row)))
+
     def number_format(self, r: int, c: int) -> dict[str, Any] | None:
         found = None
         for record in self.formats:
@@ -137,6 +146,13 @@ class Spreadsheet:
 
     def cells(self) -> int:
         return sum(s.row_count * s.column_count for s in self.sheets)
+
+
+def _signed_alike(value: Any, other: Any = 0.0) -> bool:
+    """False only for a zero and a zero of the other sign (-0.0 == 0.0 in Python)."""
+    if type(value) is not float or value != 0 or type(other) is not float:
+        return True
+    return math.copysign(1.0, value) == math.copysign(1.0, other)
 
 
 def _in_grid_range(grid: dict[str, Any], r: int, c: int) -> bool:
@@ -651,6 +667,9 @@ class SheetsEmulator(Emulator):
             return {}
         cells = changed = 0
         for i, row in enumerate(values):
+            filled = [j for j, value in enumerate(row) if value is not None and value != ""]
+            if filled:
+                box.sheet.reserve(box.r0 + i, box.c0 + filled[-1] + 1)
             for j, value in enumerate(row):
                 if value is None:
                     continue
@@ -682,20 +701,24 @@ class SheetsEmulator(Emulator):
                 sheet.formats.append({"range": {"startRowIndex": r, "endRowIndex": r + 1,
                                                 "startColumnIndex": c, "endColumnIndex": c + 1},
                                       "numberFormat": implied})
-        sheet.set(r, c, self._shared(value))
+        sheet.set(r, c, self._shared(value, sheet.cell(r - 1, c) if r else None))
 
-    def _shared(self, value: Any) -> Any:
+    def _shared(self, value: Any, above: Any) -> Any:
         """One object for equal short texts and equal round numbers, the values that fill
         whole columns (a status, a tag, a country, a score, a rate): each cell written from a
         request's JSON is a new object, and a 100,000-row Leads tab held 170 MB of them.
-        Long texts and finer numbers (addresses, ``why``, dates) are mostly unique: kept as
-        they come. -0.0 is kept apart from 0.0, which it equals."""
+        Longer texts and finer numbers (addresses, ``why``, dates) are mostly unique, so only
+        one equal to the cell ``above`` is shared with it (a run's ``synced_at``, the same
+        ``why`` for many cold leads). -0.0 is kept apart from 0.0, which it equals."""
         if isinstance(value, str):
             shared = len(value) <= SHARED_TEXT
         else:
-            shared = type(value) is float and round(value, 2) == value \
-                and (value != 0 or math.copysign(1.0, value) > 0)  # not -0.0
-        return self._values.setdefault(value, value) if shared else value
+            shared = type(value) is float and round(value, 2) == value and _signed_alike(value)
+        if shared:
+            return self._values.setdefault(value, value)
+        if type(above) is type(value) and above == value and _signed_alike(value, above):
+            return above
+        return value
 
     # ---- values routes -------------------------------------------------------------------
 
