@@ -68,6 +68,52 @@ def test_adds_and_removes_share_calls_and_per_address_errors_are_collected(box):
     assert box.mailchimp_host.count("POST", "/segments/") == 1
 
 
+def test_a_tag_batch_s_answer_is_read_as_its_counts_unless_it_reports_errors(box, monkeypatch):
+    """The answer lists every member changed in full; the official client is handed only the
+    counts, except when there are per-address errors to collect."""
+    import syncbot.mailchimp.client as client_module
+
+    emails = add(box, 600)
+    api = make(box)
+    ids, _ = api.resolve_tags(["lead:hot"], create=True)
+    decoded: list[bytes] = []  # each body the official client decodes
+    transport = api.client.api_client.request
+
+    def watched(*args, **kwargs):
+        response = transport(*args, **kwargs)
+        decoded.append(response.content)
+        return response
+    monkeypatch.setattr(api.client.api_client, "request", watched)
+    report = api.write_tags(ids, {"lead:hot": emails}, {})
+    assert report.added == 600 and len(decoded) == 2
+    assert all(b"email_address" not in body and len(body) < 100 for body in decoded)
+    report = api.write_tags(ids, {"lead:hot": ["left@example.com"]}, {"lead:hot": emails[:3]})
+    assert report.removed == 3 and report.errors == [
+        ("left@example.com", "Email addresses are not subscribed to this list")]
+    assert decoded[-1].count(b'"email_address"') == 3  # the whole answer: members and error
+    assert client_module.batch_summary(b'{"total_added": 1, "total_removed": 0}') is None
+
+
+@pytest.mark.parametrize("body, summary", [
+    (b'{"members_added": [{"merge_fields": {"NOTE": "\\"total_added\\": 9"}}], '
+     b'"errors": [], "total_added": 1, "total_removed": 0, "error_count": 0}',
+     {"total_added": 1, "total_removed": 0, "error_count": 0, "errors": []}),
+    (b'{"total_added":2,"total_removed":3,"error_count":0}',
+     {"total_added": 2, "total_removed": 3, "error_count": 0, "errors": []}),
+    (b'{"errors": [{"error": "x"}], "total_added": 0, "total_removed": 0, "error_count": 1}',
+     None),
+    (b'{"total_added": 1, "total_added": 2, "total_removed": 0, "error_count": 0}', None),
+    (b'<html>503</html>', None),
+])
+def test_batch_summary_finds_counts_as_keys_only(body, summary):
+    import json
+
+    from syncbot.mailchimp.client import batch_summary
+
+    found = batch_summary(body)
+    assert (json.loads(found) if found is not None else None) == summary
+
+
 def test_current_membership_comes_from_the_segment_even_past_50_tags(box):
     [busy] = add(box, 1)
     for i in range(60):
