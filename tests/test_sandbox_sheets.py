@@ -147,6 +147,9 @@ def test_repeated_values_are_stored_once_and_read_back_as_written(gspread_client
     assert signs == [[1, -1], [1, -1], [1, 1], [-1, 1]]  # -0.0 is not made 0.0, nor 0.0 -0.0
     assert ws.get("A1:F1", value_render_option="UNFORMATTED_VALUE") == [
         ["subscribed", 42.5, why, 0, 0, 46000.123]]
+    kept = tab.rows[3][2]
+    ws.update([[why, 0.0]], "C4", value_input_option="RAW")  # the same text, 0.0 for -0.0
+    assert tab.rows[3][2] is kept and str(tab.rows[3][3]) == "0.0"
 
 
 def test_values_batch_update_is_all_or_nothing(gspread_client, sandbox):

@@ -155,6 +155,12 @@ def _signed_alike(value: Any, other: Any = 0.0) -> bool:
     return math.copysign(1.0, value) == math.copysign(1.0, other)
 
 
+def _same(stored: Any, value: Any) -> bool:
+    """Whether a cell holding ``stored`` already holds ``value``: equal, of the same type
+    (1, 1.0 and True are equal in Python, not in a sheet) and of the same sign."""
+    return type(stored) is type(value) and stored == value and _signed_alike(value, stored)
+
+
 def _in_grid_range(grid: dict[str, Any], r: int, c: int) -> bool:
     return (grid.get("startRowIndex", 0) <= r < grid.get("endRowIndex", 1 << 30)
             and grid.get("startColumnIndex", 0) <= c < grid.get("endColumnIndex", 1 << 30))
@@ -701,6 +707,8 @@ class SheetsEmulator(Emulator):
                 sheet.formats.append({"range": {"startRowIndex": r, "endRowIndex": r + 1,
                                                 "startColumnIndex": c, "endColumnIndex": c + 1},
                                       "numberFormat": implied})
+        if _same(sheet.cell(r, c), value):
+            return  # the cell keeps its own object: fewer short-lived ones in a long-lived grid
         sheet.set(r, c, self._shared(value, sheet.cell(r - 1, c) if r else None))
 
     def _shared(self, value: Any, above: Any) -> Any:
@@ -716,9 +724,7 @@ class SheetsEmulator(Emulator):
             shared = type(value) is float and round(value, 2) == value and _signed_alike(value)
         if shared:
             return self._values.setdefault(value, value)
-        if type(above) is type(value) and above == value and _signed_alike(value, above):
-            return above
-        return value
+        return above if _same(above, value) else value
 
     # ---- values routes -------------------------------------------------------------------
 
