@@ -358,9 +358,9 @@ def _evaluate(run: _Run, state: StateStore, leads: _Leads, stale: int, *, truste
         known = state.ledger(keys) if trusted else {}
         history = state.history(keys)
         orders = stored_orders(state, keys) if run.config.orders else {}
-        for member, events in chunk:
-            leads.compute(member, events, known.get(member.key), history.get(member.key, ()),
-                          orders.get(member.key, ()))
+        for (member, events), key in zip(chunk, keys, strict=True):
+            leads.compute(key, member, events, known.get(key), history.get(key, ()),
+                          orders.get(key, ()))
         scored.advance(len(chunk))
     for entry in state.settled_leads():
         leads.reuse(entry)
@@ -464,19 +464,20 @@ class _Leads:
         self.hot: dict[str, HandoffLead | str] = {}  # leads holding a hand-off tag now (a
         #                                               reused one: its ledger cells)
 
-    def compute(self, member: Member, events: list[Event], known: Known | None,
+    def compute(self, key: str, member: Member, events: list[Event], known: Known | None,
                 history: Sequence[HistoryPoint], orders: Sequence[Order] = ()) -> None:
-        lead = self.evaluate(member, events, self.now, self.inputs.of(member.key), history,
-                             orders)
+        """``key``: ``member.key``, made once by the caller (one string for every map that
+        keeps the lead, rather than one made per lookup)."""
+        lead = self.evaluate(member, events, self.now, self.inputs.of(key), history, orders)
         note = LeadNote(lead.stable_until.timestamp(), member.status, member.email,
-                        json.dumps(lead.tags), lead.score, self.fingerprints.get(member.key, ""),
+                        json.dumps(lead.tags), lead.score, self.fingerprints.get(key, ""),
                         lead.values.get("topics") or "")
         sample = (SampleLead(member.email, "", lead.values["tags"], lead.score, lead.why)
                   if lead.tags and self._top.wants(lead.score) else None)  # built only if kept
-        self._remember(member.key, note, sample)
+        self._remember(key, note, sample)
         if self.handoff_tags.intersection(lead.tags):
-            self.hot[member.key] = lead_from_row(member.key, lead.values)
-        self.diff.add(member.key, lead.values, known, note)
+            self.hot[key] = lead_from_row(key, lead.values)
+        self.diff.add(key, lead.values, known, note)
 
     def reuse(self, entry: LedgerEntry) -> None:
         note = entry.note  # built once: this runs for every unchanged lead
