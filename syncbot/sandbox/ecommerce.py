@@ -90,7 +90,7 @@ class Shop:
             shared = self.emulator.shared
             order = ShopOrder(order_id, store_id, email, iso(processed_at), round(total, 2),
                               financial_status, iso(cancelled_at) if cancelled_at else "",
-                              campaign_id, tuple(map(shared, products)),
+                              campaign_id, self.emulator.shared_tuple(products),
                               shared(self.emulator.now_iso()))
             self.stores[store_id].orders[order_id] = order
             return order

@@ -170,6 +170,8 @@ class MailchimpEmulator(Emulator):
         self._memo: dict[tuple[Any, ...], list[Any]] = {}  # filtered lists, until state changes
         self._texts: dict[str, str] = {}  # see shared
         self._events: dict[SentEvent, SentEvent] = {}  # one object per distinct event
+        self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}  # see shared_tuple
+        self._rates: dict[float, float] = {}  # see shared_rate
         self._reports: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}  # campaign id
         #                                      → (what it was built from, the report)
         self.since_reading = "filtered"  # how email activity's ``since`` is read (module doc)
@@ -218,8 +220,9 @@ class MailchimpEmulator(Emulator):
             member = StoredMember(
                 key=key, email_address=email, status=status,
                 merge_tags=tags, merge_values=values, web_id=next(self._ids),
-                member_rating=member_rating, avg_open_rate=avg_open_rate,
-                avg_click_rate=avg_click_rate, number_of_orders=orders, total_revenue=revenue,
+                member_rating=member_rating, avg_open_rate=self.shared_rate(avg_open_rate),
+                avg_click_rate=self.shared_rate(avg_click_rate), number_of_orders=orders,
+                total_revenue=revenue,
                 country_code=country_code, language=language, source=source, vip=vip,
                 timestamp_opt=opted_text, last_changed=opted_text,  # untouched since opting in
                 list_id=list_id)
@@ -301,6 +304,18 @@ class MailchimpEmulator(Emulator):
         """One string object for every equal ``text``: the same member's hash in every
         campaign, the same minute in many events and orders, the same link in many clicks."""
         return self._texts.setdefault(text, text)
+
+    def shared_tuple(self, texts: Iterable[str]) -> tuple[str, ...]:
+        """One tuple object for every equal sequence of texts (an order's products)."""
+        made = tuple(map(self.shared, texts))
+        return self._tuples.setdefault(made, made)
+
+    def shared_rate(self, rate: float) -> float:
+        """One float object for every equal rate: the generator's are rounded to hundredths,
+        so 100,000 members have about a hundred distinct ones. (A float is not a key of
+        ``_texts``: 1.0 would come back as an equal int or bool stored there first; a zero is
+        kept as it comes, -0.0 being equal to 0.0.)"""
+        return self._rates.setdefault(rate, rate) if rate else rate
 
     def segment_by_name(self, list_id: str, name: str) -> Segment | None:
         return next((s for s in self.audiences[list_id].segments.values() if s.name == name), None)
