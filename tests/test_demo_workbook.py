@@ -144,3 +144,47 @@ def test_the_second_run_hands_leads_to_sales_and_the_chat_hears_of_it(book, tmp_
     out = capsys.readouterr().out
     assert done.value.code == 0 and "What the team's chat got" in out
     assert "syncbot handed" in out and "leads to sales" in out
+
+
+@pytest.fixture(scope="module")
+def spanish_book(tmp_path_factory):
+    output = tmp_path_factory.mktemp("demo") / "demo-es.xlsx"
+    with pytest.raises(SystemExit) as done:
+        main(["demo", "--members", "300", "--language", "es", "--output", str(output),
+              "--quiet"])
+    assert done.value.code == 0
+    return load_workbook(output)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_it_keeps_within_excel_s_limits(language, request):
+    """What Excel refuses or repairs on opening, which LibreOffice lets pass (Excel's
+    specifications and limits): tab names of at most 31 characters without : \\ / ? * [ ];
+    at most 32,767 characters in a cell; a dropdown's listed values within 255 characters;
+    the grid within 1,048,576 rows and 16,384 columns; charts that read ranges of tabs that
+    exist, their names quoted when they must be."""
+    import re
+
+    book = request.getfixturevalue("book" if language == "en" else "spanish_book")
+    titles = set(book.sheetnames)
+    for sheet in book.worksheets:
+        assert len(sheet.title) <= 31 and not set(sheet.title) & set(":\\/?*[]"), sheet.title
+        assert sheet.max_row <= 1_048_576 and sheet.max_column <= 16_384
+        assert all(len(cell) <= 32_767 for row in sheet.iter_rows(values_only=True)
+                   for cell in row if isinstance(cell, str))
+        for validation in sheet.data_validations.dataValidation:
+            listed = validation.formula1 or ""
+            if validation.type == "list" and listed.startswith('"'):
+                assert len(listed.strip('"')) <= 255, (sheet.title, listed)
+        for chart in sheet._charts:
+            for series in chart.series:
+                for ref in (series.val.numRef.f, series.cat and (
+                        series.cat.numRef or series.cat.strRef).f, series.tx and (
+                        series.tx.strRef and series.tx.strRef.f)):
+                    if not ref:
+                        continue
+                    tab = re.fullmatch(r"(?:'((?:[^']|'')+)'|([A-Za-z0-9_.]+))!\$?[A-Z]+\$?\d+"
+                                       r"(?::\$?[A-Z]+\$?\d+)?", ref)
+                    assert tab, ref
+                    assert (tab.group(1) or "").replace("''", "'") in titles or \
+                        tab.group(2) in titles, ref
