@@ -87,11 +87,10 @@ class Shop:
                   cancelled_at: datetime | None = None, campaign_id: str = "",
                   products: Sequence[str] = ()) -> ShopOrder:
         with self.emulator.changing():
-            shared = self.emulator.shared
             order = ShopOrder(order_id, store_id, email, iso(processed_at), round(total, 2),
                               financial_status, iso(cancelled_at) if cancelled_at else "",
                               campaign_id, self.emulator.shared_tuple(products),
-                              shared(self.emulator.now_iso()))
+                              self.emulator.shared(self.emulator.now_iso()))
             self.stores[store_id].orders[order_id] = order
             return order
 
@@ -157,19 +156,18 @@ class Shop:
                 for order in found[offset:offset + count]) + "]")
         if (not fields or "total_items" in fields) and "total_items" not in excluded:
             parts.append(f'"total_items": {len(found)}')
-        return Response(200, {"Content-Type": "application/json; charset=utf-8"},
-                        ("{" + ", ".join(parts) + "}").encode("utf-8"))
+        return Response.json_text(200, "{" + ", ".join(parts) + "}")
 
     def _fragment(self, store: Store, order: ShopOrder, key: str,
                   shape: tuple[dict[str, Any], dict[str, Any]]) -> str:
         """One order's JSON as ``shape`` (its fields and excluded trees) trims it."""
-        if not self.keep_rendered:
-            return json.dumps(trim(self._order_object(store, order), *shape), ensure_ascii=False)
-        cached = self._fragments.get((key, store.id, order.id))
-        if cached is None or cached[0] is not order:
-            text = json.dumps(trim(self._order_object(store, order), *shape), ensure_ascii=False)
-            cached = self._fragments[(key, store.id, order.id)] = (order, text)
-        return cached[1]
+        cached = self._fragments.get((key, store.id, order.id)) if self.keep_rendered else None
+        if cached is not None and cached[0] is order:
+            return cached[1]
+        text = json.dumps(trim(self._order_object(store, order), *shape), ensure_ascii=False)
+        if self.keep_rendered:
+            self._fragments[(key, store.id, order.id)] = (order, text)
+        return text
 
     def _listed(self, wanted: dict[str, str | None]) -> list[ShopOrder]:
         """The orders a listing with these filters shows, in the listing's order (kept while

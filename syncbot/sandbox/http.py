@@ -67,8 +67,16 @@ class Response:
     @classmethod
     def json(cls, status: int, payload: Any, content_type: str = "application/json; charset=utf-8",
              headers: dict[str, str] | None = None) -> Response:
-        return cls(status, {"Content-Type": content_type, **(headers or {})},
-                   json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+        return cls.json_text(status, json.dumps(payload, ensure_ascii=False), content_type,
+                             headers)
+
+    @classmethod
+    def json_text(cls, status: int, text: str,
+                  content_type: str = "application/json; charset=utf-8",
+                  headers: dict[str, str] | None = None) -> Response:
+        """A JSON answer already written as text (an emulator that puts it together from
+        pieces it keeps or writes one at a time)."""
+        return cls(status, {"Content-Type": content_type, **(headers or {})}, text.encode("utf-8"))
 
 
 class HttpError(Exception):

@@ -593,8 +593,7 @@ class MailchimpEmulator(Emulator):
                             ensure_ascii=False)
         body = (f'{{"members_added": [{", ".join(added)}], '
                 f'"members_removed": [{", ".join(removed)}], {counts[1:]}')
-        return Response(200, {"Content-Type": "application/json; charset=utf-8"},
-                        body.encode("utf-8"))
+        return Response.json_text(200, body)
 
     def get_segment_members(self, request: Request, list_id: str, segment_id: str) -> Response:
         audience = self._audience(list_id)

@@ -91,14 +91,12 @@ class Sheet:
         return None
 
     def set(self, r: int, c: int, value: Any) -> None:
-        while len(self.rows) <= r:
-            self.rows.append([])
+        """Store ``value`` (None: empty) in a cell; an empty cell past the row's end is left
+        as it is, empty already."""
+        self.reserve(r, 0 if value is None else c + 1)
         row = self.rows[r]
-        if c >= len(row):
-            if value is None:
-                return
-            row.extend([None] * (c + 1 - len(row)))
-        row[c] = value
+        if c < len(row):
+            row[c] = value
 
     def reserve(self, r: int, width: int) -> None:
         """Room for ``width`` cells in row ``r``, made at once: a row grown cell by cell keeps
