@@ -679,10 +679,9 @@ class SheetsEmulator(Emulator):
                     continue
                 cells += 1
                 r, c = box.r0 + i, box.c0 + j
-                before = box.sheet.rows[r][c] if r < len(box.sheet.rows) and c < len(
-                    box.sheet.rows[r]) else None
-                self._store(book, box.sheet, r, c, value, option)
-                after = box.sheet.rows[r][c] if c < len(box.sheet.rows[r]) else None
+                before = box.sheet.cell(r, c)
+                self._store(book, box.sheet, r, c, value, option, before)
+                after = box.sheet.cell(r, c)
                 changed += not (before == after and type(before) is type(after))
         title = box.sheet.title
         self.cells_written[title] = self.cells_written.get(title, 0) + cells
@@ -691,8 +690,9 @@ class SheetsEmulator(Emulator):
         return {"spreadsheetId": book.id, "updatedRange": end.a1(), "updatedRows": height,
                 "updatedColumns": width, "updatedCells": cells}
 
-    def _store(self, book: Spreadsheet, sheet: Sheet, r: int, c: int, value: Any, option: str
-               ) -> None:
+    def _store(self, book: Spreadsheet, sheet: Sheet, r: int, c: int, value: Any, option: str,
+               before: Any) -> None:
+        """Write ``value`` as ``option`` reads it into a cell that holds ``before``."""
         if isinstance(value, list | dict):
             raise google_error(400, "Invalid values: a cell holds a string, number or boolean",
                                "INVALID_ARGUMENT")
@@ -705,7 +705,7 @@ class SheetsEmulator(Emulator):
                 sheet.formats.append({"range": {"startRowIndex": r, "endRowIndex": r + 1,
                                                 "startColumnIndex": c, "endColumnIndex": c + 1},
                                       "numberFormat": implied})
-        if _same(sheet.cell(r, c), value):
+        if _same(before, value):
             return  # the cell keeps its own object: fewer short-lived ones in a long-lived grid
         sheet.set(r, c, self._shared(value, sheet.cell(r - 1, c) if r else None))
 
