@@ -41,7 +41,7 @@ from typing import Any
 from syncbot.sandbox.ecommerce import Shop, iso
 from syncbot.sandbox.fields import project
 from syncbot.sandbox.http import Emulator, HttpError, Request, Response, Router
-from syncbot.sandbox.member import StoredMember, merge_tuples
+from syncbot.sandbox.member import StoredMember
 
 MAX_COUNT = 1000
 MAX_BATCH = 500
@@ -216,7 +216,7 @@ class MailchimpEmulator(Emulator):
             audience = self.audiences[list_id]
             key = self.shared(subscriber_hash(email))
             opted_text = iso(timestamp_opt or self.clock())
-            tags, values = merge_tuples(merge_fields or {})
+            tags, values = self._merge_tuples(dict(merge_fields or {}))
             member = StoredMember(
                 key=key, email_address=email, status=status,
                 merge_tags=tags, merge_values=values, web_id=next(self._ids),
@@ -232,14 +232,12 @@ class MailchimpEmulator(Emulator):
     def update_member(self, list_id: str, email: str, **changes: Any) -> None:
         """Change profile data the way a form or an import would (``last_changed`` moves):
         ``merge_fields`` (merged into the member's) or any other ``StoredMember`` field."""
+        merged = changes.pop("merge_fields", None)
         with self._lock:
-            self._memo.clear()
-            member = self.audiences[list_id].members[subscriber_hash(email)]
-            for name, value in changes.items():
-                if name == "merge_fields":
-                    member.merge(value)
-                else:
-                    member.change(name, value)
+            member = self._changed(list_id, email, changes)
+            if merged is not None:
+                member.merge_tags, member.merge_values = self._merge_tuples(
+                    member.merge_fields | dict(merged))
             member.last_changed = iso(self.clock())
 
     def update_stats(self, list_id: str, email: str, **changes: Any) -> None:
@@ -247,10 +245,20 @@ class MailchimpEmulator(Emulator):
         ``number_of_orders``, ``total_revenue``…): ``last_changed`` stays, as it does when a
         rating moves or a store reports an order."""
         with self._lock:
-            self._memo.clear()
-            member = self.audiences[list_id].members[subscriber_hash(email)]
-            for name, value in changes.items():
-                member.change(name, value)
+            self._changed(list_id, email, changes)
+
+    def _changed(self, list_id: str, email: str, changes: dict[str, Any]) -> StoredMember:
+        """A member with ``changes`` made to its stored fields (``StoredMember.change``)."""
+        self._memo.clear()
+        member = self.audiences[list_id].members[subscriber_hash(email)]
+        for name, value in changes.items():
+            member.change(name, value)
+        return member
+
+    def _merge_tuples(self, merge_fields: dict[str, Any]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        """Merge fields as a member keeps them: the tags' tuple shared by every member whose
+        fields have the same tags in the same order, and the values."""
+        return self.shared_tuple(merge_fields), tuple(merge_fields.values())
 
     def delete_member(self, list_id: str, email: str) -> None:
         """Remove a member for good, as a permanent delete does: out of every tag too."""

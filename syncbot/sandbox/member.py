@@ -10,7 +10,6 @@ shared tuple of their tags (a dict per member was another 15 MB).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -22,7 +21,7 @@ class StoredMember:
     key: str  # the subscriber hash: MD5 of the lower-cased address
     email_address: str
     status: str
-    merge_tags: tuple[str, ...]  # shared by every member with the same tags (``merge_tuples``)
+    merge_tags: tuple[str, ...]  # one tuple for every member with the same tags
     merge_values: tuple[Any, ...]
     web_id: int
     member_rating: int
@@ -40,12 +39,9 @@ class StoredMember:
 
     @property
     def merge_fields(self) -> dict[str, Any]:
-        """The member's merge fields by tag (a new dict: change them with ``merge``)."""
+        """The member's merge fields by tag (a new dict: the emulator's ``update_member``
+        changes them)."""
         return dict(zip(self.merge_tags, self.merge_values, strict=True))
-
-    def merge(self, changes: Mapping[str, Any]) -> None:
-        """Set some merge fields, keeping the others (what a profile update does)."""
-        self.merge_tags, self.merge_values = merge_tuples(self.merge_fields | dict(changes))
 
     def change(self, name: str, value: Any) -> None:
         """Set one stored field by name; a name the record does not keep is a mistake in the
@@ -85,12 +81,4 @@ class StoredMember:
 
 
 _FIELD_NAMES = frozenset(f.name for f in fields(StoredMember))
-_FIXED = ("key", "list_id", "merge_tags", "merge_values")  # merge fields change with merge
-_TAG_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per set of merge tags
-
-
-def merge_tuples(merge_fields: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    """A member's merge fields as (tags, values), the tags' tuple shared by every member
-    whose fields have the same tags in the same order."""
-    tags = tuple(merge_fields)
-    return _TAG_TUPLES.setdefault(tags, tags), tuple(merge_fields.values())
+_FIXED = ("key", "list_id", "merge_tags", "merge_values")  # merge fields: update_member
