@@ -156,10 +156,11 @@ def test_profile_and_ecommerce_fields():
 
 # ---- stable_until: how long a lead's row stays as it is without new inputs ----------------------
 
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from syncbot.core.fields import stable_until  # noqa: E402
+from syncbot.core.values import first_crossing, window_edges  # noqa: E402
 
 minutes = st.integers(min_value=-5 * 24 * 60, max_value=200 * 24 * 60)  # event ages, in minutes
 events_st = st.lists(st.tuples(st.sampled_from(["open", "click"]), minutes), max_size=12)
@@ -181,6 +182,19 @@ def test_nothing_changes_before_stable_until(ages, opted, lookback, half_life, f
     later = max(NOW, min(NOW + (horizon - NOW) * fraction, until - timedelta(microseconds=1)))
     assert compute_features(member, events, now=later, **options) == \
         compute_features(member, events, now=NOW, **options)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=90 * 24 * 60), max_size=10),
+       st.sampled_from([7, 30, 45, 90]))
+@example([7 * 24 * 60, 100], 30)  # exactly 7 days old: at the edge now
+def test_the_first_window_crossing_is_the_soonest_any_event_makes(ages, lookback):
+    """One look per edge gives what one look per event gives: each event's next edge."""
+    edges = window_edges((7, 30, 90), lookback)
+    times = [NOW - timedelta(minutes=age) for age in ages if age <= lookback * 24 * 60]
+    one_by_one = min((at + next(edge for edge in edges if edge >= NOW - at) for at in times),
+                     default=None)
+    assert first_crossing(times, NOW, edges) == one_by_one
 
 
 def test_stable_until_is_the_next_thing_that_happens():

@@ -11,12 +11,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from itertools import chain
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from syncbot.core.model import BOOLEAN, DATE, NUMBER, TEXT, Event, Member
 from syncbot.core.orders import order_field_kinds
-from syncbot.core.values import next_edge, window_edges
+from syncbot.core.values import first_crossing, window_edges
 
 WINDOWS = (7, 30, 90)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -220,13 +221,11 @@ def stable_until(member: Member, events: Iterable[Event], *, now: datetime, look
 def window_stable_until(member: Member, window: EventWindow, *, now: datetime,
                         lookback_days: int, half_life_days: float) -> datetime:
     """``stable_until`` from events already read into their window."""
-    edges = window_edges(WINDOWS, lookback_days)
     never = datetime.max.replace(tzinfo=now.tzinfo)
-    soonest = window.next_arrival or never
-    times = [at for at, _ in window.opens] + [at for at, _, _ in window.clicks]
-    for at in times:
-        soonest = min(soonest, at + next_edge(now - at, edges))  # the next window it leaves
-    moments = [soonest]
+    leaving = first_crossing(chain((at for at, _ in window.opens),
+                                   (at for at, _, _ in window.clicks)),
+                             now, window_edges(WINDOWS, lookback_days))
+    moments = [moment for moment in (window.next_arrival, leaving) if moment is not None]
     latest = [at for at in (window.last_open, window.last_click) if at is not None]
     lasts = [*latest, max(latest)] if latest else []
     if member.subscribed_at is not None:

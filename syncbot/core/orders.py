@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from syncbot.core.model import DATE, NUMBER, TEXT, Order
-from syncbot.core.values import next_edge, window_edges
+from syncbot.core.values import first_crossing, window_edges
 
 ORDER_WINDOWS = (30, 90, 365)
 REVENUE_WINDOWS = (90, 365)
@@ -108,16 +108,16 @@ def orders_stable_until(orders: Iterable[Order], *, now: datetime, order_days: i
     the same orders (None: never): an order coming into time, one leaving a window or the
     lookback, or the next whole day of ``days_since_last_order``."""
     oldest = now - timedelta(days=order_days)
-    edges = window_edges((*ORDER_WINDOWS, EMAIL_WINDOW), order_days)
     moments: list[datetime] = []
-    last: datetime | None = None
+    counted: list[datetime] = []
     for order in orders:
         if order.at > now:
             moments.append(order.at)
         elif order.at >= oldest:
-            age = now - order.at
-            moments.append(order.at + next_edge(age, edges))
-            last = order.at if last is None or order.at > last else last
-    if last is not None:
-        moments.append(last + (math.floor((now - last) / DAY) + 1) * DAY)
+            counted.append(order.at)
+    leaving = first_crossing(counted, now, window_edges((*ORDER_WINDOWS, EMAIL_WINDOW),
+                                                       order_days))
+    if leaving is not None:  # some order counts: it leaves a window, and a day passes
+        last = max(counted)
+        moments += [leaving, last + (math.floor((now - last) / DAY) + 1) * DAY]
     return min(moments, default=None)

@@ -9,7 +9,8 @@ that way far more often than English ones write a bare thousands separator.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -104,7 +105,18 @@ def window_edges(windows: tuple[int, ...], lookback_days: int) -> tuple[timedelt
                         | {timedelta(days=lookback_days)}))
 
 
-def next_edge(age: timedelta, edges: Sequence[timedelta]) -> timedelta:
-    """The first of ``edges`` an item of ``age`` (within the lookback) has yet to reach: the
-    only moment it can change a count before any other of its edges."""
-    return next(edge for edge in edges if edge >= age)
+def first_crossing(times: Iterable[datetime], now: datetime, edges: Sequence[timedelta]
+                   ) -> datetime | None:
+    """The first moment from ``now`` on at which one of ``times`` (none later than ``now``,
+    none older than the last of ``edges``) grows old enough to reach an edge, changing a
+    windowed count; None without times. For each edge, the oldest time still short of it
+    gets there first, and a time already past an edge reaches a later one only after it
+    reached that one: one look per edge, not one per time."""
+    ordered = sorted(times)
+    soonest: datetime | None = None
+    for edge in edges:
+        oldest_short = bisect_left(ordered, now - edge)  # age <= edge: not there yet
+        if oldest_short < len(ordered):
+            moment = ordered[oldest_short] + edge
+            soonest = moment if soonest is None or moment < soonest else soonest
+    return soonest
