@@ -113,10 +113,6 @@ def first_crossing(times: Iterable[datetime], now: datetime, edges: Sequence[tim
     gets there first, and a time already past an edge reaches a later one only after it
     reached that one: one look per edge, not one per time."""
     ordered = sorted(times)
-    soonest: datetime | None = None
-    for edge in edges:
-        oldest_short = bisect_left(ordered, now - edge)  # age <= edge: not there yet
-        if oldest_short < len(ordered):
-            moment = ordered[oldest_short] + edge
-            soonest = moment if soonest is None or moment < soonest else soonest
-    return soonest
+    return min((ordered[oldest_short] + edge for edge in edges  # age <= edge: not there yet
+                if (oldest_short := bisect_left(ordered, now - edge)) < len(ordered)),
+               default=None)
