@@ -679,10 +679,8 @@ class SheetsEmulator(Emulator):
                     continue
                 cells += 1
                 r, c = box.r0 + i, box.c0 + j
-                before = box.sheet.cell(r, c)
-                self._store(book, box.sheet, r, c, value, option, before)
-                after = box.sheet.cell(r, c)
-                changed += not (before == after and type(before) is type(after))
+                changed += self._store(book, box.sheet, r, c, value, option,
+                                       box.sheet.cell(r, c))
         title = box.sheet.title
         self.cells_written[title] = self.cells_written.get(title, 0) + cells
         self.cells_changed[title] = self.cells_changed.get(title, 0) + changed
@@ -691,14 +689,15 @@ class SheetsEmulator(Emulator):
                 "updatedColumns": width, "updatedCells": cells}
 
     def _store(self, book: Spreadsheet, sheet: Sheet, r: int, c: int, value: Any, option: str,
-               before: Any) -> None:
-        """Write ``value`` as ``option`` reads it into a cell that holds ``before``."""
+               before: Any) -> bool:
+        """Write ``value`` as ``option`` reads it into a cell that holds ``before``; whether
+        that changed the cell."""
         if isinstance(value, list | dict):
             raise google_error(400, "Invalid values: a cell holds a string, number or boolean",
                                "INVALID_ARGUMENT")
         if value == "":
             sheet.set(r, c, None)
-            return
+            return before is not None
         if option == "USER_ENTERED":
             value, implied = parse_user_entered(value, book.locale)
             if implied:
@@ -706,8 +705,9 @@ class SheetsEmulator(Emulator):
                                                 "startColumnIndex": c, "endColumnIndex": c + 1},
                                       "numberFormat": implied})
         if _same(before, value):
-            return  # the cell keeps its own object: fewer short-lived ones in a long-lived grid
+            return False  # the cell keeps its own object: fewer short-lived ones in a grid
         sheet.set(r, c, self._shared(value, sheet.cell(r - 1, c) if r else None))
+        return True
 
     def _shared(self, value: Any, above: Any) -> Any:
         """One object for equal short texts and equal round numbers, the values that fill
