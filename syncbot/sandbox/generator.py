@@ -172,9 +172,10 @@ def _member_totals(emulator: MailchimpEmulator, list_id: str) -> None:
     for store in emulator.shop.stores.values():
         for order in store.orders.values():
             if order.financial_status != "refunded" and not order.cancelled_at:
-                count, revenue = totals.get(subscriber_hash(order.email), (0, 0.0))
-                totals[subscriber_hash(order.email)] = (count + 1, revenue + order.total)
-    with emulator.changing():
-        for key, member in emulator.audiences[list_id].members.items():
-            count, revenue = totals.get(key, (0, 0.0))
-            member.number_of_orders, member.total_revenue = count, round(revenue, 2)
+                key = subscriber_hash(order.email)
+                count, revenue = totals.get(key, (0, 0.0))
+                totals[key] = (count + 1, revenue + order.total)
+    for key, member in emulator.audiences[list_id].members.items():
+        count, revenue = totals.get(key, (0, 0.0))
+        emulator.update_stats(list_id, member.email_address, number_of_orders=count,
+                              total_revenue=round(revenue, 2))
