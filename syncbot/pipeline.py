@@ -48,7 +48,15 @@ from syncbot.handoff import Announcer, HandoffOutcome, decide_handoffs, hand_off
 from syncbot.locales import Catalogue, catalogue, rule_vocabulary
 from syncbot.mailchimp.orders import OrdersListing, stored_orders
 from syncbot.mailchimp.pull import pull, stored_leads
-from syncbot.ports import AudienceSource, Known, LeadNote, LedgerEntry, SheetPort, TeamInputs
+from syncbot.ports import (
+    AudienceSource,
+    ColumnRead,
+    Known,
+    LeadNote,
+    LedgerEntry,
+    SheetPort,
+    TeamInputs,
+)
 from syncbot.progress import Meters, Silent
 from syncbot.report import RunReport, Status, team_inputs
 from syncbot.sheets.a1 import cell as cell_name
@@ -187,7 +195,7 @@ def run_once(config: Config, audience: AudienceSource, sheet: SheetPort, now: da
     run = _Run(config, audience, sheet, now, options, texts, hooks.meters, hooks.clock, report,
                announcer)
     run.meters.stage(texts("progress.reading_sheet"))
-    data = sheet.read()
+    data = sheet.read(beside=_columns_last_read(config, options))
     try:
         sheet_rules(data, config, _provisional_merge_tags(data), texts)
         _pull_and_apply(run, data)
@@ -201,6 +209,20 @@ def run_once(config: Config, audience: AudienceSource, sheet: SheetPort, now: da
         run.log_failure(str(exc))
         raise
     return run.finish("dry-run" if options.dry_run else "ok", report.message)
+
+
+def _columns_last_read(config: Config, options: RunOptions) -> list[ColumnRead]:
+    """What the last run read of Leads and the source tabs, as the state remembers it (nothing
+    for ``--full``, which goes by nothing the state holds): read with the rules tabs, those
+    columns spare the run a request when they are still the ones it needs."""
+    if options.full:
+        return []
+    store, _ = StateStore.read_only(config.state.path, list_id=config.mailchimp.list_id,
+                                    lookback_days=config.mailchimp.lookback_days)
+    if store is None:
+        return []
+    with contextlib.closing(store):
+        return store.columns_read()
 
 
 def _open_state(config: Config, dry_run: bool, scratch: Path) -> tuple[StateStore, str | None]:
@@ -279,6 +301,7 @@ class _LeadsTab:
     layout_key: list[object]
     fingerprint: str
     trusted: bool
+    columns: tuple[ColumnRead, ...]  # what the run read of Leads and the source tabs
 
 
 def _open_leads(run: _Run, data: SheetData, state: StateStore, rules: Ruleset,
@@ -290,7 +313,7 @@ def _open_leads(run: _Run, data: SheetData, state: StateStore, rules: Ruleset,
     trusted = not run.options.full and state.ledger_layout() == layout_key
     opened = run.sheet.open_leads(columns, rules.inputs, trust_ledger=trusted)
     return _LeadsTab(opened.diff, opened.inputs, layout_key, rules_key(config, data, columns),
-                     trusted)
+                     trusted, opened.columns)
 
 
 def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Ruleset,
@@ -327,6 +350,7 @@ def _decide(run: _Run, data: SheetData, state: StateStore, rules: Ruleset, tab: 
     run.meters.stage(run.texts("progress.writing_leads", count=rows))
     run.sheet.write_leads(tab.diff, run.now,
                           rows=run.meters.start(run.texts("progress.meter_rows"), rows))
+    state.remember_columns_read(tab.columns)  # kept with the ledger, by its commit
     state.record_leads(tab.diff.ledger_entries(run.now), tab.layout_key, tab.fingerprint,
                        replace=not tab.trusted)
     _write_tags(run, rules, plan, ids, leads.addresses)

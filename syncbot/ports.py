@@ -246,12 +246,22 @@ class DashboardWrite(NamedTuple):
     tables: list[dict[str, Any]]
 
 
+class ColumnRead(NamedTuple):
+    """One column of a tab read below its header: Leads' e-mails and stamps, a team column
+    or a source tab's column the rules name. A run remembers what it read, so the next one
+    can ask for the same columns with the rules tabs (one request instead of two)."""
+
+    tab: str  # the tab's title
+    column: int  # 0-based
+
+
 class OpenedLeads(NamedTuple):
     """The Leads tab as a run opens it: which lead is on which row (the diff the run fills),
-    and the team's values the rules name, read together."""
+    the team's values the rules name, read together, and the columns read for both."""
 
     diff: LeadsDiff
     inputs: TeamInputs
+    columns: tuple[ColumnRead, ...] = ()
 
 
 @dataclass
@@ -294,7 +304,7 @@ class SheetPort(Protocol):
 
     @property
     def requests(self) -> int: ...
-    def read(self) -> SheetData: ...
+    def read(self, beside: Sequence[ColumnRead] = ()) -> SheetData: ...
     def open_leads(self, columns: Sequence[str], team: Sequence[TeamColumn], *,
                    trust_ledger: bool) -> OpenedLeads: ...
     def settle_leads(self, diff: LeadsDiff) -> None: ...

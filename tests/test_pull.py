@@ -12,6 +12,7 @@ from syncbot.config import Secret
 from syncbot.core.fields import compute_features
 from syncbot.mailchimp.client import MailchimpAudience
 from syncbot.mailchimp.pull import pull, stored_leads
+from syncbot.ports import ColumnRead
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import generate_audience
 from syncbot.sandbox.mailchimp import REPORT_LAG, REPORT_READINGS, SINCE_READINGS, subscriber_hash
@@ -201,6 +202,25 @@ def test_a_cache_for_another_lookback_or_version_starts_empty(tmp_path):
     cache.commit_run(NOW)
     cache.close()
     assert StateStore.open(path, list_id=LIST_ID, lookback_days=30)[1] == "version"
+
+
+def test_the_columns_a_run_read_are_kept_with_its_ledger_and_garbage_reads_as_none(tmp_path):
+    path = tmp_path / "state.db"
+    cache, _ = StateStore.open(path, list_id=LIST_ID, lookback_days=90)
+    assert cache.columns_read() == []
+    cache.remember_columns_read([ColumnRead("Leads", 0), ColumnRead("Form 'A'", 27)])
+    cache.record_leads([], ["layout"], "rules", replace=True)
+    cache.commit_run(NOW)
+    cache.close()
+    cache, _ = StateStore.read_only(path, list_id=LIST_ID, lookback_days=90)
+    assert cache is not None
+    assert cache.columns_read() == [ColumnRead("Leads", 0), ColumnRead("Form 'A'", 27)]
+    cache.close()
+    for garbage in ("not json", '[["Leads"]]', '{"Leads": 1}', '[["Leads", "B"]]'):
+        cache, _ = StateStore.open(path, list_id=LIST_ID, lookback_days=90)
+        cache.db.execute("UPDATE meta SET value = ? WHERE key = 'columns_read'", (garbage,))
+        assert cache.columns_read() == [], garbage
+        cache.close()
 
 
 def test_events_leave_the_cache_as_they_leave_the_window(tmp_path):

@@ -14,7 +14,7 @@ from syncbot.core.rules import parse_rules
 from syncbot.core.values import to_serial
 from syncbot.errors import InvalidInputError
 from syncbot.locales import rule_vocabulary
-from syncbot.ports import LeadNote
+from syncbot.ports import ColumnRead, LeadNote
 from syncbot.sandbox import Faults, Sandbox
 from syncbot.sandbox.sheets import Formula
 from syncbot.sheets.a1 import col_letters
@@ -43,11 +43,14 @@ class World:
         self.slept: list[float] = []
         self.book = self.workbook()
         self.ledger: dict[str, tuple[str, float | None]] = {}
+        self.columns_read: tuple[ColumnRead, ...] = ()  # the state's, as a run leaves it
         self.ranges_read: list[str] = []
+        self.reads: list[list[str]] = []  # the ranges of each read, one list a request
         read = self.book.read
 
         def spy(ranges):
             self.ranges_read.extend(ranges)
+            self.reads.append(list(ranges))
             return read(ranges)
 
         self.book.read = spy  # type: ignore[method-assign]
@@ -68,10 +71,12 @@ class World:
         return self.box.sheets.spreadsheets[SHEET_ID].sheet(tab)
 
     def sync_leads(self, leads, when=NOW, *, trust_ledger=True):
-        """What a run does with the Leads tab; ``self.ledger`` stands in for the cache's."""
+        """What a run does with the Leads tab; ``self.ledger`` and ``self.columns_read``
+        stand in for the cache's."""
         sheet = Spreadsheet(self.book, CONFIG)
-        sheet.read()
-        diff = sheet.open_leads(COLUMNS, (), trust_ledger=trust_ledger).diff
+        sheet.read(beside=self.columns_read if trust_ledger else ())  # not for `--full`
+        opened = sheet.open_leads(COLUMNS, (), trust_ledger=trust_ledger)
+        diff, self.columns_read = opened.diff, opened.columns
         for values in leads:
             key = values["email"].lower()
             diff.add(key, values, self.ledger.get(key), LeadNote(0.0, "subscribed", key, "[]", 0.0))
@@ -160,6 +165,46 @@ def test_everything_is_read_in_one_request_with_numbers_as_numbers(world):
     assert world.book.requests == before + 2  # metadata + one batchGet
     assert world.box.sheets_host.count("GET", "values:batchGet") == gets + 1
     assert data.weights[1][3] == 2.5 and data.runs_rows == 1
+
+
+def test_the_columns_the_last_run_read_come_with_the_tabs_and_cost_no_request(world):
+    world.sync_leads([lead(i) for i in range(1, 6)])
+    header = world.values("Leads")[0]
+    email, stamp = header.index("email"), header.index("synced_at")
+    assert world.columns_read == (ColumnRead("Leads", email), ColumnRead("Leads", stamp))
+    world.reads.clear()
+    update, _ = world.sync_leads([lead(i, score=9.0 if i == 2 else float(i))
+                                  for i in range(1, 6)], when=NOW + timedelta(hours=6))
+    tabs, *others = world.reads
+    assert "'Weights'" in tabs and "'Leads'!1:1" in tabs
+    assert {"'Leads'!A2:A", f"'Leads'!{col_letters(stamp)}2:{col_letters(stamp)}"} <= set(tabs)
+    assert others == [["'Leads'!7:1000"]]  # only the rows below the last lead, for the team's
+    assert (update.changed_leads, update.rows_of["lead2@example.com"]) == (1, 3)
+
+
+def test_columns_that_moved_since_the_last_run_are_read_where_they_are_now(world):
+    world.sync_leads([lead(i) for i in range(1, 6)])
+    sheet_id = world.sheet("Leads").sheet_id
+    world.book.change_structure([{"insertDimension": {"range": {  # the team inserts one at A
+        "sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": 0, "endIndex": 1}}}])
+    world.reads.clear()
+    update, _ = world.sync_leads([lead(i, score=9.0 if i == 2 else float(i))
+                                  for i in range(1, 6)], when=NOW + timedelta(hours=6))
+    assert "'Leads'!A2:A" in world.reads[0] and "'Leads'!B2:B" in world.reads[1]
+    assert world.columns_read[0] == ColumnRead("Leads", 1)  # the e-mails, now in B
+    assert (update.new_leads, update.changed_leads) == (0, 1)
+    assert [r[1] for r in world.values("Leads")[1:]] == [lead(i)["email"] for i in range(1, 6)]
+
+
+def test_columns_of_a_tab_or_grid_that_is_gone_are_not_asked_for(world):
+    world.sync_leads([lead(1)])
+    width = world.sheet("Leads").column_count
+    world.columns_read += (ColumnRead("Deleted tab", 0), ColumnRead("Leads", width))
+    world.ranges_read.clear()
+    update, _ = world.sync_leads([lead(1)], when=NOW + timedelta(hours=6))
+    assert not any(r.startswith("'Deleted tab'") or f"!{col_letters(width)}2" in r
+                   for r in world.ranges_read)
+    assert (update.new_leads, update.changed_leads) == (0, 0)
 
 
 def test_a_spanish_sheet_reads_2_coma_5_as_two_and_a_half():
@@ -393,8 +438,8 @@ def test_request_counts_of_a_full_and_an_incremental_write_stay_under_the_quota(
     start = world.book.requests
     world.sync_leads([lead(i, score=99.0 if i % 100 == 0 else float(i)) for i in range(3000)])
     incremental = world.book.requests - start
-    # metadata, read, e-mail and synced_at columns, one write of 30 changed rows
-    assert full <= 6 and incremental == 4
+    # metadata, read (with the e-mail and synced_at columns), one write of 30 changed rows
+    assert full <= 6 and incremental == 3
     start = world.book.requests
     world.sync_leads([lead(i) for i in range(3000)], trust_ledger=False)  # as `sync --full`
     assert world.book.requests - start == 4 + 1  # plus one read of the 3000 rows

@@ -4,6 +4,7 @@ columns and tabs"), on the in-memory workbook."""
 from __future__ import annotations
 
 from syncbot.core.inputs import COUNT, TeamColumn
+from syncbot.sheets.a1 import below_header
 from syncbot.sheets.fake import FakeWorkbook
 from syncbot.sheets.inputs import email_column, plan_inputs
 
@@ -29,7 +30,8 @@ def read_inputs(book, columns, *, leads_header, sources, rows_of):
     """The team's values as a run reads them, on their own (a run reads them with the Leads
     e-mails: ``Spreadsheet.open_leads``)."""
     plan = plan_inputs(columns, leads_header=leads_header, sources=sources)
-    return plan.join(book.read(plan.ranges) if plan.ranges else [], rows_of)
+    ranges = [below_header(*column) for column in plan.to_read]
+    return plan.join(book.read(ranges) if ranges else [], rows_of)
 
 
 def test_the_email_column_is_the_first_header_naming_one():

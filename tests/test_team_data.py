@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from syncbot.sandbox.sheets import Formula, col_letters, to_serial
+from syncbot.sheets.client import Workbook
 from tests.conftest import NOW, SHEET_ID
 from tests.test_e2e import World, sync_twin, twin_worlds
 
@@ -127,6 +128,45 @@ def test_the_team_data_costs_no_request_of_its_own(tmp_path, monkeypatch, capsys
         assert world.run(capsys, "sync")[0] == 0
         calls[name] = world.runs()[-1][10]
     assert calls["with"] == calls["without"]
+
+
+def spy_on_reads(monkeypatch) -> list[list[str]]:
+    """The ranges of every values read a run makes, one list a request."""
+    reads: list[list[str]] = []
+    read = Workbook.read
+
+    def spy(self, ranges):
+        reads.append(list(ranges))
+        return read(self, ranges)
+
+    monkeypatch.setattr(Workbook, "read", spy)
+    return reads
+
+
+def test_a_run_asks_for_the_team_data_the_last_run_read_with_the_rules_tabs(
+        tmp_path, monkeypatch, capsys):
+    world = World(tmp_path, monkeypatch)
+    world.config.write_text(world.config.read_text() + SOURCES)
+    world.run(capsys, "init")
+    column = setup(world, capsys, form_rows(world, 0, 30))
+    demo = f"'Leads'!{col_letters(column)}2:{col_letters(column)}"
+    form = [f"'{FORM}'!{c}2:{c}" for c in "ABC"]  # its e-mails, Timestamp, Which product?
+    reads = spy_on_reads(monkeypatch)
+    world.now += timedelta(hours=6)
+    assert world.run(capsys, "sync")[0] == 0
+    first, *later = reads
+    assert "'Weights'" in first and {demo, "'Leads'!A2:A", *form} <= set(first)
+    assert not any(demo in r or "'Leads'!A2:A" in r or form[0] in r for r in later)
+    world.set_weights([*RULES, ["Demo requested", "=", "yes", 5, "", "fit", ""],
+                       [f"{FORM}!Phone", "is not empty", "", 5, "", "", ""]])
+    sheet(world, FORM).rows[0].append("Phone")
+    reads.clear()
+    assert world.run(capsys, "sync")[0] == 0
+    assert [r for r in reads if any(f"'{FORM}'" in x for x in r) and "'Weights'" not in r] \
+        == [[f"'{FORM}'!D2:D"]]  # only the column the rules did not name before
+    reads.clear()
+    assert world.run(capsys, "sync", "--full")[0] == 0
+    assert demo not in reads[0]  # --full goes by nothing the state remembers
 
 
 @pytest.mark.parametrize("edit", ["tick", "sort", "form rows", "delete rows", "days pass"])

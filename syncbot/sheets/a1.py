@@ -28,6 +28,12 @@ def quote_title(title: str) -> str:
     return "'" + title.replace("'", "''") + "'"
 
 
+def below_header(tab: str, column: int) -> str:
+    """``'Leads'!C2:C``: a whole column of ``tab`` under its header row (0-based ``column``)."""
+    letters = col_letters(column)
+    return f"{quote_title(tab)}!{letters}2:{letters}"
+
+
 def cell(tab: str, column: int, row: int) -> str:
     """``Weights!A7`` for 0-based ``column`` and 1-based ``row``."""
     return f"{tab}!{col_letters(column)}{row}"

@@ -20,8 +20,8 @@ from typing import Any
 
 from syncbot.core.inputs import COUNT, TeamColumn
 from syncbot.core.values import as_text, is_blank
-from syncbot.ports import Ambiguous, TeamInputs
-from syncbot.sheets.a1 import cell, col_letters, quote_title
+from syncbot.ports import Ambiguous, ColumnRead, TeamInputs
+from syncbot.sheets.a1 import cell
 
 ERROR_VALUES = frozenset({  # as a sheet shows them, in English and in a Spanish sheet
     "#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#ERROR!", "#SPILL!",
@@ -102,11 +102,10 @@ class InputsRead:
     sources: Mapping[str, Sequence[Any]]
 
     @property
-    def ranges(self) -> list[str]:
+    def to_read(self) -> list[ColumnRead]:
         """One whole column (below the header) per read; none when the rules name no team
         column."""
-        return [f"{quote_title(r.tab)}!{col_letters(r.column)}2:{col_letters(r.column)}"
-                for r in self.reads]
+        return [ColumnRead(r.tab, r.column) for r in self.reads]
 
     def join(self, answers: Sequence[list[list[Any]]], rows_of: Mapping[str, int]
              ) -> TeamInputs:

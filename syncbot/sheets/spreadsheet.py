@@ -16,7 +16,7 @@ from syncbot.config import SheetsConfig
 from syncbot.core.dashboard import DashboardTables
 from syncbot.core.handoff import HandoffLead, HandoffRecord
 from syncbot.core.inputs import TeamColumn
-from syncbot.ports import DashboardMemory, DashboardWrite, OpenedLeads, TeamInputs
+from syncbot.ports import ColumnRead, DashboardMemory, DashboardWrite, OpenedLeads, TeamInputs
 from syncbot.progress import STILL, Meter
 from syncbot.sheets.client import Grid, Tab
 from syncbot.sheets.dashboard import (
@@ -62,10 +62,11 @@ class Spreadsheet:
         """Create the missing tabs (in the config's language, else the sheet's)."""
         return init_spreadsheet(self.workbook, self.config)
 
-    def read(self) -> SheetData:
+    def read(self, beside: Sequence[ColumnRead] = ()) -> SheetData:
         """The rules tabs, the Leads header, the Runs length and the sources' headers (two
-        requests)."""
-        self._data = read_spreadsheet(self.workbook, self.config, self.sources)
+        requests), and the columns ``beside`` (those the last run's ``open_leads`` read) with
+        them, so that ``open_leads`` need not ask again."""
+        self._data = read_spreadsheet(self.workbook, self.config, self.sources, beside)
         self._handoff = read_handoff(self._data)
         return self._data
 
@@ -89,15 +90,16 @@ class Spreadsheet:
     def open_leads(self, columns: Sequence[str], team: Sequence[TeamColumn], *,
                    trust_ledger: bool) -> OpenedLeads:
         """Which lead is on which row of Leads (syncbot's ``columns``) and the values of the
-        ``team`` columns the rules name, in one request; with each handed-off lead's Hand-off
-        Status (``handoff_status``, read with the tabs)."""
+        ``team`` columns the rules name, in one request (none when ``read`` took them all);
+        with each handed-off lead's Hand-off Status (``handoff_status``, read with the
+        tabs)."""
         data = self.data
         plan = plan_inputs(team, leads_header=data.leads_header, sources=data.sources)
         read = prepare_leads(self.workbook, data, columns, trust_ledger=trust_ledger,
-                             also=plan.ranges)
+                             also=plan.to_read)
         inputs = plan.join(read.also, read.diff.rows_of)
         inputs.add("handoff_status", self.handoff_statuses())
-        return OpenedLeads(read.diff, inputs)
+        return OpenedLeads(read.diff, inputs, read.columns)
 
     def handoff_inputs(self) -> TeamInputs:
         """The one team input that needs no read of Leads: each handed-off lead's Hand-off

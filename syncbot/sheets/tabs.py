@@ -31,8 +31,9 @@ from syncbot.core.values import as_text, is_blank
 from syncbot.core.vocabulary import Labels
 from syncbot.errors import InvalidInputError
 from syncbot.locales import decimal_mark, t
+from syncbot.ports import ColumnRead
 from syncbot.progress import STILL, Meter
-from syncbot.sheets.a1 import col_letters, quote_title, row_runs
+from syncbot.sheets.a1 import below_header, col_letters, quote_title, row_runs
 from syncbot.sheets.client import (
     CELL_LIMIT,
     Grid,
@@ -308,6 +309,8 @@ class SheetData:
     found: dict[str, Tab] = field(default_factory=dict)  # every tab, by title
     handoff_rows: list[list[Any]] = field(default_factory=list)  # the Hand-off tab, if any
     locale: str = ""  # the spreadsheet's (``es_ES``): how it writes numbers
+    # the columns ``read_spreadsheet`` was asked to read beside the tabs, by range
+    beside: dict[str, list[list[Any]]] = field(default_factory=dict)
 
     @cached_property
     def labels(self) -> Labels:
@@ -329,10 +332,13 @@ class SheetData:
                             for tab, header in self.sources.items()})
 
 
-def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str] = ()
-                     ) -> SheetData:
+def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str] = (),
+                     beside: Sequence[ColumnRead] = ()) -> SheetData:
     """The rules tabs, the Leads header, the Runs length, the header of each ``sources``
-    tab and the Hand-off tab: one metadata read, one values read."""
+    tab and the Hand-off tab: one metadata read, one values read. The columns ``beside``
+    (those the last run read of Leads and the source tabs) go into the same values read,
+    those of tabs and columns the spreadsheet still has: ``prepare_leads`` takes them from
+    there when they are the ones it needs, and reads no more."""
     found = workbook.tabs()
     named_in = tab_language(found, config) or config.language or SYNCBOT
     tabs, missing = find_tabs(found, config, named_in)
@@ -349,7 +355,10 @@ def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str
     ranges += [f"{quote_title(title)}!1:1" for title in source_titles]
     handoff = find_tabs(found, config, named_in, (HANDOFF,))[0]
     ranges += [quote_title(tab.title) for tab in handoff.values()]
-    weights, segments, interests, leads, runs, *headers = workbook.read(ranges)
+    extra = list(dict.fromkeys(below_header(*column) for column in beside
+                               if column.tab in found and column.column < found[column.tab].columns))
+    answers = workbook.read(ranges + extra)
+    weights, segments, interests, leads, runs, *headers = answers[:len(ranges)]
     handoff_rows = headers.pop() if handoff else []
     source_headers = {title: list(rows[0]) if rows else []
                       for title, rows in zip(source_titles, headers, strict=True)}
@@ -362,7 +371,8 @@ def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str
                           if rows) or config.language or named_in)
     return SheetData(tabs | handoff, weights, segments, interests, leads_header, len(runs),
                      source_headers, workbook.time_zone, sheet_language(language), found,
-                     handoff_rows, workbook.locale)
+                     handoff_rows, workbook.locale, dict(zip(extra, answers[len(ranges):],
+                                                             strict=True)))
 
 
 def _blocks(rows: Sequence[int], size: int) -> Iterator[list[tuple[int, int]]]:
@@ -397,19 +407,31 @@ def _read_rows(workbook: Grid, tab: Tab, rows: Sequence[int], last_column: int |
 
 
 class LeadsRead(NamedTuple):
-    """The Leads tab as a run found it, and the answers to the ranges read beside it."""
+    """The Leads tab as a run found it, the values of the columns read beside it, and every
+    column the two took."""
 
     diff: LeadsDiff
-    also: list[list[list[Any]]]  # the values of each of ``also``'s ranges, in order
+    also: list[list[list[Any]]]  # the values of each of ``also``'s columns, in order
+    columns: tuple[ColumnRead, ...]
+
+
+def _read_columns(workbook: Grid, data: SheetData, columns: Sequence[ColumnRead]
+                  ) -> list[list[list[Any]]]:
+    """The values of ``columns`` (below their headers): those read with the tabs taken from
+    there, the rest in one request (none when every one was)."""
+    ranges = [below_header(*column) for column in columns]
+    missing = list(dict.fromkeys(r for r in ranges if r not in data.beside))
+    found = dict(zip(missing, workbook.read(missing) if missing else [], strict=True))
+    return [data.beside[r] if r in data.beside else found[r] for r in ranges]
 
 
 def prepare_leads(workbook: Grid, data: SheetData, columns: Sequence[str], *,
-                  trust_ledger: bool, also: Sequence[str] = ()) -> LeadsRead:
+                  trust_ledger: bool, also: Sequence[ColumnRead] = ()) -> LeadsRead:
     """Where syncbot's columns are, which lead is on which row and where new leads go (the
-    e-mail and ``synced_at`` columns, read in one request with the ranges ``also`` names: the
-    team's columns the rules use; the rows below the last e-mail, one more when the grid has
-    any). Rows are read in full only when a column must be added, to find the first column
-    nobody uses."""
+    e-mail and ``synced_at`` columns, read in one request with the columns ``also`` names:
+    the team's columns the rules use; the rows below the last e-mail, one more when the grid
+    has any). Rows are read in full only when a column must be added, to find the first
+    column nobody uses."""
     tab = data.tabs["Leads"]
     header = data.leads_header
     titles = data.language.titles
@@ -427,16 +449,15 @@ def prepare_leads(workbook: Grid, data: SheetData, columns: Sequence[str], *,
         layout = plan_layout(tab.title, header, columns, width=max(widths, default=0),
                              titles=titles)
     wanted = [name for name in ("email", "synced_at") if name not in layout.new_columns]
-    ranges = [f"{quote_title(tab.title)}!{col_letters(layout.index[n])}2:"
-              f"{col_letters(layout.index[n])}" for n in wanted] + list(also)
-    answers = workbook.read(ranges) if ranges else []
+    to_read = [ColumnRead(tab.title, layout.index[name]) for name in wanted] + list(also)
+    answers = _read_columns(workbook, data, to_read)
     read = dict(zip(wanted, answers, strict=False))
     emails = [row[0] if row else "" for row in read.get("email", [])]
     stamps = [row[0] if row else None for row in read.get("synced_at", [])]
     if in_use is None:
         in_use = _last_row_in_use(workbook, tab, below=len(emails) + 1)
     return LeadsRead(LeadsDiff(layout, emails, stamps, trust_ledger=trust_ledger,
-                               rows_in_use=in_use), answers[len(wanted):])
+                               rows_in_use=in_use), answers[len(wanted):], tuple(to_read))
 
 
 def _in_use(cells: Sequence[Any]) -> bool:

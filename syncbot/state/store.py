@@ -33,6 +33,7 @@ from syncbot.core.history import HistoryPoint
 from syncbot.core.model import Event
 from syncbot.locales import t
 from syncbot.ports import (
+    ColumnRead,
     DashboardMemory,
     Known,
     LedgerEntry,
@@ -105,6 +106,7 @@ HISTORY_AT = "history_at"  # meta key: when the last run that recorded history r
 ANNOUNCED_THROUGH = "announced_through"  # meta key: Hand-off rows up to then were announced
 LEDGER_LAYOUT = "leads_layout"
 LEDGER_RULES = "leads_rules"
+COLUMNS_READ = "columns_read"  # meta key: the columns the last run read of Leads and sources
 
 
 
@@ -369,6 +371,21 @@ class StateStore:
             "SELECT l.key, l.cells, l.synced_at, l.stable_until, l.status, l.email, l.tags, "
             "l.score, l.inputs, l.topics FROM leads AS l JOIN members AS m ON m.key = l.key "
             "WHERE l.key NOT IN (SELECT key FROM stale)"))
+
+    def columns_read(self) -> list[ColumnRead]:
+        """The columns the last run read of Leads and the source tabs (``remember_columns_read``);
+        none when it never said, or said something this version cannot take."""
+        value = self._meta(COLUMNS_READ)
+        try:
+            return [ColumnRead(str(tab), int(column)) for tab, column in json.loads(value or "[]")]
+        except (ValueError, TypeError):
+            return []
+
+    def remember_columns_read(self, columns: Sequence[ColumnRead]) -> None:
+        """What this run read of Leads and the source tabs, for the next run to ask for with
+        the rules tabs (kept by the next commit: ``record_leads``')."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                        (COLUMNS_READ, json.dumps([list(column) for column in columns])))
 
     def ledger_rules(self) -> str | None:
         """The rules fingerprint every ledger entry was computed with."""
