@@ -309,7 +309,8 @@ class SheetData:
     found: dict[str, Tab] = field(default_factory=dict)  # every tab, by title
     handoff_rows: list[list[Any]] = field(default_factory=list)  # the Hand-off tab, if any
     locale: str = ""  # the spreadsheet's (``es_ES``): how it writes numbers
-    # the columns ``read_spreadsheet`` was asked to read beside the tabs, by range
+    # the columns ``read_spreadsheet`` was asked to read beside the tabs, by range, until
+    # ``prepare_leads`` takes them
     beside: dict[str, list[list[Any]]] = field(default_factory=dict)
 
     @cached_property
@@ -418,11 +419,14 @@ class LeadsRead(NamedTuple):
 def _read_columns(workbook: Grid, data: SheetData, columns: Sequence[ColumnRead]
                   ) -> list[list[list[Any]]]:
     """The values of ``columns`` (below their headers): those read with the tabs taken from
-    there, the rest in one request (none when every one was)."""
+    there, the rest in one request (none when every one was). ``data.beside`` is emptied:
+    the run keeps what it takes, not a second copy of whole columns."""
     ranges = [below_header(*column) for column in columns]
-    missing = list(dict.fromkeys(r for r in ranges if r not in data.beside))
-    found = dict(zip(missing, workbook.read(missing) if missing else [], strict=True))
-    return [data.beside[r] if r in data.beside else found[r] for r in ranges]
+    found = {r: data.beside.pop(r) for r in dict.fromkeys(ranges) if r in data.beside}
+    data.beside.clear()
+    missing = [r for r in dict.fromkeys(ranges) if r not in found]
+    found.update(zip(missing, workbook.read(missing) if missing else [], strict=True))
+    return [found[r] for r in ranges]
 
 
 def prepare_leads(workbook: Grid, data: SheetData, columns: Sequence[str], *,
