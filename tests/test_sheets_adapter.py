@@ -178,7 +178,7 @@ def test_the_columns_the_last_run_read_come_with_the_tabs_and_cost_no_request(wo
     tabs, *others = world.reads
     assert "'Weights'" in tabs and "'Leads'!1:1" in tabs
     assert {"'Leads'!A2:A", f"'Leads'!{col_letters(stamp)}2:{col_letters(stamp)}"} <= set(tabs)
-    assert others == [["'Leads'!7:1000"]]  # only the rows below the last lead, for the team's
+    assert others == []  # no new lead: the rows below the last one need not be looked at
     assert (update.changed_leads, update.rows_of["lead2@example.com"]) == (1, 3)
 
 
@@ -577,6 +577,18 @@ def test_new_leads_go_below_every_row_the_team_uses(world):
     rows = world.values("Leads")
     assert update.new_leads == 1 and rows[5][2] == "team notes, no e-mail"
     assert rows[6][0] == "Lead3@Example.com" and rows[3:5] == [[], []]
+
+
+def test_the_rows_below_the_last_lead_are_read_only_when_a_lead_is_new_and_then_once(world):
+    world.sync_leads([lead(1), lead(2)])
+    world.reads.clear()
+    world.sync_leads([lead(1), lead(2, score=5.0)], when=NOW + timedelta(hours=1))
+    assert not any(r.startswith("'Leads'!4:") for read in world.reads for r in read)
+    world.reads.clear()
+    update, _ = world.sync_leads([lead(i) for i in range(1, 5)], when=NOW + timedelta(hours=2))
+    assert [read for read in world.reads if any(r.startswith("'Leads'!4:") for r in read)] \
+        == [["'Leads'!4:1000"]]
+    assert update.new_leads == 2 and update.rows_of["lead4@example.com"] == 5
 
 
 def test_rows_are_read_and_written_as_runs_of_consecutive_rows():

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -200,7 +200,9 @@ class LeadsDiff:
     """The Leads writes of one run, built lead by lead while the leads are computed.
 
     ``emails`` and ``stamps`` are the tab's e-mail and ``synced_at`` cells (rows 2…);
-    ``rows_in_use`` the last row anyone uses (new leads go below it). Each lead comes through
+    ``rows_in_use`` the last row anyone uses (new leads go below it), or how to find it out:
+    called once, when the first new lead comes (a run with none need not look). Each lead
+    comes through
     ``add`` (recomputed) or ``reuse`` (the ledger's values) with its ledger entry; unless
     ``trust_ledger`` is off, a row whose ``synced_at`` matches the entry is compared with it,
     and any other row is listed by ``unverified_rows`` and compared with the sheet's cells by
@@ -209,7 +211,8 @@ class LeadsDiff:
     """
 
     def __init__(self, layout: Layout, emails: Sequence[Any], stamps: Sequence[Any], *,
-                 trust_ledger: bool, rows_in_use: int = 0, sample_size: int = 5) -> None:
+                 trust_ledger: bool, rows_in_use: int | Callable[[], int] = 0,
+                 sample_size: int = 5) -> None:
         self.layout = layout
         self.trust_ledger = trust_ledger
         columns = layout.value_columns
@@ -229,7 +232,9 @@ class LeadsDiff:
         self.duplicates = list(duplicates)
         self.leads_in_sheet = len(self.rows_of)
         self._stamps = stamps
-        self.next_row = max(len(emails), rows_in_use - 1) + 2  # below anything in use
+        self._emails = len(emails)
+        self._rows_in_use = rows_in_use
+        self._next_row: int | None = None  # where the next new lead goes, once one came
         # the rows to write, those to compare with the sheet, and the unchanged rows whose
         # ledger entry gets a new note
         self.spool = RowSpool()
@@ -266,8 +271,7 @@ class LeadsDiff:
              *, recomputed: bool) -> None:
         row = self.rows_of.get(key)
         if row is None:
-            self.rows_of[key] = row = self.next_row
-            self.next_row += 1
+            self.rows_of[key] = row = self._new_row()
             self.new_leads += 1
             self.spool.add_pending(PendingRow(row, key, text, ALL, note))
             self._sample(None, json.loads(text) if cells is None else cells)
@@ -331,9 +335,18 @@ class LeadsDiff:
 
     # ---- results --------------------------------------------------------------------------
 
+    def _new_row(self) -> int:
+        """The row of a new lead: below the last e-mail and below anything in use."""
+        if self._next_row is None:
+            in_use = self._rows_in_use() if callable(self._rows_in_use) else self._rows_in_use
+            self._next_row = max(self._emails, in_use - 1) + 2
+        row, self._next_row = self._next_row, self._next_row + 1
+        return row
+
     @property
     def rows_needed(self) -> int:
-        return self.next_row - 1
+        """The rows the grid needs: through the last new lead, or the last e-mail."""
+        return (self._emails + 2 if self._next_row is None else self._next_row) - 1
 
     def sample(self) -> list[SampleLead]:
         return self.samples.items()

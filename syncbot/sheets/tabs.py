@@ -18,7 +18,7 @@ import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import cache, cached_property
+from functools import cache, cached_property, partial
 from importlib import resources
 from typing import Any, NamedTuple
 
@@ -433,9 +433,9 @@ def prepare_leads(workbook: Grid, data: SheetData, columns: Sequence[str], *,
                   trust_ledger: bool, also: Sequence[ColumnRead] = ()) -> LeadsRead:
     """Where syncbot's columns are, which lead is on which row and where new leads go (the
     e-mail and ``synced_at`` columns, read in one request with the columns ``also`` names:
-    the team's columns the rules use; the rows below the last e-mail, one more when the grid
-    has any). Rows are read in full only when a column must be added, to find the first
-    column nobody uses."""
+    the team's columns the rules use; the rows below the last e-mail, in one more request
+    when the grid has any and a lead is new). Rows are read in full only when a column must
+    be added, to find the first column nobody uses."""
     tab = data.tabs["Leads"]
     header = data.leads_header
     titles = data.language.titles
@@ -458,10 +458,10 @@ def prepare_leads(workbook: Grid, data: SheetData, columns: Sequence[str], *,
     read = dict(zip(wanted, answers, strict=False))
     emails = [row[0] if row else "" for row in read.get("email", [])]
     stamps = [row[0] if row else None for row in read.get("synced_at", [])]
-    if in_use is None:
-        in_use = _last_row_in_use(workbook, tab, below=len(emails) + 1)
+    rows_in_use = in_use if in_use is not None else \
+        partial(_last_row_in_use, workbook, tab, below=len(emails) + 1)  # only if a lead is new
     return LeadsRead(LeadsDiff(layout, emails, stamps, trust_ledger=trust_ledger,
-                               rows_in_use=in_use), answers[len(wanted):], tuple(to_read))
+                               rows_in_use=rows_in_use), answers[len(wanted):], tuple(to_read))
 
 
 def _in_use(cells: Sequence[Any]) -> bool:
