@@ -356,9 +356,10 @@ def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str
     ranges += [f"{quote_title(title)}!1:1" for title in source_titles]
     handoff = find_tabs(found, config, named_in, (HANDOFF,))[0]
     ranges += [quote_title(tab.title) for tab in handoff.values()]
-    extra = list(dict.fromkeys(below_header(*column) for column in beside
-                               if column.tab in found and column.column < found[column.tab].columns))
-    answers = workbook.read(ranges + extra)
+    still_there = [column for column in beside
+                   if column.tab in found and column.column < found[column.tab].columns]
+    beside_ranges = list(dict.fromkeys(below_header(*column) for column in still_there))
+    answers = workbook.read(ranges + beside_ranges)
     weights, segments, interests, leads, runs, *headers = answers[:len(ranges)]
     handoff_rows = headers.pop() if handoff else []
     source_headers = {title: list(rows[0]) if rows else []
@@ -372,8 +373,8 @@ def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str
                           if rows) or config.language or named_in)
     return SheetData(tabs | handoff, weights, segments, interests, leads_header, len(runs),
                      source_headers, workbook.time_zone, sheet_language(language), found,
-                     handoff_rows, workbook.locale, dict(zip(extra, answers[len(ranges):],
-                                                             strict=True)))
+                     handoff_rows, workbook.locale,
+                     dict(zip(beside_ranges, answers[len(ranges):], strict=True)))
 
 
 def _blocks(rows: Sequence[int], size: int) -> Iterator[list[tuple[int, int]]]:
