@@ -64,7 +64,9 @@ def test_week_benchmark_runs_at_the_cadence_on_an_emulated_clock():
     week = result["week"]
     assert [run["status"] for run in week] == ["ok"] * 4
     assert week[0]["played"]["campaigns"] == 1 and all(r["played"]["opens"] for r in week)
-    assert all(run["sheets_429"] == 0 and run["sheets_requests"] <= 10 for run in week)
+    # three fixed requests (the metadata, the rules tabs with the Leads columns, the Runs row
+    # with the Dashboard), one write of the changed cells, one for any Hand-off rows
+    assert all(run["sheets_429"] == 0 and run["sheets_requests"] <= 5 for run in week)
     assert all(run["evaluated"] < run["members"] or run["run"] == 1 for run in week)
     assert all(run["cells_written"] <= 1.1 * run["cells_changed"] + 1 for run in week)
     ours = sum(r["mailchimp_requests"] + r["sheets_requests"] for r in week)
