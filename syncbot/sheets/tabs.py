@@ -423,9 +423,10 @@ def _read_columns(workbook: Grid, data: SheetData, columns: Sequence[ColumnRead]
     there, the rest in one request (none when every one was). ``data.beside`` is emptied:
     the run keeps what it takes, not a second copy of whole columns."""
     ranges = [below_header(*column) for column in columns]
-    found = {r: data.beside.pop(r) for r in dict.fromkeys(ranges) if r in data.beside}
+    distinct = list(dict.fromkeys(ranges))
+    found = {r: data.beside.pop(r) for r in distinct if r in data.beside}
     data.beside.clear()
-    missing = [r for r in dict.fromkeys(ranges) if r not in found]
+    missing = [r for r in distinct if r not in found]
     found.update(zip(missing, workbook.read(missing) if missing else [], strict=True))
     return [found[r] for r in ranges]
 
