@@ -19,13 +19,14 @@ spreadsheet (``ports.SheetPort``) and the local state (``state.store``).
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -377,17 +378,34 @@ def _evaluate(run: _Run, state: StateStore, leads: _Leads, stale: int, *, truste
     run.meters.stage(run.texts("progress.scoring_some", count=stale, unchanged=unchanged)
                      if unchanged else run.texts("progress.scoring", count=stale))
     scored = run.meters.start(run.texts("progress.meter_leads"), stale)
-    for chunk in stored_leads(state, CHUNK, stale_only=True):
-        keys = [member.key for member, _ in chunk]
-        known = state.ledger(keys) if trusted else {}
-        history = state.history(keys)
-        orders = stored_orders(state, keys) if run.config.orders else {}
-        for (member, events), key in zip(chunk, keys, strict=True):
-            leads.compute(key, member, events, known.get(key), history.get(key, ()),
-                          orders.get(key, ()))
-        scored.advance(len(chunk))
-    for entry in state.settled_leads():
-        leads.reuse(entry)
+    with _collector_paused():
+        for chunk in stored_leads(state, CHUNK, stale_only=True):
+            keys = [member.key for member, _ in chunk]
+            known = state.ledger(keys) if trusted else {}
+            history = state.history(keys)
+            orders = stored_orders(state, keys) if run.config.orders else {}
+            for (member, events), key in zip(chunk, keys, strict=True):
+                leads.compute(key, member, events, known.get(key), history.get(key, ()),
+                              orders.get(key, ()))
+            scored.advance(len(chunk))
+        for entry in state.settled_leads():
+            leads.reuse(entry)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while the leads are scored (back on after, as it
+    was). Scoring makes no reference cycles, but it keeps hundreds of thousands of objects
+    alive (the diff, every lead's tags and score), and each full collection walked them all
+    again: a tenth of the stage at 100,000 leads (docs/benchmarks.md). Reference counting
+    still frees everything the loop drops, at once."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _safety_check(run: _Run, plan: TagPlan, diff: LeadsDiff) -> None:

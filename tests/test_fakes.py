@@ -138,3 +138,38 @@ def test_on_the_fakes_an_incremental_run_equals_a_full_one(tmp_path, gap):
         world.run(full=name == "full")
     assert twins["incremental"].leads() == twins["full"].leads()
     assert twins["incremental"].audience.tags == twins["full"].audience.tags
+
+
+def test_the_garbage_collector_rests_while_leads_are_scored_and_comes_back_as_it_was(
+        tmp_path, monkeypatch):
+    import gc
+
+    import syncbot.pipeline as pipeline
+
+    world = FakeWorld(tmp_path, "gc")
+    seen: list[bool] = []
+    compute = pipeline._Leads.compute
+
+    def spy(self, *args, **kwargs):
+        seen.append(gc.isenabled())
+        return compute(self, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline._Leads, "compute", spy)
+    assert gc.isenabled()
+    assert world.run().status == "ok"
+    assert len(seen) == 120 and not any(seen) and gc.isenabled()
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("a lead that cannot be scored")
+
+    monkeypatch.setattr(pipeline._Leads, "compute", broken)
+    with pytest.raises(RuntimeError):
+        world.run(full=True)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        monkeypatch.setattr(pipeline._Leads, "compute", spy)
+        world.run(full=True)
+        assert not gc.isenabled()  # a program that runs without it keeps it off
+    finally:
+        gc.enable()
