@@ -7,11 +7,13 @@ members and events in the local state. Then whole runs go through the fakes.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
 
+import syncbot.pipeline as pipeline
 from syncbot.config import Secret, parse_config
 from syncbot.mailchimp.client import MailchimpAudience
 from syncbot.mailchimp.fake import FakeAudience
@@ -142,10 +144,6 @@ def test_on_the_fakes_an_incremental_run_equals_a_full_one(tmp_path, gap):
 
 def test_the_garbage_collector_rests_while_leads_are_scored_and_comes_back_as_it_was(
         tmp_path, monkeypatch):
-    import gc
-
-    import syncbot.pipeline as pipeline
-
     world = FakeWorld(tmp_path, "gc")
     seen: list[bool] = []
     compute = pipeline._Leads.compute
