@@ -261,7 +261,7 @@ class OpenedLeads(NamedTuple):
 
     diff: LeadsDiff
     inputs: TeamInputs
-    columns: tuple[ColumnRead, ...] = ()
+    columns: tuple[ColumnRead, ...]
 
 
 @dataclass
