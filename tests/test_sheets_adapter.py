@@ -44,16 +44,19 @@ class World:
         self.book = self.workbook()
         self.ledger: dict[str, tuple[str, float | None]] = {}
         self.columns_read: tuple[ColumnRead, ...] = ()  # the state's, as a run leaves it
-        self.ranges_read: list[str] = []
         self.reads: list[list[str]] = []  # the ranges of each read, one list a request
         read = self.book.read
 
         def spy(ranges):
-            self.ranges_read.extend(ranges)
             self.reads.append(list(ranges))
             return read(ranges)
 
         self.book.read = spy  # type: ignore[method-assign]
+
+    @property
+    def ranges_read(self) -> list[str]:
+        """Every range read so far, in order."""
+        return [r for read in self.reads for r in read]
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
@@ -200,7 +203,7 @@ def test_columns_of_a_tab_or_grid_that_is_gone_are_not_asked_for(world):
     world.sync_leads([lead(1)])
     width = world.sheet("Leads").column_count
     world.columns_read += (ColumnRead("Deleted tab", 0), ColumnRead("Leads", width))
-    world.ranges_read.clear()
+    world.reads.clear()
     update, _ = world.sync_leads([lead(1)], when=NOW + timedelta(hours=6))
     assert not any(r.startswith("'Deleted tab'") or f"!{col_letters(width)}2" in r
                    for r in world.ranges_read)
