@@ -96,6 +96,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def workers_usage() -> tuple[float, float]:
+    """CPU seconds and the largest peak RSS (MB) of the processes this one started and saw
+    end: a sync's scoring workers (``[scoring] workers``)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+WORKERS: int | None = None  # ``--workers``: ``[scoring] workers`` of every measured sync
+
+
 def child(args: argparse.Namespace) -> None:
     """One measured scenario, in its own process; prints one JSON line."""
     from syncbot.config import parse_config
@@ -118,6 +128,8 @@ def child(args: argparse.Namespace) -> None:
         raw["orders"] = {"lookback_days": 365}
     if info.get("handoff"):
         raw["handoff"] = {"tags": ["lead:hot"]}
+    if info.get("workers"):
+        raw["scoring"] = {"workers": info["workers"]}
     config = parse_config(raw,
                           require_secrets=True, environ={
                               "MAILCHIMP_API_KEY": info["api_key"],
@@ -138,7 +150,7 @@ def child(args: argparse.Namespace) -> None:
             set_up_team(workbook, info)
     before = server_stats(info["port"])
     mc0, sh0, bytes0 = audience.requests, workbook.requests, workbook.bytes_written
-    wall0, cpu0 = time.perf_counter(), time.process_time()
+    wall0, cpu0, workers_cpu0 = time.perf_counter(), time.process_time(), workers_usage()[0]
     profiler = None
     if info.get("profile") and info["mode"] == "incremental":
         import cProfile
@@ -162,13 +174,15 @@ def child(args: argparse.Namespace) -> None:
         profiler.dump_stats(info["profile"])
     if info["mode"] == "naive":
         naive_recipe(audience, workbook, config, report)
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    workers_cpu, workers_rss = workers_usage()
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0 + workers_cpu - workers_cpu0
     state = Path(info["state"])
     after = server_stats(info["port"])
     audience.close()
     print(json.dumps({
         "mode": info["mode"], "members": report.members, "wall_s": wall, "cpu_s": cpu,
-        "peak_rss_mb": peak_rss_mb(), "stages": stages,
+        "peak_rss_mb": peak_rss_mb(), "workers_peak_rss_mb": workers_rss,
+        "workers_cpu_s": workers_cpu - workers_cpu0, "stages": stages,
         "mailchimp_requests": audience.requests - mc0,
         "sheets_requests": workbook.requests - sh0,
         "sheets_429": after["sheets_quota_hits"] - before["sheets_quota_hits"],
@@ -382,6 +396,8 @@ def run_orders(members: int, campaigns: int, mc_latency: float, sheets_latency: 
 
 def _measure(info: dict[str, Any], new_activity: int, mc_latency: float,
              sheets_latency: float) -> dict[str, Any]:
+    if WORKERS is not None:
+        info = info | {"workers": WORKERS}
     done = subprocess.run([sys.executable, "-m", "bench.bench_sync", "--child", json.dumps(info)],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -443,11 +459,15 @@ def main() -> None:
     parser.add_argument("--orders-only", action="store_true",
                         help="With --orders: only the world with orders (the ceiling: "
                              "--members 250000 --campaigns 24 --orders 500000).")
+    parser.add_argument("--workers", type=int,
+                        help="[scoring] workers of every sync (default: one per core).")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
         return
+    global WORKERS
+    WORKERS = args.workers
     rows: list[dict[str, Any]] = []
     for members in args.members or [10_000]:
         if args.team:

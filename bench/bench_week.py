@@ -35,6 +35,7 @@ from typing import Any
 
 import requests
 
+from bench import bench_sync
 from bench.bench_sync import _measure, sandbox_world, team_edits
 
 SEND_RUNS = {0, 12}  # Monday and Thursday mornings, for runs at 00, 06, 12, 18 h
@@ -125,8 +126,11 @@ def main() -> None:
                         help="form answers a day (default 1 per 500 members)")
     parser.add_argument("--mailchimp-latency", type=float, default=0.1)
     parser.add_argument("--sheets-latency", type=float, default=0.3)
+    parser.add_argument("--workers", type=int,
+                        help="[scoring] workers of every sync (default: one per core).")
     parser.add_argument("--json", type=Path, help="Also save the raw results here.")
     args = parser.parse_args()
+    bench_sync.WORKERS = args.workers
     orders = 3 * args.members if args.orders is None else args.orders
     result = run_week(args.members, args.campaigns, args.mailchimp_latency,
                       args.sheets_latency, runs=args.runs, orders=orders,

@@ -88,6 +88,7 @@ class SourcesConfig:
 class ScoringConfig:
     half_life_days: float = 30.0
     timezone: str = "UTC"
+    workers: int | None = None  # processes that score many due leads; None: one per core
 
 
 @dataclass(frozen=True)
@@ -303,7 +304,8 @@ SCHEMA: dict[str, dict[str, _Check]] = {
         "dashboard_tab": _text,
         "handoff_tab": _text,
     },
-    "scoring": {"half_life_days": _number(1, 3650), "timezone": _timezone},
+    "scoring": {"half_life_days": _number(1, 3650), "timezone": _timezone,
+                "workers": _integer(1, 64)},
     "schedule": {"cron": _cron, "interval_minutes": _integer(1, 7 * 24 * 60)},
     "safety": {"max_removal_fraction": _number(0, 1)},
     "state": {"path": _text},
@@ -523,6 +525,7 @@ def parse_config(raw: Mapping[str, Any], *, source: Path | None = None,
         scoring=ScoringConfig(
             half_life_days=checked["scoring"].get("half_life_days", ScoringConfig.half_life_days),
             timezone=checked["scoring"].get("timezone", ScoringConfig.timezone),
+            workers=checked["scoring"].get("workers"),
         ),
         schedule=schedule,
         safety=SafetyConfig(**checked["safety"]),

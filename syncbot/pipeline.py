@@ -19,6 +19,7 @@ spreadsheet (``ports.SheetPort``) and the local state (``state.store``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import json
@@ -36,19 +37,18 @@ from typing import Any
 from syncbot.config import Config
 from syncbot.core.dashboard import DashboardCounts, TagCounts, dashboard_tables, handoff_weeks
 from syncbot.core.handoff import HandoffDecision, HandoffLead, lead_from_row
-from syncbot.core.history import HistoryPoint
 from syncbot.core.lead import Evaluator, Settings
-from syncbot.core.model import Event, Member, Order
 from syncbot.core.rules import InvalidRules, Ruleset, parse_rules
 from syncbot.core.scoring import WHY_TEXTS
 from syncbot.core.tagplan import TagPlan, plan_tags, safety_problems
 from syncbot.core.texts import Say
 from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
+from syncbot.evaluation import Chunk, Evaluated, ScoringJob, chunk_of, evaluate_chunks, processes
 from syncbot.handoff import Announcer, HandoffOutcome, decide_handoffs, hand_off
 from syncbot.locales import Catalogue, catalogue, rule_vocabulary
-from syncbot.mailchimp.orders import OrdersListing, stored_orders
-from syncbot.mailchimp.pull import pull, stored_leads
+from syncbot.mailchimp.orders import OrdersListing
+from syncbot.mailchimp.pull import pull
 from syncbot.ports import (
     AudienceSource,
     ColumnRead,
@@ -73,15 +73,8 @@ _MERGE_TAG = re.compile(r"^[A-Z][A-Z0-9_]*$")
 def sheet_rules(data: SheetData, config: Config, merge_tags: list[str], say: Say) -> Ruleset:
     """The rules in the spreadsheet's tabs, or RulesError (used by `sync` and by `check`)."""
     tabs = (data.tabs["Weights"].title, data.tabs["Segments"].title, data.tabs["Interests"].title)
-    team = data.team_headers(leads_columns(merge_tags, config.mailchimp.lookback_days,
-                                           config.order_days))
     try:
-        rules = parse_rules(weights=data.weights, segments=data.segments, interests=data.interests,
-                           lookback_days=config.mailchimp.lookback_days, merge_tags=merge_tags,
-                           order_days=config.order_days,
-                           team=team, vocabulary=rule_vocabulary(),
-                           labels=data.language.labels, tabs=tabs, say=say,
-                           cell=cell_name)
+        rules = rules_recipe(data, config, merge_tags, say)()
     except InvalidRules as exc:
         raise RulesError(exc.problems, heading=say("rules.heading")) from None
     unknown = [tag for tag in (config.handoff.tags if config.handoff else ())
@@ -91,6 +84,22 @@ def sheet_rules(data: SheetData, config: Config, merge_tags: list[str], say: Say
                               tags=", ".join(rules.managed_tags) or "-") for tag in unknown],
                          heading=say("rules.heading"))
     return rules
+
+
+def rules_recipe(data: SheetData, config: Config, merge_tags: list[str], say: Say
+                 ) -> Callable[[], Ruleset]:
+    """How the rules of the spreadsheet's tabs are made: ``parse_rules`` with all it is given.
+    A worker process makes them again from this (``syncbot.evaluation``): compiled rules hold
+    functions made for them, which cannot be sent to another process."""
+    tabs = (data.tabs["Weights"].title, data.tabs["Segments"].title, data.tabs["Interests"].title)
+    team = data.team_headers(leads_columns(merge_tags, config.mailchimp.lookback_days,
+                                           config.order_days))
+    return functools.partial(parse_rules, weights=data.weights, segments=data.segments,
+                             interests=data.interests,
+                             lookback_days=config.mailchimp.lookback_days, merge_tags=merge_tags,
+                             order_days=config.order_days, team=team,
+                             vocabulary=rule_vocabulary(), labels=data.language.labels,
+                             tabs=tabs, say=say, cell=cell_name)
 
 
 def lead_settings(config: Config, sheet_timezone: str = "UTC") -> Settings:
@@ -321,11 +330,12 @@ def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Rule
                       merge_tags: list[str]) -> None:
     tab = _open_leads(run, data, state, rules, merge_tags)
     with contextlib.closing(tab.diff):  # its spooled rows go when the run is done with them
-        _decide(run, data, state, rules, tab)
+        _decide(run, data, state, rules, tab, rules_recipe(data, run.config, merge_tags, run.texts))
 
 
-def _decide(run: _Run, data: SheetData, state: StateStore, rules: Ruleset, tab: _LeadsTab
-            ) -> None:
+def _decide(run: _Run, data: SheetData, state: StateStore, rules: Ruleset, tab: _LeadsTab,
+            recipe: Callable[[], Ruleset]) -> None:
+    """``recipe``: how ``rules`` were made (for worker processes: ``evaluation.ScoringJob``)."""
     run.report.team_inputs = team_inputs(rules.inputs, run.texts)
     run.report.warnings.extend(_team_warnings(run.texts, tab.inputs))
     leads = _Leads(run, rules, tab.diff, tab.inputs, data)
@@ -335,7 +345,7 @@ def _decide(run: _Run, data: SheetData, state: StateStore, rules: Ruleset, tab: 
     ids, _ = run.audience.resolve_tags(rules.managed_tags, create=False)
     with ThreadPoolExecutor(1) as background:  # Mailchimp answers while the leads are scored
         holders = background.submit(run.audience.tag_members, ids)
-        _evaluate(run, state, leads, stale, trusted=tab.trusted)
+        _evaluate(run, state, leads, stale, recipe, trusted=tab.trusted)
         run.sheet.settle_leads(tab.diff)
         current = holders.result()
     plan = plan_tags(managed=rules.managed_tags, current=current, desired=leads.desired,
@@ -371,23 +381,25 @@ def _team_warnings(texts: Catalogue, inputs: TeamInputs) -> list[str]:
                for tab, column, where in inputs.ambiguous])
 
 
-def _evaluate(run: _Run, state: StateStore, leads: _Leads, stale: int, *, trusted: bool
-              ) -> None:
-    """Evaluate the leads ``mark_stale`` chose, chunk by chunk; reuse the rest from the ledger."""
+def _evaluate(run: _Run, state: StateStore, leads: _Leads, stale: int,
+              recipe: Callable[[], Ruleset], *, trusted: bool) -> None:
+    """Evaluate the leads ``mark_stale`` chose, chunk by chunk (by as many processes as
+    ``evaluation.processes`` says); reuse the rest from the ledger."""
     unchanged = run.report.members - stale
     run.meters.stage(run.texts("progress.scoring_some", count=stale, unchanged=unchanged)
                      if unchanged else run.texts("progress.scoring", count=stale))
     scored = run.meters.start(run.texts("progress.meter_leads"), stale)
+    workers = processes(stale, run.config.scoring.workers)
+    if workers > 1:
+        state.save()  # the workers read the state as it is committed
+    chunks = (leads.chunk(keys) for keys in state.stale_keys(CHUNK))
     with _collector_paused():
-        for chunk in stored_leads(state, CHUNK, stale_only=True):
-            keys = [member.key for member, _ in chunk]
-            known = state.ledger(keys) if trusted else {}
-            history = state.history(keys)
-            orders = stored_orders(state, keys) if run.config.orders else {}
-            for (member, events), key in zip(chunk, keys, strict=True):
-                leads.compute(key, member, events, known.get(key), history.get(key, ()),
-                              orders.get(key, ()))
-            scored.advance(len(chunk))
+        for evaluated in evaluate_chunks(leads.job(state, recipe), chunks, state, workers,
+                                         leads.evaluate):
+            known = state.ledger([lead.key for lead in evaluated]) if trusted else {}
+            for lead in evaluated:
+                leads.take(lead, known.get(lead.key))
+            scored.advance(len(evaluated))
         for entry in state.settled_leads():
             leads.reuse(entry)
 
@@ -498,42 +510,43 @@ class _Leads:
         self.statuses: dict[str, str] = {}
         self.addresses: dict[str, str] = {}  # key → address as Mailchimp spells it, if different
         self._shared: dict[str, list[str]] = {}  # one list per distinct tag combination
-        self._top: Highest[SampleLead | str] = Highest(SAMPLE_SIZE)
+        self._top: Highest[str] = Highest(SAMPLE_SIZE)  # their ledger cells
         self.dashboard = DashboardCounts()  # every lead's score and topics
         self.points: list[tuple[str, float, str]] = []  # every lead's score and tags (JSON)
         handoff = run.config.handoff
         self.handoff_tags = frozenset(handoff.tags if handoff else ())
-        self.hot: dict[str, HandoffLead | str] = {}  # leads holding a hand-off tag now (a
-        #                                               reused one: its ledger cells)
+        self.hot: dict[str, str] = {}  # leads holding a hand-off tag now: their ledger cells
 
-    def compute(self, key: str, member: Member, events: list[Event], known: Known | None,
-                history: Sequence[HistoryPoint], orders: Sequence[Order] = ()) -> None:
-        """``key``: ``member.key``, made once by the caller (one string for every map that
-        keeps the lead, rather than one made per lookup)."""
-        lead = self.evaluate(member, events, self.now, self.inputs.of(key), history, orders)
-        note = LeadNote(lead.stable_until.timestamp(), member.status, member.email,
-                        json.dumps(lead.tags), lead.score, self.fingerprints.get(key, ""),
-                        lead.values.get("topics") or "")
-        sample = (SampleLead(member.email, "", lead.values["tags"], lead.score, lead.why)
-                  if lead.tags and self._top.wants(lead.score) else None)  # built only if kept
-        self._remember(key, note, sample)
-        if self.handoff_tags.intersection(lead.tags):
-            self.hot[key] = lead_from_row(key, lead.values)
-        self.diff.add(key, lead.values, known, note)
+    def job(self, state: StateStore, rules: Callable[[], Ruleset]) -> ScoringJob:
+        """What evaluating any lead of this run needs, in another process too
+        (``evaluation.ScoringJob``); ``rules``: how this run's rules are made."""
+        evaluate = self.evaluate
+        return ScoringJob(state.path, rules, evaluate.settings, evaluate.say,
+                          evaluate.labels, self.now, tuple(self.diff.layout.value_columns),
+                          orders=self.evaluate.settings.order_days is not None)
+
+    def chunk(self, keys: Sequence[str]) -> Chunk:
+        """The chunk of ``keys``, with the team's values of those that have any."""
+        return chunk_of(keys, self.inputs.values, self.fingerprints)
+
+    def take(self, lead: Evaluated, known: Known | None) -> None:
+        """A lead evaluated again; ``known``: its ledger entry, if any."""
+        self._remember(lead.key, lead.note, lead.text)
+        self.diff.add_cells(lead.key, lead.cells, lead.text, known, lead.note)
 
     def reuse(self, entry: LedgerEntry) -> None:
         note = entry.note  # built once: this runs for every unchanged lead
         self._remember(entry.key, note, entry.cells)
         self.diff.reuse(entry.key, entry.known, note)
-        if self.handoff_tags and self.handoff_tags.intersection(self.desired[entry.key]):
-            self.hot[entry.key] = entry.cells  # decoded only if it is handed off
 
     def handoff_lead(self, key: str) -> HandoffLead:
         """A lead holding a hand-off tag now, as its Hand-off row shows it."""
-        lead = self.hot[key]
-        return lead if isinstance(lead, HandoffLead) else lead_from_row(key, self._row(lead))
+        return lead_from_row(key, self._row(self.hot[key]))
 
-    def _remember(self, key: str, note: LeadNote, lead: SampleLead | str | None) -> None:
+    def _remember(self, key: str, note: LeadNote, cells: str) -> None:
+        """What the plan, the hand-off, the history and the Dashboard need of every lead;
+        ``cells``: its Leads cells as JSON, decoded only for the few leads sampled or handed
+        off."""
         tags = self._shared.get(note.tags)
         if tags is None:
             tags = self._shared[note.tags] = json.loads(note.tags)
@@ -543,13 +556,14 @@ class _Leads:
         self.dashboard.add(note.score, note.topics)
         if note.email != key:
             self.addresses[key] = note.email
-        if tags and lead is not None:
-            self._top.offer(note.score, lead)
+        if tags:
+            self._top.offer(note.score, cells)
+            if self.handoff_tags and self.handoff_tags.intersection(tags):
+                self.hot[key] = cells
 
     def top(self) -> list[SampleLead]:
         """The highest-scoring leads that get tags (ledger cells decoded only for these)."""
-        return [lead if isinstance(lead, SampleLead) else self._sample(lead)
-                for lead in self._top.items()]
+        return [self._sample(cells) for cells in self._top.items()]
 
     def _row(self, cells: str) -> dict[str, Any]:
         """A lead's values as its ledger entry keeps them (the Leads cells), by column."""

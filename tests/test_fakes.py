@@ -146,13 +146,13 @@ def test_the_garbage_collector_rests_while_leads_are_scored_and_comes_back_as_it
         tmp_path, monkeypatch):
     world = FakeWorld(tmp_path, "gc")
     seen: list[bool] = []
-    compute = pipeline._Leads.compute
+    take = pipeline._Leads.take
 
     def spy(self, *args, **kwargs):
         seen.append(gc.isenabled())
-        return compute(self, *args, **kwargs)
+        return take(self, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline._Leads, "compute", spy)
+    monkeypatch.setattr(pipeline._Leads, "take", spy)
     assert gc.isenabled()
     assert world.run().status == "ok"
     assert len(seen) == 120 and not any(seen) and gc.isenabled()
@@ -160,13 +160,13 @@ def test_the_garbage_collector_rests_while_leads_are_scored_and_comes_back_as_it
     def broken(self, *args, **kwargs):
         raise RuntimeError("a lead that cannot be scored")
 
-    monkeypatch.setattr(pipeline._Leads, "compute", broken)
+    monkeypatch.setattr(pipeline._Leads, "take", broken)
     with pytest.raises(RuntimeError):
         world.run(full=True)
     assert gc.isenabled()
     gc.disable()
     try:
-        monkeypatch.setattr(pipeline._Leads, "compute", spy)
+        monkeypatch.setattr(pipeline._Leads, "take", spy)
         world.run(full=True)
         assert not gc.isenabled()  # a program that runs without it keeps it off
     finally:

@@ -18,7 +18,7 @@ result is the same members and events a full pull gives; the tests prove it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,13 +46,18 @@ class Pulled:
     quiet: int = 0  # of them, not read: their reports showed no activity since their last read
 
 
-def stored_leads(cache: PulledStore, chunk: int = 2000, *, stale_only: bool = False
-             ) -> Iterator[list[tuple[Member, list[Event]]]]:
+def stored_leads(cache: PulledStore, chunk: int = 2000
+                 ) -> Iterator[list[tuple[Member, list[Event]]]]:
     """What the last pull left in the cache: members with their opens and clicks, by key, in
-    chunks (the core works on one chunk at a time, so memory stays flat with audience size);
-    ``stale_only``: only the members ``PulledStore.mark_stale`` chose."""
-    for batch in cache.member_chunks(chunk, stale_only=stale_only):
+    chunks (the core works on one chunk at a time, so memory stays flat with audience size)."""
+    for batch in cache.member_chunks(chunk):
         yield [(to_member(raw), events) for raw, events in batch]
+
+
+def stored_members(cache: PulledStore, keys: Sequence[str]) -> list[tuple[Member, list[Event]]]:
+    """Those of ``keys`` the last pull left in the cache, with their opens and clicks, in the
+    order of ``keys``."""
+    return [(to_member(raw), events) for raw, events in cache.members_of(keys)]
 
 
 def _scan(raw: Mapping[str, Any]) -> str:

@@ -94,6 +94,20 @@ def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def row_cells(columns: Sequence[str], lead: Mapping[str, Any]) -> list[Any]:
+    """A lead's cells in ``columns`` (``Layout.value_columns``): ``to_cell`` of each value,
+    numbers and short text passing straight through."""
+    out = []
+    value: Any
+    for value in map(lead.get, columns):
+        kind = value.__class__
+        if kind is float or kind is int or (kind is str and len(value) <= MAX_CELL_CHARS):
+            out.append(value)
+        else:
+            out.append(to_cell(value))
+    return out
+
+
 def _header_index(tab: str, header: Sequence[Any], columns: Sequence[str],
                   titles: Mapping[str, str]) -> dict[str, int]:
     wanted = {titles.get(c, c).casefold(): c for c in columns}
@@ -244,24 +258,17 @@ class LeadsDiff:
 
     # ---- lead by lead ---------------------------------------------------------------------
 
-    def cells(self, lead: Mapping[str, Any]) -> list[Any]:
-        """``to_cell`` of each value column (numbers and short text pass straight through)."""
-        out = []
-        value: Any
-        for value in map(lead.get, self.layout.value_columns):
-            kind = value.__class__
-            if kind is float or kind is int or (kind is str and len(value) <= MAX_CELL_CHARS):
-                out.append(value)
-            else:
-                out.append(to_cell(value))
-        return out
-
     def add(self, key: str, lead: Mapping[str, Any], known: Known | None, note: LeadNote
             ) -> None:
         """One recomputed lead's values; ``known`` is its ledger entry, if any; ``note`` is
         stored with it in the ledger."""
-        cells = self.cells(lead)
+        cells = row_cells(self.layout.value_columns, lead)
         self._add(key, to_json(cells), cells, known, note, recomputed=True)
+
+    def add_cells(self, key: str, cells: list[Any], text: str, known: Known | None,
+                  note: LeadNote) -> None:
+        """``add``, for a lead whose ``row_cells`` (and their ``to_json``) were made already."""
+        self._add(key, text, cells, known, note, recomputed=True)
 
     def reuse(self, key: str, known: Known, note: LeadNote) -> None:
         """A lead whose values are the ledger's (nothing it depends on changed)."""

@@ -162,6 +162,12 @@ class StateStore:
             return None, reason
         return cls(db, path), None
 
+    @classmethod
+    def reader(cls, path: Path) -> StateStore:
+        """The state at ``path`` opened only to read, as it is (a worker of the run that opened
+        and checked it: ``syncbot.evaluation``). It sees what that run committed."""
+        return cls(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True), path)
+
     def close(self) -> None:
         self.db.close()
 
@@ -245,31 +251,29 @@ class StateStore:
             "SELECT j.key FROM members AS m, json_each(m.raw, '$.merge_fields') AS j "
             "GROUP BY j.key ORDER BY MIN(m.rowid * 1000000 + j.id)")]
 
-    def member_chunks(self, chunk: int, *, stale_only: bool = False
-                 ) -> Iterator[list[tuple[dict[str, Any], list[Event]]]]:
-        """Every member (or only those ``mark_stale`` chose) with its events (oldest first),
-        ``chunk`` members at a time, by key: never the whole audience in memory at once."""
-        members_of, events_of = ((" WHERE key IN (SELECT key FROM stale)",
-                                  " WHERE member_key IN (SELECT key FROM stale)")
-                                 if stale_only else ("", ""))
-        members = self.db.execute(f"SELECT key, raw FROM members{members_of} ORDER BY key")
-        events = self.db.execute(f"SELECT member_key, kind, at, url FROM events{events_of} "
-                                 "ORDER BY member_key, at")
-        upcoming = events.fetchone()
-        batch: list[tuple[dict[str, Any], list[Event]]] = []
-        for key, raw in members:
-            while upcoming is not None and upcoming[0] < key:  # events of a member who left
-                upcoming = events.fetchone()
-            own = []
-            while upcoming is not None and upcoming[0] == key:
-                own.append(Event(upcoming[1], datetime.fromisoformat(upcoming[2]), upcoming[3]))
-                upcoming = events.fetchone()
-            batch.append((json.loads(raw), own))
-            if len(batch) >= chunk:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+    def member_chunks(self, chunk: int) -> Iterator[list[tuple[dict[str, Any], list[Event]]]]:
+        """Every member with its events (oldest first), ``chunk`` members at a time, by key:
+        never the whole audience in memory at once."""
+        keys = self.db.execute("SELECT key FROM members ORDER BY key")
+        while part := [key for (key,) in keys.fetchmany(chunk)]:
+            yield self.members_of(part)
+
+    def members_of(self, keys: Sequence[str]) -> list[tuple[dict[str, Any], list[Event]]]:
+        """The records of those of ``keys`` the last pull kept, with their events (oldest
+        first), in the order of ``keys``."""
+        raws: dict[str, str] = {}
+        events: dict[str, list[Event]] = {}
+        for part, marks in _in_parts(keys):
+            raws.update(self.db.execute(f"SELECT key, raw FROM members WHERE key IN ({marks})",
+                                        part))
+            for key, kind, at, url in self.db.execute(
+                    f"SELECT member_key, kind, at, url FROM events WHERE member_key IN ({marks}) "
+                    "ORDER BY member_key, at", part):
+                own = events.get(key)
+                if own is None:
+                    own = events[key] = []
+                own.append(Event(kind, datetime.fromisoformat(at), url))
+        return [(json.loads(raws[key]), events.get(key, [])) for key in keys if key in raws]
 
     # ---- orders -----------------------------------------------------------------------------
 
@@ -354,6 +358,12 @@ class StateStore:
             "OR m.key IN (SELECT key FROM dirty) OR m.key IN (SELECT key FROM team_changed)",
             (everyone, now.timestamp()))
         return int(self.db.execute("SELECT COUNT(*) FROM stale").fetchone()[0])
+
+    def stale_keys(self, chunk: int) -> Iterator[list[str]]:
+        """The keys ``mark_stale`` chose, in order, ``chunk`` at a time."""
+        keys = self.db.execute("SELECT key FROM stale ORDER BY key")
+        while part := [key for (key,) in keys.fetchmany(chunk)]:
+            yield part
 
     def _team_changed(self, inputs: Mapping[str, str]) -> list[str]:
         """The leads whose team values are not the ones their ledger entry was computed with

@@ -1,0 +1,168 @@
+"""The due leads, evaluated chunk by chunk: in this process, or in worker processes when
+there are many of them and the machine has cores to spare.
+
+Evaluating a lead is Python work, and one interpreter runs one thread at a time: at the
+default cadence a run evaluates four leads in five again (their decayed sums and day counts
+move), about 200 µs each (docs/benchmarks.md, "A week at the default cadence"). From
+``PARALLEL_FROM`` due leads on, worker processes share that work. Each is started fresh
+("spawn": none of this process's threads, locks or connections come along), opens the state
+to read, and evaluates whole chunks of keys, sending back each lead's cells, already
+encoded, with its ledger note. The chunks come back in key order, the order this process
+would have made them in, so a run's result is the same however many processes scored it.
+
+The workers read the state as it is committed: the caller commits before asking for more
+than one process (``processes``).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from syncbot.core.lead import Evaluator, Settings
+from syncbot.core.rules import Ruleset
+from syncbot.core.texts import Say
+from syncbot.core.vocabulary import Labels
+from syncbot.mailchimp.orders import stored_orders
+from syncbot.mailchimp.pull import stored_members
+from syncbot.ports import LeadNote
+from syncbot.sheets.leads import row_cells, to_json
+from syncbot.state.store import StateStore
+
+PARALLEL_FROM = 20_000  # due leads: below this, starting the workers costs more than they save
+AHEAD = 2  # chunks handed out per worker before the first comes back: each always has the
+#            next at hand, and what waits to be taken stays a few chunks' worth
+
+
+@dataclass(frozen=True)
+class ScoringJob:
+    """What evaluating any lead of one run needs (sent once to each worker)."""
+
+    state: Path  # the run's state (a dry run's copy), as committed before the workers start
+    rules: Callable[[], Ruleset]  # how the run's rules are made (compiled ones do not pickle)
+    settings: Settings
+    say: Say  # the sheet's language: ``why`` is written in it
+    labels: Labels
+    now: datetime
+    value_columns: tuple[str, ...]  # the Leads cells, in the diff's order
+    orders: bool  # ``[orders]`` is on: the leads' purchases count
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Keys to evaluate, in order, with the team's values and their fingerprints for those
+    that have any (``TeamInputs``)."""
+
+    keys: list[str]
+    team: dict[str, dict[str, Any]]
+    fingerprints: dict[str, str]
+
+
+class Evaluated(NamedTuple):
+    """One lead evaluated: its Leads cells, as values and as the JSON the ledger keeps, and
+    the note that goes with them."""
+
+    key: str
+    cells: list[Any]
+    text: str
+    note: LeadNote
+
+
+class ChunkEvaluator:
+    """Evaluates chunks of one run's leads with ``evaluate``, reading their members, events,
+    history and orders from ``store``."""
+
+    def __init__(self, job: ScoringJob, store: StateStore, evaluate: Evaluator) -> None:
+        self.job, self.store, self.evaluate = job, store, evaluate
+
+    def __call__(self, chunk: Chunk) -> list[Evaluated]:
+        job, keys = self.job, chunk.keys
+        history = self.store.history(keys)
+        orders = stored_orders(self.store, keys) if job.orders else {}
+        evaluated = []
+        for member, events in stored_members(self.store, keys):
+            key = member.key
+            lead = self.evaluate(member, events, job.now, chunk.team.get(key),
+                                 history.get(key, ()), orders.get(key, ()))
+            cells = row_cells(job.value_columns, lead.values)
+            note = LeadNote(lead.stable_until.timestamp(), member.status, member.email,
+                            json.dumps(lead.tags), lead.score, chunk.fingerprints.get(key, ""),
+                            lead.values.get("topics") or "")
+            evaluated.append(Evaluated(key, cells, to_json(cells), note))
+        return evaluated
+
+
+def processes(due: int, configured: int | None) -> int:
+    """How many processes evaluate ``due`` leads: one below ``PARALLEL_FROM``; else
+    ``configured`` (``[scoring] workers``), or as many as this process has cores."""
+    if due < PARALLEL_FROM:
+        return 1
+    return configured or _cores()
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, where the system says)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def evaluate_chunks(job: ScoringJob, chunks: Iterable[Chunk], store: StateStore, workers: int,
+                    evaluate: Evaluator) -> Iterator[list[Evaluated]]:
+    """Each chunk evaluated, in order: here, with ``store`` and ``evaluate`` (``workers`` 1), or
+    by that many worker processes, each with a read-only store and the rules of its own."""
+    if workers <= 1:
+        yield from map(ChunkEvaluator(job, store, evaluate), chunks)
+        return
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_worker, initargs=(job,))
+    try:
+        yield from _in_order(pool, chunks, ahead=workers * AHEAD)
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _in_order(pool: ProcessPoolExecutor, chunks: Iterable[Chunk], *, ahead: int
+              ) -> Iterator[list[Evaluated]]:
+    """The chunks' results in the order of ``chunks``, with at most ``ahead`` handed out and
+    not yet taken (``Executor.map`` would hand them all out at once)."""
+    waiting: deque[Future[list[Evaluated]]] = deque()
+    for chunk in chunks:
+        waiting.append(pool.submit(_evaluate_in_worker, chunk))
+        if len(waiting) >= ahead:
+            yield waiting.popleft().result()
+    while waiting:
+        yield waiting.popleft().result()
+
+
+_worker: ChunkEvaluator | None = None  # in a worker process: its evaluator, made at start
+
+
+def _start_worker(job: ScoringJob) -> None:
+    """A worker's start: its own read-only store, and Ctrl-C left to the run that started it
+    (which stops the workers; otherwise every one of them would print a traceback)."""
+    global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker = ChunkEvaluator(job, StateStore.reader(job.state),
+                             Evaluator(job.rules(), job.settings, job.say, job.labels))
+
+
+def _evaluate_in_worker(chunk: Chunk) -> list[Evaluated]:
+    assert _worker is not None, "the pool's initializer makes it"
+    return _worker(chunk)
+
+
+def chunk_of(keys: Sequence[str], team: dict[str, dict[str, Any]],
+             fingerprints: dict[str, str]) -> Chunk:
+    """The chunk of ``keys``, with the team's values and fingerprints of those that have any."""
+    return Chunk(list(keys), {key: team[key] for key in keys if key in team},
+                 {key: fingerprints[key] for key in keys if key in fingerprints})

@@ -1,0 +1,114 @@
+"""Leads scored by worker processes (docs/reference.md, ``[scoring] workers``): end to end
+through the command line, gspread and the sandbox, a run gives the same Leads tab, tags,
+Hand-off rows and score history whether one process scored its leads or several; and the
+choice of how many."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from syncbot import evaluation
+from syncbot.config import ConfigError, parse_config
+from syncbot.state.store import StateStore
+from tests.conftest import LIST_ID, SHEET_ID
+from tests.test_e2e import World
+from tests.test_handoff import HANDOFF, handoff_rows, heat_up
+from tests.test_orders import WEIGHTS, with_orders
+from tests.test_team_data import RULES, SOURCES, add_form, add_team_column, form_rows, tick
+
+
+def scored_by(tmp_path, monkeypatch, capsys, workers: int) -> tuple[World, int]:
+    """A world with every input a lead can have (orders, a team column, a form tab, history,
+    hand-off), whose leads ``workers`` processes score; and its team column."""
+    (tmp_path / str(workers)).mkdir()
+    world = World(tmp_path / str(workers), monkeypatch)
+    world.config.write_text(world.config.read_text() + HANDOFF + SOURCES
+                            + f"[scoring]\nworkers = {workers}\n")
+    assert world.run(capsys, "init")[0] == 0
+    with_orders(world, count=600)  # [orders] too
+    world.set_weights([*WEIGHTS, *RULES])
+    add_form(world, form_rows(world, 0, 40))
+    return world, add_team_column(world)
+
+
+def history(world: World) -> dict[str, list]:
+    store = StateStore.reader(world.tmp / ".syncbot" / "state.db")
+    try:
+        keys = sorted(world.leads())
+        return {key: [tuple(point) for point in points]
+                for key, points in store.history(keys).items()}
+    finally:
+        store.close()
+
+
+def test_worker_processes_score_every_run_as_one_process_does(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(evaluation, "PARALLEL_FROM", 1)  # any run's due leads are enough
+    pools = []
+    in_order = evaluation._in_order
+
+    def spy(pool, chunks, *, ahead):
+        pools.append(pool._max_workers)
+        yield from in_order(pool, chunks, ahead=ahead)
+
+    monkeypatch.setattr(evaluation, "_in_order", spy)
+    twins = {workers: scored_by(tmp_path, monkeypatch, capsys, workers) for workers in (1, 2)}
+    steps = [timedelta(0), timedelta(hours=6), timedelta(days=8)]
+    for step, gap in enumerate(steps):
+        for world, column in twins.values():
+            world.now += gap
+            world.box.mailchimp.clock = lambda w=world: w.now
+            tick(world, world.audience.emails[10 + step * 5:20 + step * 5], column)
+            code, out, err = world.run(capsys, "sync")
+            assert code == 0, out + err
+            heat_up(world, 3, start=step * 3)  # hot next run: handed off
+        one, two = twins[1][0], twins[2][0]
+        assert one.leads() == two.leads(), gap
+        assert one.tags() == two.tags(), gap
+        assert handoff_rows(one) == handoff_rows(two), gap
+        assert history(one) == history(two), gap
+    assert pools == [2] * len(steps)  # every run of the second twin, and none of the first
+    assert len(handoff_rows(one)) > 1  # hand-offs happened, and the same ones
+    leads = one.leads()
+    assert any(row["Demo requested"] is True and "Demo requested = yes +30" in row["why"]
+               for row in leads.values())
+    assert any(row["orders_365d"] for row in leads.values())
+    assert any(row["score_change_7d"] not in ("", None) for row in leads.values())
+
+
+def test_a_dry_run_s_workers_read_its_copy_of_the_state(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(evaluation, "PARALLEL_FROM", 1)
+    world, _ = scored_by(tmp_path, monkeypatch, capsys, 2)
+    assert world.run(capsys, "sync")[0] == 0
+    world.now += timedelta(hours=6)
+    heat_up(world, 3)
+    state = world.tmp / ".syncbot" / "state.db"
+    before = state.read_bytes()
+    code, out, err = world.run(capsys, "plan")
+    assert code == 0, out + err
+    assert "0 new leads, 0 changed leads" not in out
+    assert state.read_bytes() == before
+
+
+@pytest.mark.parametrize(("due", "configured", "cores", "expected"), [
+    (19_999, None, 8, 1),  # too few to be worth starting processes for
+    (19_999, 4, 8, 1),
+    (20_000, None, 8, 8),  # every core
+    (20_000, None, 1, 1),
+    (80_000, 3, 8, 3),  # as configured
+    (80_000, 1, 8, 1),
+])
+def test_how_many_processes_score_the_due_leads(monkeypatch, due, configured, cores, expected):
+    monkeypatch.setattr(evaluation, "_cores", lambda: cores)
+    assert evaluation.processes(due, configured) == expected
+
+
+def test_workers_is_a_whole_number_of_at_least_one(tmp_path):
+    base = {"mailchimp": {"list_id": LIST_ID}, "sheets": {"spreadsheet_id": SHEET_ID}}
+    assert parse_config(base | {"scoring": {"workers": 2}}).scoring.workers == 2
+    assert parse_config(base).scoring.workers is None
+    for wrong in (0, 2.5, "all"):
+        with pytest.raises(ConfigError) as raised:
+            parse_config(base | {"scoring": {"workers": wrong}})
+        assert "[scoring] workers" in str(raised.value), wrong
