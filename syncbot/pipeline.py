@@ -393,9 +393,9 @@ def _evaluate(run: _Run, state: StateStore, leads: _Leads, stale: int,
     if workers > 1:
         state.save()  # the workers read the state as it is committed
     chunks = (leads.chunk(keys) for keys in state.stale_keys(CHUNK))
-    with _collector_paused():
-        for evaluated in evaluate_chunks(leads.job(state, recipe), chunks, state, workers,
-                                         leads.evaluate):
+    results = evaluate_chunks(leads.job(state, recipe), chunks, state, workers, leads.evaluate)
+    with _collector_paused(), contextlib.closing(results):  # a failure stops the workers at once
+        for evaluated in results:
             known = state.ledger([lead.key for lead in evaluated]) if trusted else {}
             for lead in evaluated:
                 leads.take(lead, known.get(lead.key))
