@@ -3,12 +3,15 @@
 Run: ``python -m bench.bench_sync --members 10000 [--members 100000] [--naive]``; with
 ``--team FORM_ROWS``, ``--history`` or ``--orders ORDERS`` instead: today's incremental run
 beside the same run with that capability switched on (see ``--help``); ``--orders-only``
-for the ceiling. The week at the default cadence is ``bench.bench_week``.
+for the ceiling; ``--workers N``: ``[scoring] workers`` of every sync (default: one per
+core). The week at the default cadence is ``bench.bench_week``.
 
 The sandbox runs in its own process (``syncbot.sandbox.server``) with a
 per-request latency (default 100 ms Mailchimp, 300 ms Sheets) and Google's
 quota of 60 Sheets requests a minute. Each measured scenario runs in a fresh
-child process, so wall time, CPU time and peak RSS are syncbot's alone:
+child process, so wall time, CPU time and peak RSS are syncbot's alone (CPU time includes
+the sync's scoring workers; ``peak_rss_with_workers_mb`` is the most the sync and its
+workers held at once):
 1. full sync (after ``init``, which is not measured);
 2. incremental sync after 1 % of the members got new activity.
 The naive baseline is the per-row recipe of a Zapier-style flow: the same
@@ -39,6 +42,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -96,11 +100,48 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def workers_usage() -> tuple[float, float]:
-    """CPU seconds and the largest peak RSS (MB) of the processes this one started and saw
-    end: a sync's scoring workers (``[scoring] workers``)."""
+def workers_cpu() -> float:
+    """CPU seconds of the processes this one started and saw end: a sync's scoring workers
+    (``[scoring] workers``)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return usage.ru_utime + usage.ru_stime
+
+
+class TreeMemory:
+    """The most memory this process and its scoring workers held at once (MB), sampled every
+    50 ms from /proc (Linux; elsewhere 0). A worker's own ``ru_maxrss`` cannot tell: it
+    counts the pages of the process it was forked from, before it started afresh."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_mb
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.05):
+            try:
+                self.peak_mb = max(self.peak_mb, sum(map(_rss_mb, [os.getpid(), *_children()])))
+            except OSError:  # no /proc here, or a worker ended while it was read
+                continue
+
+
+def _children() -> list[int]:
+    tasks = Path("/proc/self/task")
+    return [int(pid) for task in tasks.iterdir()
+            for pid in (task / "children").read_text().split()]
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 WORKERS: int | None = None  # ``--workers``: ``[scoring] workers`` of every measured sync
@@ -150,7 +191,8 @@ def child(args: argparse.Namespace) -> None:
             set_up_team(workbook, info)
     before = server_stats(info["port"])
     mc0, sh0, bytes0 = audience.requests, workbook.requests, workbook.bytes_written
-    wall0, cpu0, workers_cpu0 = time.perf_counter(), time.process_time(), workers_usage()[0]
+    wall0, cpu0, workers_cpu0 = time.perf_counter(), time.process_time(), workers_cpu()
+    memory = TreeMemory()
     profiler = None
     if info.get("profile") and info["mode"] == "incremental":
         import cProfile
@@ -174,15 +216,16 @@ def child(args: argparse.Namespace) -> None:
         profiler.dump_stats(info["profile"])
     if info["mode"] == "naive":
         naive_recipe(audience, workbook, config, report)
-    workers_cpu, workers_rss = workers_usage()
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0 + workers_cpu - workers_cpu0
+    together = memory.stop()
+    scoring_cpu = workers_cpu() - workers_cpu0
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0 + scoring_cpu
     state = Path(info["state"])
     after = server_stats(info["port"])
     audience.close()
     print(json.dumps({
         "mode": info["mode"], "members": report.members, "wall_s": wall, "cpu_s": cpu,
-        "peak_rss_mb": peak_rss_mb(), "workers_peak_rss_mb": workers_rss,
-        "workers_cpu_s": workers_cpu - workers_cpu0, "stages": stages,
+        "peak_rss_mb": peak_rss_mb(), "peak_rss_with_workers_mb": together,
+        "workers_cpu_s": scoring_cpu, "stages": stages,
         "mailchimp_requests": audience.requests - mc0,
         "sheets_requests": workbook.requests - sh0,
         "sheets_429": after["sheets_quota_hits"] - before["sheets_quota_hits"],

@@ -1,7 +1,7 @@
 """A simulated week at the default cadence: syncs six hours apart on an emulated clock.
 
 Run: ``python -m bench.bench_week --members 100000`` (``--runs``, ``--orders``,
-``--form-rows``, latencies as in ``bench_sync``).
+``--form-rows``, ``--workers``, latencies as in ``bench_sync``).
 
 One sandbox world (its own process, 100 ms Mailchimp / 300 ms Sheets, Google's
 quota) with every part-two capability on: two team columns and a form tab named
