@@ -21,7 +21,7 @@ import multiprocessing
 import os
 import signal
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -117,7 +117,7 @@ def _cores() -> int:
 
 
 def evaluate_chunks(job: ScoringJob, chunks: Iterable[Chunk], store: StateStore, workers: int,
-                    evaluate: Evaluator) -> Iterator[list[Evaluated]]:
+                    evaluate: Evaluator) -> Generator[list[Evaluated], None, None]:
     """Each chunk evaluated, in order: here, with ``store`` and ``evaluate`` (``workers`` 1), or
     by that many worker processes, each with a read-only store and the rules of its own."""
     if workers <= 1:
