@@ -4,8 +4,8 @@
 invalid row), pulls the audience, evaluates the leads (only those whose
 inputs changed or whose values are due to change; the rest come from the
 state's Leads ledger), plans the tag changes, applies the safety stop, then
-writes the Leads tab (and records it in the ledger), then the tags, then the
-Runs row, and only then advances the state's cursor. Every write is a
+writes the Leads tab (and records it in the ledger) and, at the same time, the
+tags, then the Runs row, and only then advances the state's cursor. Every write is a
 reconciliation (the difference between what is there and what should be), so
 a run that dies half way is repaired by the next one, and a second run in a
 row changes nothing. A dry run reads everything and writes nothing anywhere:
@@ -359,12 +359,14 @@ def _decide(run: _Run, data: SheetData, state: StateStore, rules: Ruleset, tab: 
         return
     rows = tab.diff.new_leads + tab.diff.changed_leads
     run.meters.stage(run.texts("progress.writing_leads", count=rows))
-    run.sheet.write_leads(tab.diff, run.now,
-                          rows=run.meters.start(run.texts("progress.meter_rows"), rows))
-    state.remember_columns_read(tab.columns)  # kept with the ledger, by its commit
-    state.record_leads(tab.diff.ledger_entries(run.now), tab.layout_key, tab.fingerprint,
-                       replace=not tab.trusted)
-    _write_tags(run, rules, plan, ids, leads.addresses)
+    with ThreadPoolExecutor(1) as beside:  # Mailchimp takes the tags while Sheets takes the rows
+        tags = beside.submit(_write_tags, run, rules, plan, ids, leads.addresses)
+        run.sheet.write_leads(tab.diff, run.now,
+                              rows=run.meters.start(run.texts("progress.meter_rows"), rows))
+        state.remember_columns_read(tab.columns)  # kept with the ledger, by its commit
+        state.record_leads(tab.diff.ledger_entries(run.now), tab.layout_key, tab.fingerprint,
+                           replace=not tab.trusted)
+    tags.result()  # the tags' failure, if they failed (the rows' own comes first)
     _hand_off(run, state, handoffs)  # before the history: see syncbot.handoff
     state.record_history(run.now, leads.points, keep_days=run.config.history.keep_days)
     _update_dashboard(run, state, rules, leads.dashboard)

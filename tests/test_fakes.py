@@ -8,6 +8,7 @@ members and events in the local state. Then whole runs go through the fakes.
 from __future__ import annotations
 
 import gc
+import threading
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -21,6 +22,7 @@ from syncbot.mailchimp.pull import pull, stored_leads
 from syncbot.pipeline import RunHooks, RunOptions, run_once
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import generate_audience
+from syncbot.sheets.client import SheetsError
 from syncbot.sheets.fake import FakeWorkbook
 from syncbot.sheets.spreadsheet import Spreadsheet
 from syncbot.state.store import StateStore
@@ -171,3 +173,52 @@ def test_the_garbage_collector_rests_while_leads_are_scored_and_comes_back_as_it
         assert not gc.isenabled()  # a program that runs without it keeps it off
     finally:
         gc.enable()
+
+
+def leads_writes_wait_for_tags(monkeypatch, world: FakeWorld, *, fail: bool = False
+                               ) -> list[bool]:
+    """The run's first value write (the Leads rows) waits, up to 5 s, for the tags' write to
+    begin, and says whether it did; ``fail``: it then fails as Sheets would."""
+    tags_begun, waited = threading.Event(), []
+    write_tags, write = FakeAudience.write_tags, FakeWorkbook.write
+
+    def tags(self, *args, **kwargs):
+        tags_begun.set()
+        return write_tags(self, *args, **kwargs)
+
+    def rows(self, data):
+        if not waited:
+            waited.append(tags_begun.wait(5))
+            if fail:
+                raise SheetsError("The service is currently unavailable.")
+        return write(self, data)
+
+    monkeypatch.setattr(world.audience, "write_tags", tags.__get__(world.audience))
+    monkeypatch.setattr(world.book, "write", rows.__get__(world.book))
+    return waited
+
+
+def test_the_tags_are_written_while_the_leads_rows_are(tmp_path, monkeypatch):
+    world = FakeWorld(tmp_path, "beside")
+    waited = leads_writes_wait_for_tags(monkeypatch, world)
+    assert world.run().status == "ok"
+    assert waited == [True]
+    clean = FakeWorld(tmp_path, "clean")
+    clean.run()
+    assert world.leads() == clean.leads() and world.audience.tags == clean.audience.tags
+
+
+def test_rows_that_fail_to_be_written_leave_the_tags_written_and_the_next_run_repairs_them(
+        tmp_path, monkeypatch):
+    world = FakeWorld(tmp_path, "failing")
+    waited = leads_writes_wait_for_tags(monkeypatch, world, fail=True)
+    with pytest.raises(SheetsError):
+        world.run()
+    clean = FakeWorld(tmp_path, "clean")
+    clean.run()
+    assert waited == [True] and world.audience.tags == clean.audience.tags  # all of them
+    assert len(world.leads()) < len(clean.leads())
+    monkeypatch.undo()
+    report = world.run()
+    assert report.status == "ok" and report.new_leads == 120
+    assert world.leads() == clean.leads() and world.audience.tags == clean.audience.tags
