@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -432,6 +433,56 @@ def test_big_writes_are_chunked(world, monkeypatch):
     posts = world.box.sheets_host.count("POST", "values:batchUpdate")
     layout_changes = 1  # the grid grew first
     assert posts == (writes - layout_changes) + 1  # this run's value writes plus init's one
+
+
+def ranges(count: int, made: list[int], on_its_way: threading.Event | None = None,
+           overlapped: list[bool] | None = None, meanwhile: threading.Event | None = None):
+    """``count`` one-cell ValueRanges of about 1 KB (19 to a request of 20 KB), noting in
+    ``made`` each one taken. Inside the second, third and fourth request's ranges, it waits
+    (up to 5 s) for a request to be ``on_its_way``, notes in ``overlapped`` whether one was,
+    and sets ``meanwhile``."""
+    for i in range(count):
+        made.append(i)
+        if i in (25, 45, 58) and on_its_way is not None:
+            assert overlapped is not None and meanwhile is not None
+            overlapped.append(on_its_way.wait(5))
+            meanwhile.set()
+        yield {"range": f"'Leads'!Z{i + 2}", "values": [["x" * 1000]]}
+
+
+def test_the_next_request_is_made_up_while_the_one_before_is_on_its_way(world, monkeypatch):
+    init_spreadsheet(world.book, CONFIG)
+    monkeypatch.setattr(sheets_module, "CHUNK_BYTES", 20_000)
+    send = world.book.http.values_batch_update
+    on_its_way, meanwhile = threading.Event(), threading.Event()
+    overlapped: list[bool] = []
+    waited: list[bool] = []
+    made: list[int] = []
+
+    def slow(spreadsheet_id, body):
+        if len(waited) < 3:  # the last request has nothing after it to overlap
+            on_its_way.set()
+            waited.append(meanwhile.wait(5))
+            on_its_way.clear()
+            meanwhile.clear()
+        return send(spreadsheet_id, body)
+
+    monkeypatch.setattr(world.book.http, "values_batch_update", slow)
+    assert world.book.write(ranges(60, made, on_its_way, overlapped, meanwhile)) == 4
+    assert overlapped == [True] * 3 and waited == [True] * 3 and len(made) == 60
+    assert [row[25] for row in world.values("Leads")[1:61]] == ["x" * 1000] * 60
+
+
+def test_a_write_that_fails_sends_nothing_after_it(world, monkeypatch):
+    init_spreadsheet(world.book, CONFIG)
+    monkeypatch.setattr(sheets_module, "CHUNK_BYTES", 20_000)
+    posts = world.box.sheets_host.count("POST", "values:batchUpdate")
+    world.box.sheets.spreadsheets[SHEET_ID].editors.clear()  # refused: not retried
+    made: list[int] = []
+    with pytest.raises(SheetsError, match="not shared"):
+        world.book.write(ranges(60, made))
+    assert world.box.sheets_host.count("POST", "values:batchUpdate") == posts + 1
+    assert len(made) < 60  # the rest were never made up
 
 
 def test_request_counts_of_a_full_and_an_incremental_write_stay_under_the_quota(world):

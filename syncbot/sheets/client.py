@@ -18,6 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -258,6 +259,10 @@ class Workbook:
 
     # ---- writes ---------------------------------------------------------------------------
 
+    def _send_values(self, body: Mapping[str, Any]) -> Any:
+        return self._guard("write", lambda: self.http.values_batch_update(self.spreadsheet_id,
+                                                                           body))
+
     def change_structure(self, requests_: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """One all-or-nothing ``spreadsheets:batchUpdate``."""
         if not requests_:
@@ -269,14 +274,21 @@ class Workbook:
 
     def write(self, data: Iterable[Mapping[str, Any]]) -> int:
         """Write ValueRanges RAW (text stays text), in requests of at most ~2 MB; returns how many.
-        ``data`` may be a generator: it is consumed one request at a time."""
+        ``data`` may be a generator: it is consumed one request at a time, in the caller's
+        thread, and the next request is made up while the one before is on its way (one at a
+        time, so they arrive in order; a failed one stops the rest)."""
         sent = 0
-        for chunk, size in chunk_by_size(data, CHUNK_BYTES):
-            body = {"valueInputOption": "RAW", "data": chunk}
-            self.bytes_written += size
-            self._guard("write", lambda body=body: self.http.values_batch_update(  # type: ignore[misc]
-                self.spreadsheet_id, body))
-            sent += 1
+        with ThreadPoolExecutor(1) as sender:
+            on_its_way: Future[Any] | None = None
+            for chunk, size in chunk_by_size(data, CHUNK_BYTES):
+                body = {"valueInputOption": "RAW", "data": chunk}
+                if on_its_way is not None:
+                    on_its_way.result()
+                self.bytes_written += size
+                on_its_way = sender.submit(self._send_values, body)
+                sent += 1
+            if on_its_way is not None:
+                on_its_way.result()
         return sent
 
 
