@@ -525,7 +525,7 @@ class _Leads:
         evaluate = self.evaluate
         return ScoringJob(state.path, rules, evaluate.settings, evaluate.say,
                           evaluate.labels, self.now, tuple(self.diff.layout.value_columns),
-                          orders=self.evaluate.settings.order_days is not None)
+                          orders=evaluate.settings.order_days is not None)
 
     def chunk(self, keys: Sequence[str]) -> Chunk:
         """The chunk of ``keys``, with the team's values of those that have any."""
@@ -534,7 +534,7 @@ class _Leads:
     def take(self, lead: Evaluated, known: Known | None) -> None:
         """A lead evaluated again; ``known``: its ledger entry, if any."""
         self._remember(lead.key, lead.note, lead.text)
-        self.diff.add_cells(lead.key, lead.cells, lead.text, known, lead.note)
+        self.diff.add(lead.key, lead.cells, lead.text, known, lead.note)
 
     def reuse(self, entry: LedgerEntry) -> None:
         note = entry.note  # built once: this runs for every unchanged lead

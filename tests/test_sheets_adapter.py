@@ -20,7 +20,7 @@ from syncbot.sandbox import Faults, Sandbox
 from syncbot.sandbox.sheets import Formula
 from syncbot.sheets.a1 import col_letters
 from syncbot.sheets.client import SheetsError, SheetSetupError, Workbook
-from syncbot.sheets.leads import leads_columns, sync_stamp
+from syncbot.sheets.leads import leads_columns, row_cells, sync_stamp, to_json
 from syncbot.sheets.spreadsheet import Spreadsheet
 from syncbot.sheets.tabs import (
     append_run,
@@ -33,6 +33,14 @@ from tests.conftest import CELL, SAY, SCOPES, SHEET_ID, FakeClock
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 CONFIG = SheetsConfig(spreadsheet_id=SHEET_ID)
 COLUMNS = leads_columns(["FNAME", "COMPANY"], 90)
+
+
+def add_lead(diff, values, ledger) -> None:
+    """A lead evaluated with ``values``, into ``diff`` as a run adds it."""
+    key = values["email"].lower()
+    cells = row_cells(diff.layout.value_columns, values)
+    diff.add(key, cells, to_json(cells), ledger.get(key),
+             LeadNote(0.0, "subscribed", key, "[]", 0.0))
 
 
 class World:
@@ -82,8 +90,7 @@ class World:
         opened = sheet.open_leads(COLUMNS, (), trust_ledger=trust_ledger)
         diff, self.columns_read = opened.diff, opened.columns
         for values in leads:
-            key = values["email"].lower()
-            diff.add(key, values, self.ledger.get(key), LeadNote(0.0, "subscribed", key, "[]", 0.0))
+            add_lead(diff, values, self.ledger)
         sheet.settle_leads(diff)
         writes = sheet.write_leads(diff, when)
         self.ledger.update((entry.key, entry.known) for entry in diff.ledger_entries(when))
@@ -346,8 +353,7 @@ def test_a_write_cut_before_its_stamps_is_finished_by_the_next_run(world):
     diff = sheet.open_leads(COLUMNS, (), trust_ledger=True).diff
     changed = [lead(i, score=50.0 + i) for i in range(10)]
     for values in changed:
-        key = values["email"].lower()
-        diff.add(key, values, world.ledger.get(key), LeadNote(0.0, "subscribed", key, "[]", 0.0))
+        add_lead(diff, values, world.ledger)
     later = NOW + timedelta(hours=6)
     header = world.values("Leads")[0]
     stamp_range = col_letters(header.index("synced_at"))

@@ -258,16 +258,11 @@ class LeadsDiff:
 
     # ---- lead by lead ---------------------------------------------------------------------
 
-    def add(self, key: str, lead: Mapping[str, Any], known: Known | None, note: LeadNote
+    def add(self, key: str, cells: list[Any], text: str, known: Known | None, note: LeadNote
             ) -> None:
-        """One recomputed lead's values; ``known`` is its ledger entry, if any; ``note`` is
-        stored with it in the ledger."""
-        cells = row_cells(self.layout.value_columns, lead)
-        self._add(key, to_json(cells), cells, known, note, recomputed=True)
-
-    def add_cells(self, key: str, cells: list[Any], text: str, known: Known | None,
-                  note: LeadNote) -> None:
-        """``add``, for a lead whose ``row_cells`` (and their ``to_json``) were made already."""
+        """One recomputed lead: its ``row_cells`` in ``layout.value_columns`` and their
+        ``to_json`` (made where it was evaluated: ``syncbot.evaluation``); ``known`` is its
+        ledger entry, if any; ``note`` is stored with it in the ledger."""
         self._add(key, text, cells, known, note, recomputed=True)
 
     def reuse(self, key: str, known: Known, note: LeadNote) -> None:
