@@ -18,7 +18,7 @@ import syncbot.pipeline as pipeline
 from syncbot.config import Secret, parse_config
 from syncbot.mailchimp.client import MailchimpAudience
 from syncbot.mailchimp.fake import FakeAudience
-from syncbot.mailchimp.pull import pull, stored_leads
+from syncbot.mailchimp.pull import pull, stored_members
 from syncbot.pipeline import RunHooks, RunOptions, run_once
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import generate_audience
@@ -51,7 +51,8 @@ def state_after(source, path, now, *, full=False):
     store, _ = StateStore.open(path, list_id=LIST_ID, lookback_days=90)
     pull(source, store, now=now, lookback_days=90, full=full)
     store.commit_run(now)
-    pulled = {m.key: (m, Counter(events)) for chunk in stored_leads(store, 500) for m, events in chunk}
+    pulled = {m.key: (m, Counter(events))
+              for m, events in stored_members(store, sorted(store.member_keys()))}
     store.close()
     return pulled
 

@@ -11,7 +11,7 @@ import pytest
 from syncbot.config import Secret
 from syncbot.core.fields import compute_features
 from syncbot.mailchimp.client import MailchimpAudience
-from syncbot.mailchimp.pull import pull, stored_leads
+from syncbot.mailchimp.pull import pull, stored_members
 from syncbot.ports import ColumnRead
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import generate_audience
@@ -37,10 +37,13 @@ class World:
                                      session=self.box.session(), sleep=lambda s: None)
 
     def pull(self, path, full=False):
-        """Pull, then read the whole audience back the way the pipeline does (in chunks)."""
+        """Pull, then read the whole audience back the way the pipeline does (in chunks of
+        keys)."""
         cache, reason = StateStore.open(path, list_id=LIST_ID, lookback_days=LOOKBACK)
         result = pull(self.api, cache, now=self.now, lookback_days=LOOKBACK, full=full)
-        loaded = [pair for chunk in stored_leads(cache, chunk=97) for pair in chunk]
+        keys = sorted(cache.member_keys())
+        loaded = [pair for start in range(0, len(keys), 97)
+                  for pair in stored_members(cache, keys[start:start + 97])]
         assert result.members == len(loaded)
         return cache, reason, SimpleNamespace(
             mode=result.mode, mailchimp_requests=result.mailchimp_requests,

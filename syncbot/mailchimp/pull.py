@@ -18,7 +18,7 @@ result is the same members and events a full pull gives; the tests prove it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,17 +46,10 @@ class Pulled:
     quiet: int = 0  # of them, not read: their reports showed no activity since their last read
 
 
-def stored_leads(cache: PulledStore, chunk: int = 2000
-                 ) -> Iterator[list[tuple[Member, list[Event]]]]:
-    """What the last pull left in the cache: members with their opens and clicks, by key, in
-    chunks (the core works on one chunk at a time, so memory stays flat with audience size)."""
-    for batch in cache.member_chunks(chunk):
-        yield [(to_member(raw), events) for raw, events in batch]
-
-
 def stored_members(cache: PulledStore, keys: Sequence[str]) -> list[tuple[Member, list[Event]]]:
     """Those of ``keys`` the last pull left in the cache, with their opens and clicks, in the
-    order of ``keys``."""
+    order of ``keys`` (a run reads the leads it scores a chunk of keys at a time, so memory
+    stays flat with audience size)."""
     return [(to_member(raw), events) for raw, events in cache.members_of(keys)]
 
 
@@ -78,7 +71,7 @@ def scanned(page: Iterable[Mapping[str, Any]]) -> list[ScannedMember]:
 
 def pull(api: AudienceSource, cache: PulledStore, *, now: datetime, lookback_days: int,
          full: bool = False, pages: Meter = STILL) -> Pulled:
-    """Bring the cache up to date with Mailchimp (read it back with ``stored_leads``)."""
+    """Bring the cache up to date with Mailchimp (read it back with ``stored_members``)."""
     cursor = None if full else cache.cursor()
     since = cursor - OVERLAP if cursor is not None else None
     before = api.requests

@@ -251,13 +251,6 @@ class StateStore:
             "SELECT j.key FROM members AS m, json_each(m.raw, '$.merge_fields') AS j "
             "GROUP BY j.key ORDER BY MIN(m.rowid * 1000000 + j.id)")]
 
-    def member_chunks(self, chunk: int) -> Iterator[list[tuple[dict[str, Any], list[Event]]]]:
-        """Every member with its events (oldest first), ``chunk`` members at a time, by key:
-        never the whole audience in memory at once."""
-        keys = self.db.execute("SELECT key FROM members ORDER BY key")
-        while part := [key for (key,) in keys.fetchmany(chunk)]:
-            yield self.members_of(part)
-
     def members_of(self, keys: Sequence[str]) -> list[tuple[dict[str, Any], list[Event]]]:
         """The records of those of ``keys`` the last pull kept, with their events (oldest
         first), in the order of ``keys``."""
