@@ -72,9 +72,16 @@ _MERGE_TAG = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 def sheet_rules(data: SheetData, config: Config, merge_tags: list[str], say: Say) -> Ruleset:
     """The rules in the spreadsheet's tabs, or RulesError (used by `sync` and by `check`)."""
+    return checked_rules(rules_recipe(data, config, merge_tags, say), data, config, say)
+
+
+def checked_rules(recipe: Callable[[], Ruleset], data: SheetData, config: Config, say: Say
+                  ) -> Ruleset:
+    """The rules ``recipe`` makes, or RulesError: a row that does not parse, or a
+    ``[handoff]`` tag no Segments row gives."""
     tabs = (data.tabs["Weights"].title, data.tabs["Segments"].title, data.tabs["Interests"].title)
     try:
-        rules = rules_recipe(data, config, merge_tags, say)()
+        rules = recipe()
     except InvalidRules as exc:
         raise RulesError(exc.problems, heading=say("rules.heading")) from None
     unknown = [tag for tag in (config.handoff.tags if config.handoff else ())
@@ -266,8 +273,9 @@ def _pull_and_apply(run: _Run, data: SheetData) -> None:
                 if orders is not None:
                     _finish_orders(run, state, orders)
             merge_tags = state.merge_tags()
-            rules = sheet_rules(data, config, merge_tags, run.texts)
-            _decide_and_write(run, data, state, rules, merge_tags)
+            recipe = rules_recipe(data, config, merge_tags, run.texts)
+            rules = checked_rules(recipe, data, config, run.texts)
+            _decide_and_write(run, data, state, rules, recipe, merge_tags)
             if not run.options.dry_run:
                 state.commit_run(run.now)
         finally:
@@ -327,15 +335,15 @@ def _open_leads(run: _Run, data: SheetData, state: StateStore, rules: Ruleset,
 
 
 def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Ruleset,
-                      merge_tags: list[str]) -> None:
+                      recipe: Callable[[], Ruleset], merge_tags: list[str]) -> None:
+    """``recipe``: how ``rules`` were made (for worker processes: ``evaluation.ScoringJob``)."""
     tab = _open_leads(run, data, state, rules, merge_tags)
     with contextlib.closing(tab.diff):  # its spooled rows go when the run is done with them
-        _decide(run, data, state, rules, tab, rules_recipe(data, run.config, merge_tags, run.texts))
+        _decide(run, data, state, rules, tab, recipe)
 
 
 def _decide(run: _Run, data: SheetData, state: StateStore, rules: Ruleset, tab: _LeadsTab,
             recipe: Callable[[], Ruleset]) -> None:
-    """``recipe``: how ``rules`` were made (for worker processes: ``evaluation.ScoringJob``)."""
     run.report.team_inputs = team_inputs(rules.inputs, run.texts)
     run.report.warnings.extend(_team_warnings(run.texts, tab.inputs))
     leads = _Leads(run, rules, tab.diff, tab.inputs, data)
