@@ -152,7 +152,7 @@ class StateStore:
         if not path.exists():
             return None, "missing"
         try:
-            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            db = _read_only(path)
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError:
             return None, "corrupt"
@@ -166,7 +166,7 @@ class StateStore:
     def reader(cls, path: Path) -> StateStore:
         """The state at ``path`` opened only to read, as it is (a worker of the run that opened
         and checked it: ``syncbot.evaluation``). It sees what that run committed."""
-        return cls(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True), path)
+        return cls(_read_only(path), path)
 
     def close(self) -> None:
         self.db.close()
@@ -193,13 +193,8 @@ class StateStore:
 
     def member(self, key: str) -> tuple[dict[str, Any], list[Event]] | None:
         """One member's record and its events (oldest first), if the last pull had it."""
-        row = self.db.execute("SELECT raw FROM members WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return None
-        events = [Event(kind, datetime.fromisoformat(at), url) for kind, at, url in
-                  self.db.execute("SELECT kind, at, url FROM events WHERE member_key = ? "
-                                  "ORDER BY at", (key,))]
-        return json.loads(row[0]), events
+        found = self.members_of([key])
+        return found[0] if found else None
 
     def member_keys(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT key FROM members")}
@@ -602,6 +597,10 @@ def _unusable(meta: Mapping[str, str], list_id: str, lookback_days: int) -> str 
     if meta.get("lookback_days") != str(lookback_days):
         return "lookback"
     return "incomplete" if meta.get("cursor") is None else None
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
 
 
 def _in_parts(keys: Sequence[Any], size: int = 900) -> Iterator[tuple[Sequence[Any], str]]:
