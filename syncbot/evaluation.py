@@ -23,6 +23,7 @@ import signal
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,8 @@ from syncbot.core.lead import Evaluator, Settings
 from syncbot.core.rules import Ruleset
 from syncbot.core.texts import Say
 from syncbot.core.vocabulary import Labels
+from syncbot.errors import SyncbotError
+from syncbot.locales import t
 from syncbot.mailchimp.orders import stored_orders
 from syncbot.mailchimp.pull import stored_members
 from syncbot.ports import LeadNote
@@ -127,6 +130,8 @@ def evaluate_chunks(job: ScoringJob, chunks: Iterable[Chunk], store: StateStore,
                                initializer=_start_worker, initargs=(job,))
     try:
         yield from _in_order(pool, chunks, ahead=workers * AHEAD)
+    except BrokenProcessPool:  # a worker was killed (out of memory, say) or could not start
+        raise SyncbotError(t("run.worker_stopped", workers=workers)) from None
     finally:
         pool.shutdown(cancel_futures=True)
 

@@ -5,11 +5,13 @@ choice of how many."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from datetime import timedelta
 
 import pytest
 
-from syncbot import evaluation
+from syncbot import evaluation, pipeline
 from syncbot.config import ConfigError, parse_config
 from syncbot.state.store import StateStore
 from tests.conftest import LIST_ID, SHEET_ID
@@ -89,6 +91,33 @@ def test_a_dry_run_s_workers_read_its_copy_of_the_state(tmp_path, monkeypatch, c
     assert code == 0, out + err
     assert "0 new leads, 0 changed leads" not in out
     assert state.read_bytes() == before
+
+
+def _stop_at_once() -> None:
+    """A worker's rules made with this: the worker stops dead, as one the system killed."""
+    os._exit(3)
+
+
+def test_a_scoring_process_that_stops_fails_the_run_saying_what_to_do(tmp_path, monkeypatch,
+                                                                        capsys):
+    monkeypatch.setattr(evaluation, "PARALLEL_FROM", 1)
+    world, _ = scored_by(tmp_path, monkeypatch, capsys, 2)
+    assert world.run(capsys, "sync")[0] == 0
+    world.now += timedelta(hours=6)
+    heat_up(world, 3)
+    leads, tags = world.leads(), world.tags()
+    job = pipeline._Leads.job
+    monkeypatch.setattr(pipeline._Leads, "job", lambda self, state, rules: dataclasses.replace(
+        job(self, state, rules), rules=_stop_at_once))
+    code, out, err = world.run(capsys, "sync")
+    assert code == 1 and "Traceback" not in out + err
+    assert ("One of the 2 processes scoring the leads stopped before it finished" in err
+            and "set workers = 1 in [scoring]" in err)
+    assert world.leads() == leads and world.tags() == tags
+    assert world.runs()[-1][3] == "failed"
+    monkeypatch.setattr(pipeline._Leads, "job", job)
+    assert world.run(capsys, "sync")[0] == 0
+    assert world.leads() != leads
 
 
 @pytest.mark.parametrize(("due", "configured", "cores", "expected"), [
