@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -153,12 +155,31 @@ _worker: ChunkEvaluator | None = None  # in a worker process: its evaluator, mad
 
 
 def _start_worker(job: ScoringJob) -> None:
-    """A worker's start: its own read-only store, and Ctrl-C left to the run that started it
-    (which stops the workers; otherwise every one of them would print a traceback)."""
+    """A worker's start: it stays with the run that started it, and has its own read-only
+    store and rules."""
     global _worker
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stay_with_the_run()
     _worker = ChunkEvaluator(job, StateStore.reader(job.state),
                              Evaluator(job.rules(), job.settings, job.say, job.labels))
+
+
+def stay_with_the_run() -> None:
+    """Make this worker answer to the run that started it, not to signals: Ctrl-C and SIGTERM
+    (which a terminal or systemd send to every process of the run) are left to the run, which
+    stops its workers (``serve`` after the sync in progress; otherwise each worker would die
+    with a traceback). And the worker ends when the run ends, however it ends (killed, say):
+    it would otherwise wait for chunks forever."""
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        sentinel = parent.sentinel
+        threading.Thread(target=_end_with, args=(sentinel,), daemon=True).start()
+
+
+def _end_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
 
 
 def _evaluate_in_worker(chunk: Chunk) -> list[Evaluated]:

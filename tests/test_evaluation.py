@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -118,6 +123,47 @@ def test_a_scoring_process_that_stops_fails_the_run_saying_what_to_do(tmp_path, 
     monkeypatch.setattr(pipeline._Leads, "job", job)
     assert world.run(capsys, "sync")[0] == 0
     assert world.leads() != leads
+
+
+LEFT_BEHIND = """
+import multiprocessing, os, signal
+from concurrent.futures import ProcessPoolExecutor
+from syncbot.evaluation import stay_with_the_run
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=stay_with_the_run)
+    worker = pool.submit(os.getpid).result()
+    os.kill(worker, signal.SIGTERM)  # what systemd sends every process of a service
+    os.kill(worker, signal.SIGINT)  # what Ctrl-C sends every process of a terminal
+    assert pool.submit(os.getpid).result() == worker  # still there: the run decides
+    print(worker, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # the run dies without a word to its workers
+"""
+
+
+def running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # an ended worker nobody reaped yet counts as ended
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_a_worker_leaves_stop_signals_to_its_run_and_ends_with_it(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(LEFT_BEHIND)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    worker = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while running(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = running(worker)
+    if left:
+        os.kill(worker, signal.SIGKILL)  # not left behind by this test either
+    assert not left
 
 
 @pytest.mark.parametrize(("due", "configured", "cores", "expected"), [
