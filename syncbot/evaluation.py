@@ -125,17 +125,26 @@ def evaluate_chunks(job: ScoringJob, chunks: Iterable[Chunk], store: StateStore,
                     evaluate: Evaluator) -> Generator[list[Evaluated], None, None]:
     """Each chunk evaluated, in order: here, with ``store`` and ``evaluate`` (``workers`` 1), or
     by that many worker processes, each with a read-only store and the rules of its own."""
-    if workers <= 1:
+    pool = _pool(job, workers) if workers > 1 else None
+    if pool is None:
         yield from map(ChunkEvaluator(job, store, evaluate), chunks)
         return
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_start_worker, initargs=(job,))
     try:
         yield from _in_order(pool, chunks, ahead=workers * AHEAD)
     except BrokenProcessPool:  # a worker was killed (out of memory, say) or could not start
         raise SyncbotError(t("run.worker_stopped", workers=workers)) from None
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def _pool(job: ScoringJob, workers: int) -> ProcessPoolExecutor | None:
+    """``workers`` processes ready for ``job``, or None where processes cannot share work
+    (no working semaphores, as in some containers): the leads are then scored here."""
+    try:
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker, initargs=(job,))
+    except (ImportError, NotImplementedError, OSError):
+        return None
 
 
 def _in_order(pool: ProcessPoolExecutor, chunks: Iterable[Chunk], *, ahead: int

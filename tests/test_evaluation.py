@@ -98,6 +98,20 @@ def test_a_dry_run_s_workers_read_its_copy_of_the_state(tmp_path, monkeypatch, c
     assert state.read_bytes() == before
 
 
+def test_where_processes_cannot_share_work_the_run_scores_in_its_own(tmp_path, monkeypatch,
+                                                                     capsys):
+    monkeypatch.setattr(evaluation, "PARALLEL_FROM", 1)
+
+    def no_semaphores(*args, **kwargs):
+        raise NotImplementedError("This platform lacks a functioning sem_open implementation")
+
+    monkeypatch.setattr(evaluation, "ProcessPoolExecutor", no_semaphores)
+    world, _ = scored_by(tmp_path, monkeypatch, capsys, 2)
+    code, out, err = world.run(capsys, "sync")
+    assert code == 0, out + err
+    assert len(world.leads()) == 600 and world.tags()
+
+
 def _stop_at_once() -> None:
     """A worker's rules made with this: the worker stops dead, as one the system killed."""
     os._exit(3)
