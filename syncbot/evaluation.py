@@ -187,6 +187,7 @@ def stay_with_the_run() -> None:
 
 
 def _end_with(sentinel: int) -> None:
+    """Wait until ``sentinel`` (the parent's) says the run ended, then end this worker."""
     multiprocessing.connection.wait([sentinel])
     os._exit(0)
 
