@@ -4,7 +4,7 @@ Run: ``python -m bench.bench_sync --members 10000 [--members 100000] [--naive]``
 ``--team FORM_ROWS``, ``--history`` or ``--orders ORDERS`` instead: today's incremental run
 beside the same run with that capability switched on (see ``--help``); ``--orders-only``
 for the ceiling; ``--workers N``: ``[scoring] workers`` of every sync (default: one per
-core). The week at the default cadence is ``bench.bench_week``.
+core, at most 4). The week at the default cadence is ``bench.bench_week``.
 
 The sandbox runs in its own process (``syncbot.sandbox.server``) with a
 per-request latency (default 100 ms Mailchimp, 300 ms Sheets) and Google's
@@ -503,7 +503,7 @@ def main() -> None:
                         help="With --orders: only the world with orders (the ceiling: "
                              "--members 250000 --campaigns 24 --orders 500000).")
     parser.add_argument("--workers", type=int,
-                        help="[scoring] workers of every sync (default: one per core).")
+                        help="[scoring] workers of every sync (default: one per core, at most 4).")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

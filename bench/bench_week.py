@@ -127,7 +127,7 @@ def main() -> None:
     parser.add_argument("--mailchimp-latency", type=float, default=0.1)
     parser.add_argument("--sheets-latency", type=float, default=0.3)
     parser.add_argument("--workers", type=int,
-                        help="[scoring] workers of every sync (default: one per core).")
+                        help="[scoring] workers of every sync (default: one per core, at most 4).")
     parser.add_argument("--json", type=Path, help="Also save the raw results here.")
     args = parser.parse_args()
     bench_sync.WORKERS = args.workers

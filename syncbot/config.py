@@ -88,7 +88,7 @@ class SourcesConfig:
 class ScoringConfig:
     half_life_days: float = 30.0
     timezone: str = "UTC"
-    workers: int | None = None  # processes that score many due leads; None: one per core
+    workers: int | None = None  # processes that score many due leads; None: one per core, at most 4
 
 
 @dataclass(frozen=True)

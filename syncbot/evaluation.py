@@ -44,6 +44,9 @@ from syncbot.sheets.leads import row_cells, to_json
 from syncbot.state.store import StateStore
 
 PARALLEL_FROM = 20_000  # due leads: below this, starting the workers costs more than they save
+MOST_BY_DEFAULT = 4  # workers without ``[scoring] workers``: the run's own share of the work
+#                      (comparing rows with the ledger, the tag plan) keeps more from helping
+#                      much, and each worker holds about 55 MB
 AHEAD = 2  # chunks handed out per worker before the first comes back: each always has the
 #            next at hand, and what waits to be taken stays a few chunks' worth
 
@@ -108,10 +111,11 @@ class ChunkEvaluator:
 
 def processes(due: int, configured: int | None) -> int:
     """How many processes evaluate ``due`` leads: one below ``PARALLEL_FROM``; else
-    ``configured`` (``[scoring] workers``), or as many as this process has cores."""
+    ``configured`` (``[scoring] workers``), or one per core this process has, at most
+    ``MOST_BY_DEFAULT``."""
     if due < PARALLEL_FROM:
         return 1
-    return configured or _cores()
+    return configured or min(_cores(), MOST_BY_DEFAULT)
 
 
 def _cores() -> int:

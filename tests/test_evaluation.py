@@ -1,7 +1,8 @@
 """Leads scored by worker processes (docs/reference.md, ``[scoring] workers``): end to end
 through the command line, gspread and the sandbox, a run gives the same Leads tab, tags,
-Hand-off rows and score history whether one process scored its leads or several; and the
-choice of how many."""
+Hand-off rows and score history whether one process scored its leads or several; how many
+there are; and what becomes of a run whose worker is killed, is sent a signal, or cannot
+start."""
 
 from __future__ import annotations
 
@@ -183,7 +184,8 @@ def test_a_worker_leaves_stop_signals_to_its_run_and_ends_with_it(tmp_path):
 @pytest.mark.parametrize(("due", "configured", "cores", "expected"), [
     (19_999, None, 8, 1),  # too few to be worth starting processes for
     (19_999, 4, 8, 1),
-    (20_000, None, 8, 8),  # every core
+    (20_000, None, 2, 2),  # every core
+    (20_000, None, 8, 4),  # ... up to four
     (20_000, None, 1, 1),
     (80_000, 3, 8, 3),  # as configured
     (80_000, 1, 8, 1),
