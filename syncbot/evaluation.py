@@ -134,7 +134,7 @@ def evaluate_chunks(job: ScoringJob, chunks: Iterable[Chunk], store: StateStore,
         yield from map(ChunkEvaluator(job, store, evaluate), chunks)
         return
     try:
-        yield from _in_order(pool, chunks, ahead=workers * AHEAD)
+        yield from _in_order(pool, chunks, workers=workers)
     except BrokenProcessPool:  # a worker was killed (out of memory, say) or could not start
         raise SyncbotError(t("run.worker_stopped", workers=workers)) from None
     finally:
@@ -151,13 +151,18 @@ def _pool(job: ScoringJob, workers: int) -> ProcessPoolExecutor | None:
         return None
 
 
-def _in_order(pool: ProcessPoolExecutor, chunks: Iterable[Chunk], *, ahead: int
+def _in_order(pool: ProcessPoolExecutor, chunks: Iterable[Chunk], *, workers: int
               ) -> Iterator[list[Evaluated]]:
-    """The chunks' results in the order of ``chunks``, with at most ``ahead`` handed out and
-    not yet taken (``Executor.map`` would hand them all out at once)."""
+    """The chunks' results in the order of ``chunks``, with at most ``AHEAD`` per worker handed
+    out and not yet taken (``Executor.map`` would hand them all out at once)."""
+    ahead = workers * AHEAD
     waiting: deque[Future[list[Evaluated]]] = deque()
     for chunk in chunks:
-        waiting.append(pool.submit(_evaluate_in_worker, chunk))
+        try:
+            waiting.append(pool.submit(_evaluate_in_worker, chunk))  # starts a worker if due
+        except OSError as exc:  # the system would not start another process (a limit, memory)
+            raise SyncbotError(t("run.workers_refused", workers=workers,
+                                 reason=exc.strerror or type(exc).__name__)) from None
         if len(waiting) >= ahead:
             yield waiting.popleft().result()
     while waiting:

@@ -7,11 +7,13 @@ start."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -56,9 +58,9 @@ def test_worker_processes_score_every_run_as_one_process_does(tmp_path, monkeypa
     pools = []
     in_order = evaluation._in_order
 
-    def spy(pool, chunks, *, ahead):
-        pools.append(pool._max_workers)
-        yield from in_order(pool, chunks, ahead=ahead)
+    def spy(pool, chunks, *, workers):
+        pools.append(workers)
+        yield from in_order(pool, chunks, workers=workers)
 
     monkeypatch.setattr(evaluation, "_in_order", spy)
     twins = {workers: scored_by(tmp_path, monkeypatch, capsys, workers) for workers in (1, 2)}
@@ -111,6 +113,23 @@ def test_where_processes_cannot_share_work_the_run_scores_in_its_own(tmp_path, m
     code, out, err = world.run(capsys, "sync")
     assert code == 0, out + err
     assert len(world.leads()) == 600 and world.tags()
+
+
+def test_a_system_that_will_not_start_the_workers_fails_the_run_saying_what_to_do(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(evaluation, "PARALLEL_FROM", 1)
+
+    class NoMoreProcesses(ProcessPoolExecutor):
+        def submit(self, *args, **kwargs):
+            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(evaluation, "ProcessPoolExecutor", NoMoreProcesses)
+    world, _ = scored_by(tmp_path, monkeypatch, capsys, 2)
+    code, out, err = world.run(capsys, "sync")
+    assert code == 1 and "Traceback" not in out + err
+    assert ("The system would not start the 2 processes that score the leads (Resource "
+            "temporarily unavailable); no lead or tag was changed. Set workers = 1" in err)
+    assert world.leads() == {} and not world.tags().get("lead:hot")
 
 
 def _stop_at_once() -> None:
