@@ -77,7 +77,7 @@ def explain_lead(config: Config, email: str, echo: Callable[[str], None],
                           data.labels)
     member = to_member(raw)
     explanation = evaluator.explain(member, events, now, team, history, orders)
-    tabs = (data.tabs["Weights"].title, data.tabs["Segments"].title)
+    tabs = data.rules_tabs[:2]
     for line in _lines(explanation, data.labels, tabs,
                        untagged=member.status not in config.mailchimp.tag_statuses,
                        statuses=config.mailchimp.tag_statuses):

@@ -79,7 +79,6 @@ def checked_rules(recipe: Callable[[], Ruleset], data: SheetData, config: Config
                   ) -> Ruleset:
     """The rules ``recipe`` makes, or RulesError: a row that does not parse, or a
     ``[handoff]`` tag no Segments row gives."""
-    tabs = (data.tabs["Weights"].title, data.tabs["Segments"].title, data.tabs["Interests"].title)
     try:
         rules = recipe()
     except InvalidRules as exc:
@@ -87,7 +86,7 @@ def checked_rules(recipe: Callable[[], Ruleset], data: SheetData, config: Config
     unknown = [tag for tag in (config.handoff.tags if config.handoff else ())
                if tag not in rules.managed_tags]
     if unknown:
-        raise RulesError([say("handoff.unknown_tag", tag=tag, tab=tabs[1],
+        raise RulesError([say("handoff.unknown_tag", tag=tag, tab=data.rules_tabs[1],
                               tags=", ".join(rules.managed_tags) or "-") for tag in unknown],
                          heading=say("rules.heading"))
     return rules
@@ -98,7 +97,6 @@ def rules_recipe(data: SheetData, config: Config, merge_tags: list[str], say: Sa
     """How the rules of the spreadsheet's tabs are made: ``parse_rules`` with all it is given.
     A worker process makes them again from this (``syncbot.evaluation``): compiled rules hold
     functions made for them, which cannot be sent to another process."""
-    tabs = (data.tabs["Weights"].title, data.tabs["Segments"].title, data.tabs["Interests"].title)
     team = data.team_headers(leads_columns(merge_tags, config.mailchimp.lookback_days,
                                            config.order_days))
     return functools.partial(parse_rules, weights=data.weights, segments=data.segments,
@@ -106,7 +104,7 @@ def rules_recipe(data: SheetData, config: Config, merge_tags: list[str], say: Sa
                              lookback_days=config.mailchimp.lookback_days, merge_tags=merge_tags,
                              order_days=config.order_days, team=team,
                              vocabulary=rule_vocabulary(), labels=data.language.labels,
-                             tabs=tabs, say=say, cell=cell_name)
+                             tabs=data.rules_tabs, say=say, cell=cell_name)
 
 
 def lead_settings(config: Config, sheet_timezone: str = "UTC") -> Settings:

@@ -321,6 +321,12 @@ class SheetData:
         return self.language.labels if mark == self.language.labels.decimal \
             else replace(self.language.labels, decimal=mark)
 
+    @property
+    def rules_tabs(self) -> tuple[str, str, str]:
+        """The titles of the Weights, Segments and Interests tabs, as the sheet names them."""
+        return (self.tabs["Weights"].title, self.tabs["Segments"].title,
+                self.tabs["Interests"].title)
+
     def team_headers(self, syncbot_columns: Sequence[str]) -> TeamHeaders:
         """What the rules may name besides syncbot's fields: the Leads headers that are not
         syncbot's columns (as the sheet's language heads them), and each source tab's
