@@ -23,7 +23,7 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -73,6 +73,14 @@ class Chunk:
     keys: list[str]
     team: dict[str, dict[str, Any]]
     fingerprints: dict[str, str]
+
+    @classmethod
+    def of(cls, keys: Sequence[str], team: Mapping[str, dict[str, Any]],
+           fingerprints: Mapping[str, str]) -> Chunk:
+        """The chunk of ``keys``, taking from the run's ``team`` values and ``fingerprints``
+        (by key) those of its keys."""
+        return cls(list(keys), {key: team[key] for key in keys if key in team},
+                   {key: fingerprints[key] for key in keys if key in fingerprints})
 
 
 class Evaluated(NamedTuple):
@@ -205,9 +213,3 @@ def _evaluate_in_worker(chunk: Chunk) -> list[Evaluated]:
     assert _worker is not None, "the pool's initializer makes it"
     return _worker(chunk)
 
-
-def chunk_of(keys: Sequence[str], team: dict[str, dict[str, Any]],
-             fingerprints: dict[str, str]) -> Chunk:
-    """The chunk of ``keys``, with the team's values and fingerprints of those that have any."""
-    return Chunk(list(keys), {key: team[key] for key in keys if key in team},
-                 {key: fingerprints[key] for key in keys if key in fingerprints})

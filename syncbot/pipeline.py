@@ -44,7 +44,7 @@ from syncbot.core.tagplan import TagPlan, plan_tags, safety_problems
 from syncbot.core.texts import Say
 from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
-from syncbot.evaluation import Chunk, Evaluated, ScoringJob, chunk_of, evaluate_chunks, processes
+from syncbot.evaluation import Chunk, Evaluated, ScoringJob, evaluate_chunks, processes
 from syncbot.handoff import Announcer, HandoffOutcome, decide_handoffs, hand_off
 from syncbot.locales import Catalogue, catalogue, rule_vocabulary
 from syncbot.mailchimp.orders import OrdersListing
@@ -535,7 +535,7 @@ class _Leads:
 
     def chunk(self, keys: Sequence[str]) -> Chunk:
         """The chunk of ``keys``, with the team's values of those that have any."""
-        return chunk_of(keys, self.inputs.values, self.fingerprints)
+        return Chunk.of(keys, self.inputs.values, self.fingerprints)
 
     def take(self, lead: Evaluated, known: Known | None) -> None:
         """A lead evaluated again; ``known``: its ledger entry, if any."""
