@@ -11,20 +11,27 @@ encoded, with its ledger note. The chunks come back in key order, the order this
 would have made them in, so a run's result is the same however many processes scored it.
 
 The workers read the state as it is committed: the caller commits before asking for more
-than one process (``processes``).
+than one process (``processes``). A scheduled run starts them before its pull (``Ahead``):
+the pull mostly waits on Mailchimp, and the leads already due by then (their values moved
+with time, or the team's did) are scored meanwhile from the state as the last run left it;
+what the pull changed is scored again after it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import multiprocessing.connection
 import os
+import pickle
 import signal
 import threading
+import zlib
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Set as AbstractSet
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +54,7 @@ PARALLEL_FROM = 20_000  # due leads: below this, starting the workers costs more
 MOST_BY_DEFAULT = 4  # workers without ``[scoring] workers``: the run's own share of the work
 #                      (comparing rows with the ledger, the tag plan) keeps more from helping
 #                      much, and each worker holds about 55 MB
+CHUNK = 2000  # leads evaluated at a time: memory stays flat whatever the audience size
 AHEAD = 2  # chunks handed out per worker before the first comes back: each always has the
 #            next at hand, and what waits to be taken stays a few chunks' worth
 
@@ -137,44 +145,141 @@ def evaluate_chunks(job: ScoringJob, chunks: Iterable[Chunk], store: StateStore,
                     evaluate: Evaluator) -> Generator[list[Evaluated], None, None]:
     """Each chunk evaluated, in order: here, with ``store`` and ``evaluate`` (``workers`` 1), or
     by that many worker processes, each with a read-only store and the rules of its own."""
-    pool = _pool(job, workers) if workers > 1 else None
+    pool = Workers.start(job, workers) if workers > 1 else None
     if pool is None:
         yield from map(ChunkEvaluator(job, store, evaluate), chunks)
         return
     try:
-        yield from _in_order(pool, chunks, workers=workers)
-    except BrokenProcessPool:  # a worker was killed (out of memory, say) or could not start
-        raise SyncbotError(t("run.worker_stopped", workers=workers)) from None
+        yield from pool.in_order(chunks)
     finally:
-        pool.shutdown(cancel_futures=True)
+        pool.close()
 
 
-def _pool(job: ScoringJob, workers: int) -> ProcessPoolExecutor | None:
-    """``workers`` processes ready for ``job``, or None where processes cannot share work
-    (no working semaphores, as in some containers): the leads are then scored here."""
-    try:
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(job,))
-    except (ImportError, NotImplementedError, OSError):
-        return None
+class Workers:
+    """``count`` worker processes ready for one run's job, until ``close``."""
+
+    def __init__(self, pool: ProcessPoolExecutor, count: int) -> None:
+        self.pool, self.count = pool, count
+
+    @classmethod
+    def start(cls, job: ScoringJob, count: int) -> Workers | None:
+        """The workers, or None where processes cannot share work (no working semaphores, as
+        in some containers): the leads are then scored in the run's own process."""
+        try:
+            pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_start_worker, initargs=(job,))
+        except (ImportError, NotImplementedError, OSError):
+            return None
+        return cls(pool, count)
+
+    def submit(self, work: Callable[[Chunk], Any], chunk: Chunk) -> Future[Any]:
+        """``work`` on ``chunk`` in a worker (which is started if due)."""
+        try:
+            return self.pool.submit(work, chunk)
+        except OSError as exc:  # the system would not start another process (a limit, memory)
+            raise SyncbotError(t("run.workers_refused", workers=self.count,
+                                 reason=exc.strerror or type(exc).__name__)) from None
+
+    def in_order(self, chunks: Iterable[Chunk]) -> Iterator[list[Evaluated]]:
+        """Each chunk evaluated, in order (``_in_order``)."""
+        with self.stopped():
+            yield from _in_order(self, chunks)
+
+    @contextlib.contextmanager
+    def stopped(self) -> Iterator[None]:
+        """A worker that was killed (out of memory, say) or could not start fails the run
+        saying so."""
+        try:
+            yield
+        except BrokenProcessPool:
+            raise SyncbotError(t("run.worker_stopped", workers=self.count)) from None
+
+    def close(self) -> None:
+        """Stop the workers: chunks not started are dropped, those started are finished."""
+        self.pool.shutdown(cancel_futures=True)
 
 
-def _in_order(pool: ProcessPoolExecutor, chunks: Iterable[Chunk], *, workers: int
-              ) -> Iterator[list[Evaluated]]:
+def _in_order(workers: Workers, chunks: Iterable[Chunk]) -> Iterator[list[Evaluated]]:
     """The chunks' results in the order of ``chunks``, with at most ``AHEAD`` per worker handed
     out and not yet taken (``Executor.map`` would hand them all out at once)."""
-    ahead = workers * AHEAD
     waiting: deque[Future[list[Evaluated]]] = deque()
     for chunk in chunks:
-        try:
-            waiting.append(pool.submit(_evaluate_in_worker, chunk))  # starts a worker if due
-        except OSError as exc:  # the system would not start another process (a limit, memory)
-            raise SyncbotError(t("run.workers_refused", workers=workers,
-                                 reason=exc.strerror or type(exc).__name__)) from None
-        if len(waiting) >= ahead:
+        waiting.append(workers.submit(_evaluate_in_worker, chunk))
+        if len(waiting) >= workers.count * AHEAD:
             yield waiting.popleft().result()
     while waiting:
         yield waiting.popleft().result()
+
+
+class Ahead:
+    """Leads scored ahead, while the run pulls: the leads due before the pull (``due``, in key
+    order; ``chunk`` makes their chunks), handed to the workers a few chunks at a time by a
+    thread of their own until ``stop``. The workers read the state as last committed, which
+    the pull may or may not have committed to by then: ``after_the_pull`` keeps only the
+    results that hold either way. They are kept packed (compressed pickles, a fraction of
+    their size) until the pull is done."""
+
+    def __init__(self, workers: Workers, due: list[str],
+                 chunk: Callable[[Sequence[str]], Chunk]) -> None:
+        self.workers, self.due, self._chunk = workers, due, chunk
+        self._handed: list[Future[bytes]] = []
+        self._handed_keys = 0  # how many of ``due``, from the first
+        self._stop = threading.Event()
+        self._feeder = threading.Thread(target=self._feed, name="scoring-ahead", daemon=True)
+        self._feeder.start()
+
+    def _feed(self) -> None:
+        busy: set[Future[bytes]] = set()
+        for start in range(0, len(self.due), CHUNK):
+            while len(busy) >= self.workers.count * AHEAD and not self._stop.is_set():
+                busy = wait(busy, timeout=0.05, return_when=FIRST_COMPLETED).not_done
+            if self._stop.is_set():
+                return
+            keys = self.due[start:start + CHUNK]
+            try:
+                future = self.workers.submit(_evaluate_packed_in_worker, self._chunk(keys))
+            except (SyncbotError, BrokenProcessPool, RuntimeError):
+                return  # those leads are scored after the pull, which reports the trouble
+            self._handed.append(future)
+            self._handed_keys += len(keys)
+            busy.add(future)
+
+    def stop(self) -> list[str]:
+        """Hand out no more chunks; the keys handed out, in order."""
+        self._stop.set()
+        self._feeder.join()
+        return self.due[:self._handed_keys]
+
+    def leads(self, discard: AbstractSet[str]) -> Iterator[Evaluated]:
+        """The leads scored ahead, in key order, but those in ``discard``."""
+        with self.workers.stopped():
+            for future in self._handed:
+                for lead in pickle.loads(zlib.decompress(future.result())):
+                    if lead.key not in discard:
+                        yield lead
+
+
+class Rescoring(NamedTuple):
+    """What becomes of the leads scored ahead once the pull is done (``after_the_pull``)."""
+
+    fresh: list[str]  # the due keys to evaluate now, in order
+    discard: frozenset[str]  # the keys scored ahead whose results are not taken
+
+
+def after_the_pull(handed: Sequence[str], due: Iterable[str], dirty: AbstractSet[str]
+                   ) -> Rescoring:
+    """``handed``: the keys scored ahead; ``due``: the keys due after the pull, in order;
+    ``dirty``: those whose inputs the pull (or a run that died before it) changed. A result
+    scored ahead holds for a key still due and not dirty: nothing it depends on changed,
+    whichever state the worker read. Every other due key is evaluated now."""
+    ahead = set(handed)
+    fresh, kept = [], set()
+    for key in due:
+        if key in ahead and key not in dirty:
+            kept.add(key)
+        else:
+            fresh.append(key)
+    return Rescoring(fresh, frozenset(ahead - kept))
 
 
 _worker: ChunkEvaluator | None = None  # in a worker process: its evaluator, made at start
@@ -212,4 +317,9 @@ def _end_with(sentinel: int) -> None:
 def _evaluate_in_worker(chunk: Chunk) -> list[Evaluated]:
     assert _worker is not None, "the pool's initializer makes it"
     return _worker(chunk)
+
+
+def _evaluate_packed_in_worker(chunk: Chunk) -> bytes:
+    """The chunk's leads, packed to be kept a while (``Ahead``)."""
+    return zlib.compress(pickle.dumps(_evaluate_in_worker(chunk), pickle.HIGHEST_PROTOCOL), 1)
 

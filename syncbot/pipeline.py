@@ -22,15 +22,17 @@ import contextlib
 import functools
 import gc
 import hashlib
+import heapq
+import itertools
 import json
 import re
-import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,17 @@ from syncbot.core.tagplan import TagPlan, plan_tags, safety_problems
 from syncbot.core.texts import Say
 from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
-from syncbot.evaluation import Chunk, Evaluated, ScoringJob, evaluate_chunks, processes
+from syncbot.evaluation import (
+    CHUNK,
+    Ahead,
+    Chunk,
+    Evaluated,
+    ScoringJob,
+    Workers,
+    after_the_pull,
+    evaluate_chunks,
+    processes,
+)
 from syncbot.handoff import Announcer, HandoffOutcome, decide_handoffs, hand_off
 from syncbot.locales import Catalogue, catalogue, rule_vocabulary
 from syncbot.mailchimp.orders import OrdersListing
@@ -66,7 +78,6 @@ from syncbot.sheets.tabs import SheetData
 from syncbot.state.store import StateStore, full_pull_warning
 
 SAMPLE_SIZE = 5
-CHUNK = 2000  # leads evaluated at a time: memory stays flat whatever the audience size
 _MERGE_TAG = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
@@ -245,39 +256,47 @@ def _open_state(config: Config, dry_run: bool, scratch: Path) -> tuple[StateStor
     if dry_run:  # a dry run works on a copy: the real state stays as it is
         copy = scratch / "state.db"
         if path.exists():
-            shutil.copyfile(path, copy)
+            StateStore.copy(path, copy)
         path = copy
     return StateStore.open(path, list_id=config.mailchimp.list_id,
                            lookback_days=config.mailchimp.lookback_days)
 
 
 def _pull_and_apply(run: _Run, data: SheetData) -> None:
-    """Pull into the state, check the rules against the audience's merge tags, apply them, and
-    move the cursor once everything was written."""
+    """Pull into the state (while the leads due already are scored ahead), check the rules
+    against the audience's merge tags, apply them, and move the cursor once everything was
+    written."""
     config, report = run.config, run.report
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as done:
         state, reason = _open_state(config, run.options.dry_run, Path(scratch))
-        try:
-            if reason and not run.options.full:
-                report.warnings.append(full_pull_warning(reason, config.state.path))
-            run.meters.stage(run.texts("progress.pulling"))  # before the listing's meter
-            with _orders_listing(run, state) as orders:  # beside the pull: both wait on Mailchimp
-                pulled = pull(run.audience, state, now=run.now,
-                              lookback_days=config.mailchimp.lookback_days,
-                              full=run.options.full,
-                              pages=run.meters.start(run.texts("progress.meter_pages")))
-                report.mode, report.members = pulled.mode, pulled.members
-                report.campaigns, report.quiet_campaigns = pulled.campaigns, pulled.quiet
-                if orders is not None:
-                    _finish_orders(run, state, orders)
-            merge_tags = state.merge_tags()
-            recipe = rules_recipe(data, config, merge_tags, run.texts)
-            rules = checked_rules(recipe, data, config, run.texts)
-            _decide_and_write(run, data, state, rules, recipe, merge_tags)
-            if not run.options.dry_run:
-                state.commit_run(run.now)
-        finally:
-            state.close()
+        done.callback(state.close)  # the last: the workers and the diff go first
+        if reason and not run.options.full:
+            report.warnings.append(full_pull_warning(reason, config.state.path))
+        early = _score_ahead(run, data, state) if reason is None and not run.options.full \
+            else None
+        if early is not None:
+            done.callback(early.close)
+        run.meters.stage(run.texts("progress.pulling"))  # before the listing's meter
+        with _orders_listing(run, state) as orders:  # beside the pull: both wait on Mailchimp
+            pulled = pull(run.audience, state, now=run.now,
+                          lookback_days=config.mailchimp.lookback_days,
+                          full=run.options.full,
+                          pages=run.meters.start(run.texts("progress.meter_pages")))
+            report.mode, report.members = pulled.mode, pulled.members
+            report.campaigns, report.quiet_campaigns = pulled.campaigns, pulled.quiet
+            if orders is not None:
+                _finish_orders(run, state, orders)
+        merge_tags = state.merge_tags()
+        if early is not None and early.basis.merge_tags == merge_tags:
+            basis, ahead = early.basis, early.ahead
+        else:  # the pull brought other merge tags: the leads' columns and rules may differ
+            if early is not None:
+                early.close()
+            basis, ahead = _basis(run, data, state, merge_tags), None
+            done.callback(basis.close)
+        _decide(run, data, state, basis, ahead)
+        if not run.options.dry_run:
+            state.commit_run(run.now)
 
 
 def _orders_listing(run: _Run, state: StateStore
@@ -332,26 +351,83 @@ def _open_leads(run: _Run, data: SheetData, state: StateStore, rules: Ruleset,
                      trusted, opened.columns)
 
 
-def _decide_and_write(run: _Run, data: SheetData, state: StateStore, rules: Ruleset,
-                      recipe: Callable[[], Ruleset], merge_tags: list[str]) -> None:
-    """``recipe``: how ``rules`` were made (for worker processes: ``evaluation.ScoringJob``)."""
+@dataclass(frozen=True)
+class _Basis:
+    """What a run decides by, given the audience's merge tags: the rules made with them (and
+    how they are made: ``recipe``, for worker processes), the Leads tab with the team's
+    values, and the leads' evaluation."""
+
+    merge_tags: list[str]
+    recipe: Callable[[], Ruleset]
+    rules: Ruleset
+    tab: _LeadsTab
+    leads: _Leads
+
+    def close(self) -> None:
+        self.tab.diff.close()  # its spooled rows go
+
+    def mark_due(self, run: _Run, state: StateStore) -> int:
+        """Choose the leads to evaluate again (``StateStore.mark_stale``); how many."""
+        tab = self.tab
+        return state.mark_stale(run.now, everyone=not tab.trusted
+                                or state.ledger_rules() != tab.fingerprint,
+                                inputs=self.leads.fingerprints)
+
+
+def _basis(run: _Run, data: SheetData, state: StateStore, merge_tags: list[str]) -> _Basis:
+    """The basis for ``merge_tags``, or RulesError."""
+    recipe = rules_recipe(data, run.config, merge_tags, run.texts)
+    rules = checked_rules(recipe, data, run.config, run.texts)
     tab = _open_leads(run, data, state, rules, merge_tags)
-    with contextlib.closing(tab.diff):  # its spooled rows go when the run is done with them
-        _decide(run, data, state, rules, tab, recipe)
+    return _Basis(merge_tags, recipe, rules, tab, _Leads(run, rules, tab.diff, tab.inputs, data))
 
 
-def _decide(run: _Run, data: SheetData, state: StateStore, rules: Ruleset, tab: _LeadsTab,
-            recipe: Callable[[], Ruleset]) -> None:
+@dataclass(frozen=True)
+class _Early:
+    """What a run prepared before its pull: the basis made with the merge tags the state had,
+    and the leads due then being scored ahead (``evaluation.Ahead``), when there are enough
+    to share among worker processes. Both serve if the pull brings no other merge tags."""
+
+    basis: _Basis
+    ahead: Ahead | None
+
+    def close(self) -> None:
+        if self.ahead is not None:
+            self.ahead.stop()
+            self.ahead.workers.close()
+        self.basis.close()
+
+
+def _score_ahead(run: _Run, data: SheetData, state: StateStore) -> _Early | None:
+    """Prepare, before the pull, what the state as the last run left it allows: the basis,
+    and the leads due by then scored ahead while Mailchimp answers (the pull mostly waits on
+    it). None when the rules need merge tags the pull has yet to bring."""
+    try:
+        basis = _basis(run, data, state, state.merge_tags())
+    except RulesError:
+        return None  # they may hold with the pull's merge tags: checked after it
+    due = basis.mark_due(run, state)
+    count = processes(due, run.config.scoring.workers)
+    workers = None
+    if count > 1:
+        state.save()  # the workers read the state as it is committed
+        workers = Workers.start(basis.leads.job(state, basis.recipe), count)
+    if workers is None:
+        return _Early(basis, None)
+    keys = [key for part in state.stale_keys(CHUNK) for key in part]
+    return _Early(basis, Ahead(workers, keys, basis.leads.chunk))
+
+
+def _decide(run: _Run, data: SheetData, state: StateStore, basis: _Basis,
+            ahead: Ahead | None) -> None:
+    rules, tab, leads = basis.rules, basis.tab, basis.leads
     run.report.team_inputs = team_inputs(rules.inputs, run.texts)
     run.report.warnings.extend(_team_warnings(run.texts, tab.inputs))
-    leads = _Leads(run, rules, tab.diff, tab.inputs, data)
-    stale = state.mark_stale(run.now, everyone=not tab.trusted
-                             or state.ledger_rules() != tab.fingerprint,
-                             inputs=leads.fingerprints)
+    stale = basis.mark_due(run, state)
     ids, _ = run.audience.resolve_tags(rules.managed_tags, create=False)
     with ThreadPoolExecutor(1) as background:  # Mailchimp answers while the leads are scored
         holders = background.submit(run.audience.tag_members, ids)
-        _evaluate(run, state, leads, stale, recipe, trusted=tab.trusted)
+        _evaluate(run, state, basis, stale, ahead)
         run.sheet.settle_leads(tab.diff)
         current = holders.result()
     plan = plan_tags(managed=rules.managed_tags, current=current, desired=leads.desired,
@@ -389,19 +465,18 @@ def _team_warnings(texts: Catalogue, inputs: TeamInputs) -> list[str]:
                for tab, column, where in inputs.ambiguous])
 
 
-def _evaluate(run: _Run, state: StateStore, leads: _Leads, stale: int,
-              recipe: Callable[[], Ruleset], *, trusted: bool) -> None:
+def _evaluate(run: _Run, state: StateStore, basis: _Basis, stale: int, ahead: Ahead | None
+              ) -> None:
     """Evaluate the leads ``mark_stale`` chose, chunk by chunk (by as many processes as
-    ``evaluation.processes`` says); reuse the rest from the ledger."""
+    ``evaluation.processes`` says, or with those scored ahead); reuse the rest from the
+    ledger."""
     unchanged = run.report.members - stale
     run.meters.stage(run.texts("progress.scoring_some", count=stale, unchanged=unchanged)
                      if unchanged else run.texts("progress.scoring", count=stale))
     scored = run.meters.start(run.texts("progress.meter_leads"), stale)
-    workers = processes(stale, run.config.scoring.workers)
-    if workers > 1:
-        state.save()  # the workers read the state as it is committed
-    chunks = (leads.chunk(keys) for keys in state.stale_keys(CHUNK))
-    results = evaluate_chunks(leads.job(state, recipe), chunks, state, workers, leads.evaluate)
+    leads, trusted = basis.leads, basis.tab.trusted
+    results = (_with_ahead(state, leads, ahead) if ahead is not None
+               else _evaluated(run, state, basis, stale))
     with _collector_paused(), contextlib.closing(results):  # a failure stops the workers at once
         for evaluated in results:
             known = state.ledger([lead.key for lead in evaluated]) if trusted else {}
@@ -410,6 +485,35 @@ def _evaluate(run: _Run, state: StateStore, leads: _Leads, stale: int,
             scored.advance(len(evaluated))
         for entry in state.settled_leads():
             leads.reuse(entry)
+
+
+def _evaluated(run: _Run, state: StateStore, basis: _Basis, stale: int
+               ) -> Generator[list[Evaluated], None, None]:
+    """The due leads evaluated, chunk by chunk, here or by worker processes."""
+    workers = processes(stale, run.config.scoring.workers)
+    if workers > 1:
+        state.save()  # the workers read the state as it is committed
+    leads = basis.leads
+    chunks = (leads.chunk(keys) for keys in state.stale_keys(CHUNK))
+    return evaluate_chunks(leads.job(state, basis.recipe), chunks, state, workers,
+                           leads.evaluate)
+
+
+def _with_ahead(state: StateStore, leads: _Leads, ahead: Ahead
+                ) -> Generator[list[Evaluated], None, None]:
+    """The due leads, those scored ahead that still hold and the others evaluated now (by the
+    same workers), merged in key order: the order a run that scored none ahead takes them
+    in, so both give the same Leads tab."""
+    handed = ahead.stop()
+    due = (key for part in state.stale_keys(CHUNK) for key in part)
+    rescoring = after_the_pull(handed, due, state.dirty_keys())
+    state.save()  # the workers read the state as it is committed: the pull's now
+    fresh = ahead.workers.in_order(leads.chunk(rescoring.fresh[start:start + CHUNK])
+                                   for start in range(0, len(rescoring.fresh), CHUNK))
+    merged = heapq.merge(ahead.leads(rescoring.discard), itertools.chain.from_iterable(fresh),
+                         key=attrgetter("key"))
+    while batch := list(itertools.islice(merged, CHUNK)):
+        yield batch
 
 
 @contextlib.contextmanager

@@ -12,12 +12,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent import futures
 from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from syncbot import evaluation, pipeline
 from syncbot.config import ConfigError, parse_config
@@ -58,9 +62,9 @@ def test_worker_processes_score_every_run_as_one_process_does(tmp_path, monkeypa
     pools = []
     in_order = evaluation._in_order
 
-    def spy(pool, chunks, *, workers):
-        pools.append(workers)
-        yield from in_order(pool, chunks, workers=workers)
+    def spy(workers, chunks):
+        pools.append(workers.count)
+        yield from in_order(workers, chunks)
 
     monkeypatch.setattr(evaluation, "_in_order", spy)
     twins = {workers: scored_by(tmp_path, monkeypatch, capsys, workers) for workers in (1, 2)}
@@ -222,3 +226,109 @@ def test_workers_is_a_whole_number_of_at_least_one(tmp_path):
         with pytest.raises(ConfigError) as raised:
             parse_config(base | {"scoring": {"workers": wrong}})
         assert "[scoring] workers" in str(raised.value), wrong
+
+
+READINGS = ["before the pull", "after the pull"]
+
+
+def watch_ahead(monkeypatch, reading: str) -> list:
+    """Every ``Ahead`` the runs make, recorded; its workers read the state ``reading``: all
+    their chunks are scored before the pull starts, or none is handed out before the pull
+    committed (the orders are listed after it: a state half way). Both are what a real run
+    may meet, and every mix of them."""
+    made: list = []
+    gate = threading.Event()
+
+    class Watched(evaluation.Ahead):
+        def __init__(self, *args) -> None:
+            self.used = self.kept = self.dropped = 0
+            made.append(self)
+            super().__init__(*args)
+
+        def _feed(self) -> None:
+            if reading == "after the pull":
+                gate.wait()
+            super()._feed()
+
+        def scored(self) -> None:
+            """Until every chunk is handed out and scored."""
+            self._feeder.join()
+            futures.wait(self._handed)
+
+        def leads(self, discard):
+            self.used, self.dropped = 1, len(discard)
+            for lead in super().leads(discard):
+                self.kept += 1
+                yield lead
+
+    real_pull = pipeline.pull
+
+    def pull(*args, **kwargs):
+        ahead = made[-1] if made else None
+        if ahead is not None and reading == "before the pull":
+            ahead.scored()
+        pulled = real_pull(*args, **kwargs)
+        if ahead is not None and reading == "after the pull":
+            gate.set()
+            ahead.scored()
+            gate.clear()
+        return pulled
+
+    monkeypatch.setattr(pipeline, "Ahead", Watched)
+    monkeypatch.setattr(pipeline, "pull", pull)
+    return made
+
+
+@pytest.mark.parametrize("reading", READINGS)
+def test_leads_scored_ahead_during_the_pull_make_the_run_one_process_makes(
+        tmp_path, monkeypatch, capsys, reading):
+    """The leads due before the pull are scored while it runs, from the state as it then
+    stands; those the pull changed, new members and members gone are put right after it,
+    and a pull bringing a new merge field drops what was scored ahead."""
+    monkeypatch.setattr(evaluation, "PARALLEL_FROM", 1)
+    twins = {workers: scored_by(tmp_path, monkeypatch, capsys, workers) for workers in (1, 2)}
+    for world, _ in twins.values():
+        assert world.run(capsys, "sync")[0] == 0
+    made = watch_ahead(monkeypatch, reading)
+    for step, gap in enumerate([timedelta(hours=6), timedelta(days=3), timedelta(hours=6)]):
+        for workers, (world, column) in twins.items():
+            made.clear()
+            world.now += gap
+            world.box.mailchimp.clock = lambda w=world: w.now
+            mc, emails = world.box.mailchimp, world.audience.emails
+            tick(world, emails[30 + step * 5:40 + step * 5], column)
+            heat_up(world, 3, start=step * 3)
+            mc.add_member(LIST_ID, f"nuevo{step}@correo.es", merge_fields={"JOBTITLE": "CEO"})
+            mc.update_member(LIST_ID, emails[100 + step], merge_fields={"JOBTITLE": "Director"})
+            mc.delete_member(LIST_ID, emails[200 + step])
+            if step == 1:  # a merge field no member had: other columns, other rules
+                mc.update_member(LIST_ID, emails[300], merge_fields={"SHOESIZE": "42"})
+            code, out, err = world.run(capsys, "sync")
+            assert code == 0, out + err
+            if workers == 1:
+                assert made == [], step  # one process: nothing is scored ahead
+            elif step == 1:
+                assert [ahead.used for ahead in made] == [0], step  # made, then dropped
+            else:
+                (ahead,) = made
+                dropped = 3 + 1 + 1  # heated up, updated, deleted (the new one was not due)
+                assert ahead.used and ahead.kept > 100 and ahead.dropped >= dropped, step
+        one, two = twins[1][0], twins[2][0]
+        assert one.leads() == two.leads(), step
+        assert one.tags() == two.tags(), step
+        assert handoff_rows(one) == handoff_rows(two), step
+        assert history(one) == history(two), step
+    assert "SHOESIZE" in one.box.sheets.values(SHEET_ID, "Leads")[0]  # the new merge field
+
+
+@given(st.lists(st.sampled_from("abcdefghij"), unique=True),
+       st.lists(st.sampled_from("abcdefghij"), unique=True),
+       st.sets(st.sampled_from("abcdefghij")))
+def test_after_the_pull_every_due_lead_is_taken_once_from_what_holds(handed, due, dirty):
+    handed, due = sorted(handed), sorted(due)
+    rescoring = evaluation.after_the_pull(handed, iter(due), dirty)
+    kept = [key for key in handed if key not in rescoring.discard]
+    assert sorted(kept + rescoring.fresh) == due  # each due key once
+    assert rescoring.fresh == [key for key in due if key in rescoring.fresh]  # in order
+    assert not set(kept) & dirty  # what the pull changed is scored again
+    assert set(rescoring.discard) <= set(handed)

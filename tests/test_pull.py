@@ -281,3 +281,26 @@ def test_a_cache_from_the_previous_version_is_upgraded_keeping_what_it_holds(tmp
     assert cache.tag_history() == [] and cache.history(["ana@example.es"]) == {}
     cache.close()
     assert StateStore.open(path, list_id=LIST_ID, lookback_days=90)[1] is None  # stays upgraded
+
+
+def test_a_copy_of_the_state_holds_what_its_log_still_holds(tmp_path):
+    """A dry run works on a copy: one of the file alone would miss the last commits of a run
+    that died before SQLite moved its write-ahead log into the file."""
+    path = tmp_path / "state.db"
+    cache, _ = StateStore.open(path, list_id=LIST_ID, lookback_days=LOOKBACK)
+    cache.commit_run(NOW)  # still in the log: the run "dies" holding it open
+    assert path.with_name("state.db-wal").stat().st_size > 0
+    StateStore.copy(path, tmp_path / "copy.db")
+    copied, why = StateStore.open(tmp_path / "copy.db", list_id=LIST_ID, lookback_days=LOOKBACK)
+    assert why is None and copied.cursor() == NOW
+    copied.close()
+    (tmp_path / "file-alone.db").write_bytes(path.read_bytes())
+    alone, why = StateStore.open(tmp_path / "file-alone.db", list_id=LIST_ID,
+                                 lookback_days=LOOKBACK)
+    assert why is not None and alone.cursor() is None  # the file alone misses the cursor
+    alone.close()
+    cache.close()
+    (tmp_path / "garbage.db").write_bytes(b"not a database" * 100)
+    StateStore.copy(tmp_path / "garbage.db", tmp_path / "garbage-copy.db")  # as it is
+    assert (tmp_path / "garbage-copy.db").read_bytes() == b"not a database" * 100
+

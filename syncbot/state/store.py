@@ -15,11 +15,17 @@ each lead the ledger keeps until when its values hold without new inputs
 marks that member **dirty**: a run recomputes only dirty leads, leads past
 their ``stable_until`` and all leads when the rules changed; the others are
 taken from the ledger as they are.
+
+The file is in SQLite's write-ahead-log mode: a run's worker processes read the
+state as it was last committed while the run itself writes the pull into it
+(``syncbot.evaluation.Ahead``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 import sqlite3
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -122,7 +128,7 @@ class StateStore:
         reason = None
         if path.exists():
             try:
-                db = sqlite3.connect(path)
+                db = _writer(path)
                 meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
                 if _upgrade(db, meta.get("version")):
                     meta["version"] = str(SCHEMA_VERSION)
@@ -136,7 +142,7 @@ class StateStore:
         else:
             reason = "missing"
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path)
+        db = _writer(path)
         db.executescript(SCHEMA)
         db.executemany("INSERT INTO meta VALUES (?, ?)", [
             ("version", str(SCHEMA_VERSION)), ("list_id", list_id),
@@ -161,6 +167,18 @@ class StateStore:
             db.close()
             return None, reason
         return cls(db, path), None
+
+    @staticmethod
+    def copy(path: Path, to: Path) -> None:
+        """A copy of the state at ``path`` as last committed (a dry run works on one), taken
+        through SQLite: the file alone may lack what its write-ahead log still holds. A file
+        SQLite cannot read is copied as it is, for ``open`` to find it unusable as before."""
+        try:
+            with contextlib.closing(_read_only(path)) as source, \
+                    contextlib.closing(sqlite3.connect(to)) as target:
+                source.backup(target)
+        except sqlite3.DatabaseError:
+            shutil.copyfile(path, to)
 
     @classmethod
     def reader(cls, path: Path) -> StateStore:
@@ -206,6 +224,10 @@ class StateStore:
         rows = list(members)
         self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?, ?)", rows)
         self._mark((member.key,) for member in rows)
+
+    def dirty_keys(self) -> set[str]:
+        """The members whose inputs changed since the last run was recorded (``_mark``)."""
+        return {key for (key,) in self.db.execute("SELECT key FROM dirty")}
 
     def _mark(self, keys: Iterable[tuple[str]]) -> None:
         """These members' inputs changed: their leads must be recomputed."""
@@ -597,6 +619,14 @@ def _unusable(meta: Mapping[str, str], list_id: str, lookback_days: int) -> str 
     if meta.get("lookback_days") != str(lookback_days):
         return "lookback"
     return "incomplete" if meta.get("cursor") is None else None
+
+
+def _writer(path: Path) -> sqlite3.Connection:
+    """The run's own connection, the file in write-ahead-log mode (see the module's
+    docstring)."""
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    return db
 
 
 def _read_only(path: Path) -> sqlite3.Connection:
