@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -204,6 +205,16 @@ def test_a_worker_leaves_stop_signals_to_its_run_and_ends_with_it(tmp_path):
     assert not left
 
 
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="process priorities (Unix)")
+def test_a_worker_gives_way_to_its_run():
+    """Scoring ahead takes the cores the pull leaves: the workers run at a lower priority."""
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=evaluation.give_way)
+    with pool:
+        niceness = pool.submit(os.nice, 0).result()
+    assert niceness == min(os.nice(0) + evaluation.NICENESS, 19)
+
+
 @pytest.mark.parametrize(("due", "configured", "cores", "expected"), [
     (19_999, None, 8, 1),  # too few to be worth starting processes for
     (19_999, 4, 8, 1),
@@ -305,6 +316,7 @@ def test_leads_scored_ahead_during_the_pull_make_the_run_one_process_makes(
                 mc.update_member(LIST_ID, emails[300], merge_fields={"SHOESIZE": "42"})
             code, out, err = world.run(capsys, "sync")
             assert code == 0, out + err
+            assert not (world.tmp / ".syncbot" / "state.db-wal").exists()  # only during a run
             if workers == 1:
                 assert made == [], step  # one process: nothing is scored ahead
             elif step == 1:
