@@ -7,8 +7,9 @@ move), about 200 µs each (docs/benchmarks.md, "A week at the default cadence").
 ``PARALLEL_FROM`` due leads on, worker processes share that work. Each is started fresh
 ("spawn": none of this process's threads, locks or connections come along), opens the state
 to read, and evaluates whole chunks of keys, sending back each lead's cells, already
-encoded, with its ledger note. The chunks come back in key order, the order this process
-would have made them in, so a run's result is the same however many processes scored it.
+encoded and compared with its ledger entry, with its ledger note. The chunks come back in
+key order, the order this process would have made them in, so a run's result is the same
+however many processes scored it.
 
 The workers read the state as it is committed: the caller commits before asking for more
 than one process (``processes``). A scheduled run starts them before its pull (``Ahead``):
@@ -47,12 +48,12 @@ from syncbot.locales import t
 from syncbot.mailchimp.orders import stored_orders
 from syncbot.mailchimp.pull import stored_members
 from syncbot.ports import LeadNote
-from syncbot.sheets.leads import row_cells, to_json
+from syncbot.sheets.leads import Compared, Comparison, row_cells, to_json
 from syncbot.state.store import StateStore
 
 PARALLEL_FROM = 20_000  # due leads: below this, starting the workers costs more than they save
 MOST_BY_DEFAULT = 4  # workers without ``[scoring] workers``: the run's own share of the work
-#                      (comparing rows with the ledger, the tag plan) keeps more from helping
+#                      (filing the rows, the tag plan) keeps more from helping
 #                      much, and each worker holds about 55 MB
 NICENESS = 10  # added to a worker's: scoring ahead must not slow the pull down
 CHUNK = 2000  # leads evaluated at a time: memory stays flat whatever the audience size
@@ -72,6 +73,7 @@ class ScoringJob:
     now: datetime
     value_columns: tuple[str, ...]  # the Leads cells, in the diff's order
     orders: bool  # ``[orders]`` is on: the leads' purchases count
+    comparison: Comparison | None = None  # with the ledger, when the run trusts it
 
 
 @dataclass(frozen=True)
@@ -93,13 +95,23 @@ class Chunk:
 
 
 class Evaluated(NamedTuple):
-    """One lead evaluated: its Leads cells, as values and as the JSON the ledger keeps, and
-    the note that goes with them."""
+    """One lead evaluated: its Leads cells, as values and as the JSON the ledger keeps, the
+    note that goes with them, and how they compare with the lead's ledger entry (if the run
+    trusts the ledger and the lead has one). A worker leaves the values out (None) where the
+    comparison says all the run needs of them: they are most of what it would send."""
 
     key: str
-    cells: list[Any]
+    cells: list[Any] | None
     text: str
     note: LeadNote
+    compared: Compared | None = None
+
+    def light(self) -> Evaluated:
+        """As a worker sends it back."""
+        compared = self.compared
+        if compared is None or compared.tags_before is not None:
+            return self  # a new lead, or one whose tags changed: the run decodes these cells
+        return self._replace(cells=None)
 
 
 class ChunkEvaluator:
@@ -113,6 +125,8 @@ class ChunkEvaluator:
         job, keys = self.job, chunk.keys
         history = self.store.history(keys)
         orders = stored_orders(self.store, keys) if job.orders else {}
+        compare = job.comparison
+        known = self.store.ledger(keys) if compare is not None else {}
         evaluated = []
         for member, events in stored_members(self.store, keys):
             key = member.key
@@ -122,7 +136,10 @@ class ChunkEvaluator:
             note = LeadNote(lead.stable_until.timestamp(), member.status, member.email,
                             json.dumps(lead.tags), lead.score, chunk.fingerprints.get(key, ""),
                             lead.values.get("topics") or "")
-            evaluated.append(Evaluated(key, cells, to_json(cells), note))
+            text = to_json(cells)
+            entry = known.get(key)
+            compared = None if compare is None or entry is None else compare(cells, text, entry)
+            evaluated.append(Evaluated(key, cells, text, note, compared))
         return evaluated
 
 
@@ -326,7 +343,7 @@ def _end_with(sentinel: int) -> None:
 
 def _evaluate_in_worker(chunk: Chunk) -> list[Evaluated]:
     assert _worker is not None, "the pool's initializer makes it"
-    return _worker(chunk)
+    return [lead.light() for lead in _worker(chunk)]
 
 
 def _evaluate_packed_in_worker(chunk: Chunk) -> bytes:

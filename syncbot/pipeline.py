@@ -64,7 +64,6 @@ from syncbot.mailchimp.pull import pull
 from syncbot.ports import (
     AudienceSource,
     ColumnRead,
-    Known,
     LeadNote,
     LedgerEntry,
     SheetPort,
@@ -474,14 +473,13 @@ def _evaluate(run: _Run, state: StateStore, basis: _Basis, stale: int, ahead: Ah
     run.meters.stage(run.texts("progress.scoring_some", count=stale, unchanged=unchanged)
                      if unchanged else run.texts("progress.scoring", count=stale))
     scored = run.meters.start(run.texts("progress.meter_leads"), stale)
-    leads, trusted = basis.leads, basis.tab.trusted
+    leads = basis.leads
     results = (_with_ahead(state, leads, ahead) if ahead is not None
                else _evaluated(run, state, basis, stale))
     with _collector_paused(), contextlib.closing(results):  # a failure stops the workers at once
         for evaluated in results:
-            known = state.ledger([lead.key for lead in evaluated]) if trusted else {}
             for lead in evaluated:
-                leads.take(lead, known.get(lead.key))
+                leads.take(lead)
             scored.advance(len(evaluated))
         for entry in state.settled_leads():
             leads.reuse(entry)
@@ -632,19 +630,20 @@ class _Leads:
     def job(self, state: StateStore, rules: Callable[[], Ruleset]) -> ScoringJob:
         """What evaluating any lead of this run needs, in another process too
         (``evaluation.ScoringJob``); ``rules``: how this run's rules are made."""
-        evaluate = self.evaluate
+        evaluate, diff = self.evaluate, self.diff
         return ScoringJob(state.path, rules, evaluate.settings, evaluate.say,
-                          evaluate.labels, self.now, tuple(self.diff.layout.value_columns),
-                          orders=evaluate.settings.order_days is not None)
+                          evaluate.labels, self.now, tuple(diff.layout.value_columns),
+                          orders=evaluate.settings.order_days is not None,
+                          comparison=diff.comparison if diff.trust_ledger else None)
 
     def chunk(self, keys: Sequence[str]) -> Chunk:
         """The chunk of ``keys``, with the team's values of those that have any."""
         return Chunk.of(keys, self.inputs.values, self.fingerprints)
 
-    def take(self, lead: Evaluated, known: Known | None) -> None:
-        """A lead evaluated again; ``known``: its ledger entry, if any."""
+    def take(self, lead: Evaluated) -> None:
+        """A lead evaluated again."""
         self._remember(lead.key, lead.note, lead.text)
-        self.diff.add(lead.key, lead.cells, lead.text, known, lead.note)
+        self.diff.add(lead.key, lead.cells, lead.text, lead.compared, lead.note)
 
     def reuse(self, entry: LedgerEntry) -> None:
         note = entry.note  # built once: this runs for every unchanged lead

@@ -301,6 +301,7 @@ def test_leads_scored_ahead_during_the_pull_make_the_run_one_process_makes(
     for world, _ in twins.values():
         assert world.run(capsys, "sync")[0] == 0
     made = watch_ahead(monkeypatch, reading)
+    plans = {}
     for step, gap in enumerate([timedelta(hours=6), timedelta(days=3), timedelta(hours=6)]):
         for workers, (world, column) in twins.items():
             made.clear()
@@ -314,6 +315,8 @@ def test_leads_scored_ahead_during_the_pull_make_the_run_one_process_makes(
             mc.delete_member(LIST_ID, emails[200 + step])
             if step == 1:  # a merge field no member had: other columns, other rules
                 mc.update_member(LIST_ID, emails[300], merge_fields={"SHOESIZE": "42"})
+            plans[workers] = world.run(capsys, "plan")[1]  # its sample: leads whose tags change
+            made.clear()
             code, out, err = world.run(capsys, "sync")
             assert code == 0, out + err
             assert not (world.tmp / ".syncbot" / "state.db-wal").exists()  # only during a run
@@ -326,6 +329,7 @@ def test_leads_scored_ahead_during_the_pull_make_the_run_one_process_makes(
                 dropped = 3 + 1 + 1  # heated up, updated, deleted (the new one was not due)
                 assert ahead.used and ahead.kept > 100 and ahead.dropped >= dropped, step
         one, two = twins[1][0], twins[2][0]
+        assert plans[1] == plans[2] and "→" in plans[1], step
         assert one.leads() == two.leads(), step
         assert one.tags() == two.tags(), step
         assert handoff_rows(one) == handoff_rows(two), step

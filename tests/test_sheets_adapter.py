@@ -15,12 +15,19 @@ from syncbot.core.rules import parse_rules
 from syncbot.core.values import to_serial
 from syncbot.errors import InvalidInputError
 from syncbot.locales import rule_vocabulary
-from syncbot.ports import ColumnRead, LeadNote
+from syncbot.ports import ColumnRead, Known, LeadNote
 from syncbot.sandbox import Faults, Sandbox
 from syncbot.sandbox.sheets import Formula
 from syncbot.sheets.a1 import col_letters
 from syncbot.sheets.client import SheetsError, SheetSetupError, Workbook
-from syncbot.sheets.leads import leads_columns, row_cells, sync_stamp, to_json
+from syncbot.sheets.leads import (
+    Compared,
+    Comparison,
+    leads_columns,
+    row_cells,
+    sync_stamp,
+    to_json,
+)
 from syncbot.sheets.spreadsheet import Spreadsheet
 from syncbot.sheets.tabs import (
     append_run,
@@ -35,12 +42,17 @@ CONFIG = SheetsConfig(spreadsheet_id=SHEET_ID)
 COLUMNS = leads_columns(["FNAME", "COMPANY"], 90)
 
 
-def add_lead(diff, values, ledger) -> None:
-    """A lead evaluated with ``values``, into ``diff`` as a run adds it."""
+def add_lead(diff, values, ledger, *, light: bool = False) -> None:
+    """A lead evaluated with ``values``, into ``diff`` as a run adds it; ``light``: with its
+    cells left out wherever the comparison says enough, as a worker sends it
+    (``Evaluated.light``)."""
     key = values["email"].lower()
     cells = row_cells(diff.layout.value_columns, values)
-    diff.add(key, cells, to_json(cells), ledger.get(key),
-             LeadNote(0.0, "subscribed", key, "[]", 0.0))
+    text, known = to_json(cells), ledger.get(key)
+    compared = None if known is None else diff.comparison(cells, text, known)
+    if light and compared is not None and compared.tags_before is None:
+        cells = None
+    diff.add(key, cells, text, compared, LeadNote(0.0, "subscribed", key, "[]", 0.0))
 
 
 class World:
@@ -82,15 +94,15 @@ class World:
     def sheet(self, tab: str):
         return self.box.sheets.spreadsheets[SHEET_ID].sheet(tab)
 
-    def sync_leads(self, leads, when=NOW, *, trust_ledger=True):
+    def sync_leads(self, leads, when=NOW, *, trust_ledger=True, light=False):
         """What a run does with the Leads tab; ``self.ledger`` and ``self.columns_read``
-        stand in for the cache's."""
+        stand in for the cache's; ``light``: see ``add_lead``."""
         sheet = Spreadsheet(self.book, CONFIG)
         sheet.read(beside=self.columns_read if trust_ledger else ())  # not for `--full`
         opened = sheet.open_leads(COLUMNS, (), trust_ledger=trust_ledger)
         diff, self.columns_read = opened.diff, opened.columns
         for values in leads:
-            add_lead(diff, values, self.ledger)
+            add_lead(diff, values, self.ledger, light=light)
         sheet.settle_leads(diff)
         writes = sheet.write_leads(diff, when)
         self.ledger.update((entry.key, entry.known) for entry in diff.ledger_entries(when))
@@ -678,3 +690,31 @@ def test_init_keeps_a_default_tab_the_team_wrote_in():
     w.book.write([{"range": "'Sheet1'!A1", "values": [["our notes"]]}])
     init_spreadsheet(w.book, CONFIG)
     assert w.values("Sheet1") == [["our notes"]]
+
+
+@pytest.mark.parametrize("light", [False, True])
+def test_the_sample_shows_leads_whose_tags_change_with_the_tags_before(world, light):
+    world.sync_leads([lead(i) for i in range(1, 6)])
+    diff, _ = world.sync_leads([lead(1), lead(2, tags="lead:hot", score=90.0),
+                                lead(3, score=50.0), lead(4, tags="lead:warm"), lead(5)],
+                               when=NOW + timedelta(hours=1), light=light)
+    assert diff.changed_leads == 3  # the score of 3 changed, not its tags: no sample
+    assert [(s.email, s.before, s.after, s.score) for s in diff.sample()] == [
+        ("Lead2@Example.com", "lead:cold", "lead:hot", 90.0),
+        ("Lead4@Example.com", "lead:cold", "lead:warm", 4.0)]
+
+
+def test_a_lead_is_compared_with_its_ledger_entry_cell_by_cell():
+    columns = ("email", "score", "tags", "why")
+    comparison = Comparison(columns)
+    before = ["a@example.com", 10, "lead:warm", "clicks"]
+    known = Known(to_json(before), 46000.5)
+    assert comparison(before, to_json(before), known) == Compared(46000.5, None, None)
+    after = ["a@example.com", 10 + 1e-12, "lead:hot", "clicks, pricing"]
+    expected = Compared(46000.5, (2, 3), "lead:warm")  # a float within 1e-9 is the same
+    assert comparison(after, to_json(after), known) == expected
+    assert comparison(None, to_json(after), known) == expected  # decoded from the JSON
+    longer = [*after[:2], "lead:warm", "clicks", "new"]
+    assert comparison(longer, to_json(longer), known) == Compared(46000.5, (4,), None)
+    refill = Comparison(columns, frozenset({3}))  # "why" is a column the tab lost
+    assert refill(before, to_json(before), known) == Compared(46000.5, (3,), None)

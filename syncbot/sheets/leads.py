@@ -199,6 +199,52 @@ class Highest(Generic[T]):
         return [item for _, _, item in sorted(self._heap, key=lambda e: (-e[0], -e[1]))]
 
 
+class Compared(NamedTuple):
+    """A recomputed lead's cells against its ledger entry (``Comparison``), worked out where
+    the lead was evaluated (a worker process, often), so that the run's own process only
+    files the result."""
+
+    synced_at: float | None  # the entry's ``synced_at``: whether the row still shows it
+    changed: tuple[int, ...] | None  # the cells that differ; None: the very cells of the entry
+    tags_before: str | None  # the entry's tags cell, when the tags changed (the plan shows it)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How a run compares a lead's cells with its ledger entry: ``value_columns`` in order,
+    ``blank`` the positions of the columns the tab has yet to get (empty in the sheet,
+    whatever the ledger says)."""
+
+    value_columns: tuple[str, ...]
+    blank: frozenset[int] = frozenset()
+
+    def __call__(self, cells: Sequence[Any] | None, text: str, known: Known) -> Compared:
+        """``cells`` (or, if None, ``text`` decoded) against ``known``."""
+        if known.cells == text and not self.blank:
+            return Compared(known.synced_at, None, None)
+        old = json.loads(known.cells)
+        for i in self.blank:
+            old[i] = None
+        new = json.loads(text) if cells is None else cells
+        return Compared(known.synced_at, changed_cells(old, new), self.tags_before(old, new))
+
+    def tags_before(self, old: Sequence[Any], new: Sequence[Any]) -> str | None:
+        """The tags cell of ``old`` (as text) if ``new`` changes it; else None."""
+        if "tags" not in self.value_columns:
+            return None
+        at = self.value_columns.index("tags")
+        before = as_text(old[at]) if at < len(old) else ""
+        return None if before == new[at] else before
+
+
+def changed_cells(old: Sequence[Any], new: Sequence[Any]) -> tuple[int, ...]:
+    """The positions where ``new`` differs from ``old`` as the sheet shows them (``same``)."""
+    known = len(old)
+    return tuple(i for i, value in enumerate(new)  # most cells are the same object type
+                 if i >= known or old[i] != value or old[i].__class__ is not value.__class__
+                 if not same(old[i] if i < known else None, value))
+
+
 @dataclass
 class SampleLead:
     """A lead shown in the plan: its tags before and after, its score and why."""
@@ -258,60 +304,66 @@ class LeadsDiff:
 
     # ---- lead by lead ---------------------------------------------------------------------
 
-    def add(self, key: str, cells: list[Any], text: str, known: Known | None, note: LeadNote
-            ) -> None:
-        """One recomputed lead: its ``row_cells`` in ``layout.value_columns`` and their
-        ``to_json`` (made where it was evaluated: ``syncbot.evaluation``); ``known`` is its
-        ledger entry, if any; ``note`` is stored with it in the ledger."""
-        self._add(key, text, cells, known, note, recomputed=True)
+    @property
+    def comparison(self) -> Comparison:
+        """How this run's leads are compared with their ledger entries (``add``)."""
+        return Comparison(tuple(self.layout.value_columns), frozenset(self._blank))
+
+    def add(self, key: str, cells: list[Any] | None, text: str, compared: Compared | None,
+            note: LeadNote) -> None:
+        """One recomputed lead: its ``row_cells`` in ``layout.value_columns`` (None: decoded
+        from ``text`` where needed) and their ``to_json`` (made where it was evaluated:
+        ``syncbot.evaluation``); ``compared``: against its ledger entry by ``comparison``
+        (None: it has none, or the ledger is not trusted); ``note`` is stored with it in the
+        ledger."""
+        self._add(key, text, cells, compared, note, recomputed=True)
 
     def reuse(self, key: str, known: Known, note: LeadNote) -> None:
         """A lead whose values are the ledger's (nothing it depends on changed)."""
-        self._add(key, known.cells, None, known, note, recomputed=False)
+        self._add(key, known.cells, None, self.comparison(None, known.cells, known), note,
+                  recomputed=False)
 
-    def _add(self, key: str, text: str, cells: list[Any] | None, known: Known | None, note: LeadNote,
-             *, recomputed: bool) -> None:
+    def _add(self, key: str, text: str, cells: list[Any] | None, compared: Compared | None,
+             note: LeadNote, *, recomputed: bool) -> None:
         row = self.rows_of.get(key)
         if row is None:
             self.rows_of[key] = row = self._new_row()
             self.new_leads += 1
             self.spool.add_pending(PendingRow(row, key, text, ALL, note))
-            self._sample(None, json.loads(text) if cells is None else cells)
+            self._sample("", text, cells)
             return
         stamp = self._stamps[row - 2] if row - 2 < len(self._stamps) else None
-        if not (self.trust_ledger and known is not None and _vouches(known.synced_at, stamp)):
+        if not (self.trust_ledger and compared is not None
+                and _vouches(compared.synced_at, stamp)):
             self.spool.add_unverified(UnverifiedRow(row, key, text, note))
             return
-        if known.cells == text and not self._blank:
+        if compared.changed is None:
             if recomputed:
-                self.spool.add_kept(LedgerEntry.of(key, known, note))
-            return
-        old = json.loads(known.cells)
-        for i in self._blank:
-            old[i] = None
-        self._compare(row, key, text, old, json.loads(text) if cells is None else cells, stamp,
-                      note)
+                self.spool.add_kept(LedgerEntry.of(key, Known(text, compared.synced_at), note))
+        else:
+            self._file(row, key, text, cells, stamp, note, compared)
 
-    def _compare(self, row: int, key: str, text: str, old: Sequence[Any], cells: Sequence[Any],
-                 stamp: Any, note: LeadNote) -> None:
-        known = len(old)
-        changed = tuple(i for i, value in enumerate(cells)  # most cells are the same object type
-                        if i >= known or old[i] != value or old[i].__class__ is not value.__class__
-                        if not same(old[i] if i < known else None, value))
-        if changed:
-            self.spool.add_pending(PendingRow(row, key, text, changed, note))
+    def _file(self, row: int, key: str, text: str, cells: Sequence[Any] | None, stamp: Any,
+              note: LeadNote, compared: Compared) -> None:
+        """A lead whose row showed ``compared``'s cells: written where they changed, kept
+        (with the row's ``stamp``) where they did not."""
+        if compared.changed:
+            self.spool.add_pending(PendingRow(row, key, text, compared.changed, note))
             self.changed_leads += 1
-            self._sample(old, cells)
+            if compared.tags_before is not None:
+                self._sample(compared.tags_before, text, cells)
         else:
             self.spool.add_kept(LedgerEntry.of(
                 key, Known(text, stamp if _is_number(stamp) else None), note))
 
-    def _sample(self, old: Sequence[Any] | None, cells: Sequence[Any]) -> None:
-        """Keep the highest-scoring leads whose tags change, for the plan's sample."""
+    def _sample(self, before: str, text: str, cells: Sequence[Any] | None) -> None:
+        """Keep the highest-scoring leads whose tags change (from ``before``), for the plan's
+        sample; ``cells`` decoded from ``text`` only for those."""
         tags = self._at.get("tags")
         if tags is None:
             return
-        before = as_text(old[tags]) if old is not None and tags < len(old) else ""
+        if cells is None:
+            cells = json.loads(text)
         if before == cells[tags]:
             return
         score = cells[self._at["score"]]
@@ -333,7 +385,9 @@ class LeadsDiff:
             current = rows[row]
             old = [current[p] if p < len(current) else None for p in self._positions]
             stamp = current[stamp_at] if stamp_at < len(current) else None
-            self._compare(row, key, text, old, json.loads(text), stamp, note)
+            cells = json.loads(text)
+            self._file(row, key, text, cells, stamp, note, Compared(
+                None, changed_cells(old, cells), self.comparison.tags_before(old, cells)))
 
     # ---- results --------------------------------------------------------------------------
 
