@@ -391,6 +391,7 @@ class _Early:
     ahead: Ahead | None
 
     def close(self) -> None:
+        """Stop the workers and let go of the diff (again, harmlessly, if already done)."""
         if self.ahead is not None:
             self.ahead.stop()
             self.ahead.workers.close()

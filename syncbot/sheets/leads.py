@@ -278,6 +278,8 @@ class LeadsDiff:
         columns = layout.value_columns
         self._positions = [layout.index[name] for name in columns]
         self._blank = {i for i, name in enumerate(columns) if name in layout.new_columns}
+        # how this run's leads are compared with their ledger entries (``add``)
+        self.comparison = Comparison(tuple(columns), frozenset(self._blank))
         self._at = {name: i for i, name in enumerate(columns)}
         self.rows_of: dict[str, int] = {}
         duplicates: dict[str, None] = {}
@@ -303,11 +305,6 @@ class LeadsDiff:
         self.samples: Highest[SampleLead] = Highest(sample_size)
 
     # ---- lead by lead ---------------------------------------------------------------------
-
-    @property
-    def comparison(self) -> Comparison:
-        """How this run's leads are compared with their ledger entries (``add``)."""
-        return Comparison(tuple(self.layout.value_columns), frozenset(self._blank))
 
     def add(self, key: str, cells: list[Any] | None, text: str, compared: Compared | None,
             note: LeadNote) -> None:
