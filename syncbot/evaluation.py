@@ -269,10 +269,15 @@ class Ahead:
         return self.due[:self._handed_keys]
 
     def leads(self, discard: AbstractSet[str]) -> Iterator[Evaluated]:
-        """The leads scored ahead, in key order, but those in ``discard``."""
+        """The leads scored ahead, in key order, but those in ``discard``; each chunk's packed
+        results let go of as soon as they are unpacked (the run is not done with them before
+        it ends)."""
+        handed = deque(self._handed)
+        self._handed.clear()
         with self.workers.stopped():
-            for future in self._handed:
-                for lead in pickle.loads(zlib.decompress(future.result())):
+            while handed:
+                packed = handed.popleft().result()
+                for lead in pickle.loads(zlib.decompress(packed)):
                     if lead.key not in discard:
                         yield lead
 
