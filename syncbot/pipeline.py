@@ -414,8 +414,13 @@ def _score_ahead(run: _Run, data: SheetData, state: StateStore) -> _Early | None
         workers = Workers.start(basis.leads.job(state, basis.recipe), count)
     if workers is None:
         return _Early(basis, None)
-    keys = [key for part in state.stale_keys(CHUNK) for key in part]
+    keys = list(_due_keys(state))
     return _Early(basis, Ahead(workers, keys, basis.leads.chunk))
+
+
+def _due_keys(state: StateStore) -> Iterator[str]:
+    """Every key ``mark_stale`` chose, in order (read a chunk at a time)."""
+    return itertools.chain.from_iterable(state.stale_keys(CHUNK))
 
 
 def _decide(run: _Run, data: SheetData, state: StateStore, basis: _Basis,
@@ -504,8 +509,7 @@ def _with_ahead(state: StateStore, leads: _Leads, ahead: Ahead
     same workers), merged in key order: the order a run that scored none ahead takes them
     in, so both give the same Leads tab."""
     handed = ahead.stop()
-    due = (key for part in state.stale_keys(CHUNK) for key in part)
-    rescoring = after_the_pull(handed, due, state.dirty_keys())
+    rescoring = after_the_pull(handed, _due_keys(state), state.dirty_keys())
     state.save()  # the workers read the state as it is committed: the pull's now
     fresh = ahead.workers.in_order(leads.chunk(rescoring.fresh[start:start + CHUNK])
                                    for start in range(0, len(rescoring.fresh), CHUNK))
