@@ -268,6 +268,19 @@ def test_an_invalid_weights_cell_stops_everything_with_exit_2(world, capsys):
     assert world.box.mailchimp_host.count("GET", "/members") == 0  # stopped before the pull
 
 
+def test_a_rule_on_a_merge_field_the_same_sync_brings_is_applied(world, capsys):
+    """Before its pull, a scheduled run prepares its rules from the merge fields the state
+    has; a rule naming one that only this pull brings must wait for the pull, not fail."""
+    assert world.run(capsys, "sync")[0] == 0
+    first = world.audience.emails[0]
+    world.box.mailchimp.update_member(LIST_ID, first, merge_fields={"SHOESIZE": "42"})
+    world.set_weights([["SHOESIZE", "=", "42", 50, "", "fit"]])
+    code, out, err = world.run(capsys, "sync")
+    assert code == 0, out + err
+    row = world.leads()[first.lower()]
+    assert row["SHOESIZE"] == "42" and "SHOESIZE = 42 +50" in row["why"]
+
+
 def test_the_safety_stop_and_force(world, capsys):
     world.set_weights([["opens_90d", "per", "", 10, "", "engagement"]])  # many warm and hot
     world.run(capsys, "sync")
