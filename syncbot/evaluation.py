@@ -11,11 +11,11 @@ encoded and compared with its ledger entry, with its ledger note. The chunks com
 key order, the order this process would have made them in, so a run's result is the same
 however many processes scored it.
 
-The workers read the state as it is committed: the caller commits before asking for more
-than one process (``processes``). A scheduled run starts them before its pull (``Ahead``):
-the pull mostly waits on Mailchimp, and the leads already due by then (their values moved
-with time, or the team's did) are scored meanwhile from the state as the last run left it;
-what the pull changed is scored again after it.
+The workers read the state as it is committed: ``Workers`` commits the run's store before
+they start and before each run of chunks it hands them. A scheduled run starts them before
+its pull (``Ahead``): the pull mostly waits on Mailchimp, and the leads already due by then
+(their values moved with time, or the team's did) are scored meanwhile from the state as
+the last run left it; what the pull changed is scored again after it.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def evaluate_chunks(job: ScoringJob, chunks: Iterable[Chunk], store: StateStore,
                     evaluate: Evaluator) -> Generator[list[Evaluated], None, None]:
     """Each chunk evaluated, in order: here, with ``store`` and ``evaluate`` (``workers`` 1), or
     by that many worker processes, each with a read-only store and the rules of its own."""
-    pool = Workers.start(job, workers) if workers > 1 else None
+    pool = Workers.start(job, workers, store) if workers > 1 else None
     if pool is None:
         yield from map(ChunkEvaluator(job, store, evaluate), chunks)
         return
@@ -174,21 +174,23 @@ def evaluate_chunks(job: ScoringJob, chunks: Iterable[Chunk], store: StateStore,
 
 
 class Workers:
-    """``count`` worker processes ready for one run's job, until ``close``."""
+    """``count`` worker processes ready for one run's job, until ``close``; ``store``: the
+    run's own, committed whenever the workers are about to read it (they see only what is)."""
 
-    def __init__(self, pool: ProcessPoolExecutor, count: int) -> None:
-        self.pool, self.count = pool, count
+    def __init__(self, pool: ProcessPoolExecutor, count: int, store: StateStore) -> None:
+        self.pool, self.count, self.store = pool, count, store
 
     @classmethod
-    def start(cls, job: ScoringJob, count: int) -> Workers | None:
+    def start(cls, job: ScoringJob, count: int, store: StateStore) -> Workers | None:
         """The workers, or None where processes cannot share work (no working semaphores, as
         in some containers): the leads are then scored in the run's own process."""
+        store.save()
         try:
             pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=_start_worker, initargs=(job,))
         except (ImportError, NotImplementedError, OSError):
             return None
-        return cls(pool, count)
+        return cls(pool, count, store)
 
     def submit(self, work: Callable[[Chunk], Any], chunk: Chunk) -> Future[Any]:
         """``work`` on ``chunk`` in a worker (which is started if due)."""
@@ -199,7 +201,8 @@ class Workers:
                                  reason=exc.strerror or type(exc).__name__)) from None
 
     def in_order(self, chunks: Iterable[Chunk]) -> Iterator[list[Evaluated]]:
-        """Each chunk evaluated, in order (``_in_order``)."""
+        """Each chunk evaluated, in order (``_in_order``), from the state as it now is."""
+        self.store.save()
         with self.stopped():
             yield from _in_order(self, chunks)
 

@@ -408,10 +408,8 @@ def _score_ahead(run: _Run, data: SheetData, state: StateStore) -> _Early | None
         return None  # they may hold with the pull's merge tags: checked after it
     due = basis.mark_due(run, state)
     count = processes(due, run.config.scoring.workers)
-    workers = None
-    if count > 1:
-        state.save()  # the workers read the state as it is committed
-        workers = Workers.start(basis.leads.job(state, basis.recipe), count)
+    workers = Workers.start(basis.leads.job(state, basis.recipe), count, state) \
+        if count > 1 else None
     if workers is None:
         return _Early(basis, None)
     keys = list(_due_keys(state))
@@ -495,8 +493,6 @@ def _evaluated(run: _Run, state: StateStore, basis: _Basis, stale: int
                ) -> Generator[list[Evaluated], None, None]:
     """The due leads evaluated, chunk by chunk, here or by worker processes."""
     workers = processes(stale, run.config.scoring.workers)
-    if workers > 1:
-        state.save()  # the workers read the state as it is committed
     leads = basis.leads
     chunks = (leads.chunk(keys) for keys in state.stale_keys(CHUNK))
     return evaluate_chunks(leads.job(state, basis.recipe), chunks, state, workers,
@@ -510,7 +506,6 @@ def _with_ahead(state: StateStore, leads: _Leads, ahead: Ahead
     in, so both give the same Leads tab."""
     handed = ahead.stop()
     rescoring = after_the_pull(handed, _due_keys(state), state.dirty_keys())
-    state.save()  # the workers read the state as it is committed: the pull's now
     fresh = ahead.workers.in_order(leads.chunk(rescoring.fresh[start:start + CHUNK])
                                    for start in range(0, len(rescoring.fresh), CHUNK))
     merged = heapq.merge(ahead.leads(rescoring.discard), itertools.chain.from_iterable(fresh),
