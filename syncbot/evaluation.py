@@ -71,9 +71,9 @@ class ScoringJob:
     say: Say  # the sheet's language: ``why`` is written in it
     labels: Labels
     now: datetime
-    value_columns: tuple[str, ...]  # the Leads cells, in the diff's order
+    comparison: Comparison  # the Leads cells (in the diff's order) against the ledger
+    trusted: bool  # the run trusts the ledger: each lead is compared with its entry
     orders: bool  # ``[orders]`` is on: the leads' purchases count
-    comparison: Comparison | None = None  # with the ledger, when the run trusts it
 
 
 @dataclass(frozen=True)
@@ -126,19 +126,19 @@ class ChunkEvaluator:
         history = self.store.history(keys)
         orders = stored_orders(self.store, keys) if job.orders else {}
         compare = job.comparison
-        known = self.store.ledger(keys) if compare is not None else {}
+        known = self.store.ledger(keys) if job.trusted else {}
         evaluated = []
         for member, events in stored_members(self.store, keys):
             key = member.key
             lead = self.evaluate(member, events, job.now, chunk.team.get(key),
                                  history.get(key, ()), orders.get(key, ()))
-            cells = row_cells(job.value_columns, lead.values)
+            cells = row_cells(compare.value_columns, lead.values)
             note = LeadNote(lead.stable_until.timestamp(), member.status, member.email,
                             json.dumps(lead.tags), lead.score, chunk.fingerprints.get(key, ""),
                             lead.values.get("topics") or "")
             text = to_json(cells)
             entry = known.get(key)
-            compared = None if compare is None or entry is None else compare(cells, text, entry)
+            compared = None if entry is None else compare(cells, text, entry)
             evaluated.append(Evaluated(key, cells, text, note, compared))
         return evaluated
 

@@ -632,9 +632,8 @@ class _Leads:
         (``evaluation.ScoringJob``); ``rules``: how this run's rules are made."""
         evaluate, diff = self.evaluate, self.diff
         return ScoringJob(state.path, rules, evaluate.settings, evaluate.say,
-                          evaluate.labels, self.now, tuple(diff.layout.value_columns),
-                          orders=evaluate.settings.order_days is not None,
-                          comparison=diff.comparison if diff.trust_ledger else None)
+                          evaluate.labels, self.now, diff.comparison, trusted=diff.trust_ledger,
+                          orders=evaluate.settings.order_days is not None)
 
     def chunk(self, keys: Sequence[str]) -> Chunk:
         """The chunk of ``keys``, with the team's values of those that have any."""
