@@ -225,10 +225,15 @@ class Comparison:
         old = json.loads(known.cells)
         for i in self.blank:
             old[i] = None
-        new = json.loads(text) if cells is None else cells
-        return Compared(known.synced_at, changed_cells(old, new), self.tags_before(old, new))
+        return self.between(old, json.loads(text) if cells is None else cells, known.synced_at)
 
-    def tags_before(self, old: Sequence[Any], new: Sequence[Any]) -> str | None:
+    def between(self, old: Sequence[Any], new: Sequence[Any], synced_at: float | None = None
+                ) -> Compared:
+        """``new`` cells against ``old`` ones (a ledger entry's, or a row as the sheet shows
+        it), cell by cell."""
+        return Compared(synced_at, changed_cells(old, new), self._tags_before(old, new))
+
+    def _tags_before(self, old: Sequence[Any], new: Sequence[Any]) -> str | None:
         """The tags cell of ``old`` (as text) if ``new`` changes it; else None."""
         if "tags" not in self.value_columns:
             return None
@@ -383,8 +388,7 @@ class LeadsDiff:
             old = [current[p] if p < len(current) else None for p in self._positions]
             stamp = current[stamp_at] if stamp_at < len(current) else None
             cells = json.loads(text)
-            self._file(row, key, text, cells, stamp, note, Compared(
-                None, changed_cells(old, cells), self.comparison.tags_before(old, cells)))
+            self._file(row, key, text, cells, stamp, note, self.comparison.between(old, cells))
 
     # ---- results --------------------------------------------------------------------------
 
