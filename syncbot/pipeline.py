@@ -1,7 +1,9 @@
 """One sync, used by every command: read → pull → score → plan → check → write → log.
 
 ``run_once`` reads the rules (and stops with exit 2, before pulling, on any
-invalid row), pulls the audience, evaluates the leads (only those whose
+invalid row; with ``[orders]`` the stores' orders are listed from the start,
+since nothing in the spreadsheet decides them, and an invalid row stops that
+listing at the page it is on), pulls the audience, evaluates the leads (only those whose
 inputs changed or whose values are due to change; the rest come from the
 state's Leads ledger), plans the tag changes, applies the safety stop, then
 writes the Leads tab (and records it in the ledger) and, at the same time, the
@@ -219,11 +221,17 @@ def run_once(config: Config, audience: AudienceSource, sheet: SheetPort, now: da
     report = RunReport(started_at=now, mode="full" if options.full else "incremental")
     run = _Run(config, audience, sheet, now, options, texts, hooks.meters, hooks.clock, report,
                announcer)
-    run.meters.stage(texts("progress.reading_sheet"))
-    data = sheet.read(beside=_columns_last_read(config, options))
     try:
-        sheet_rules(data, config, _provisional_merge_tags(data), texts)
-        _pull_and_apply(run, data)
+        with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as done:
+            state, reason = _open_state(config, options.dry_run, Path(scratch))
+            done.callback(state.close)  # the last: the listing, the workers and the diff go first
+            # the orders first: their listing is the longest wait on Mailchimp, and needs
+            # nothing the spreadsheet says
+            orders = done.enter_context(_orders_listing(run, state))
+            run.meters.stage(texts("progress.reading_sheet"))
+            data = sheet.read(beside=[] if options.full else state.columns_read())
+            sheet_rules(data, config, _provisional_merge_tags(data), texts)
+            _pull_and_apply(run, data, _Local(state, reason, orders, done))
     except RulesError as exc:
         run.finish("invalid-rules", "; ".join(exc.problems))
         raise
@@ -234,20 +242,6 @@ def run_once(config: Config, audience: AudienceSource, sheet: SheetPort, now: da
         run.log_failure(str(exc))
         raise
     return run.finish("dry-run" if options.dry_run else "ok", report.message)
-
-
-def _columns_last_read(config: Config, options: RunOptions) -> list[ColumnRead]:
-    """What the last run read of Leads and the source tabs, as the state remembers it (nothing
-    for ``--full``, which goes by nothing the state holds): read with the rules tabs, those
-    columns spare the run a request when they are still the ones it needs."""
-    if options.full:
-        return []
-    store, _ = StateStore.read_only(config.state.path, list_id=config.mailchimp.list_id,
-                                    lookback_days=config.mailchimp.lookback_days)
-    if store is None:
-        return []
-    with contextlib.closing(store):
-        return store.columns_read()
 
 
 def _open_state(config: Config, dry_run: bool, scratch: Path) -> tuple[StateStore, str | None]:
@@ -261,48 +255,56 @@ def _open_state(config: Config, dry_run: bool, scratch: Path) -> tuple[StateStor
                            lookback_days=config.mailchimp.lookback_days)
 
 
-def _pull_and_apply(run: _Run, data: SheetData) -> None:
-    """Pull into the state (while the leads due already are scored ahead), check the rules
-    against the audience's merge tags, apply them, and move the cursor once everything was
-    written."""
-    config, report = run.config, run.report
-    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as done:
-        state, reason = _open_state(config, run.options.dry_run, Path(scratch))
-        done.callback(state.close)  # the last: the workers and the diff go first
-        if reason and not run.options.full:
-            report.warnings.append(full_pull_warning(reason, config.state.path))
-        early = _score_ahead(run, data, state) if reason is None and not run.options.full \
-            else None
+@dataclass(frozen=True)
+class _Local:
+    """What a run opened before it read the spreadsheet: the state (and why it had to start
+    empty, if it did), the orders listing already under way (with ``[orders]``), and where
+    what the run opens next is closed, before them."""
+
+    state: StateStore
+    reason: str | None
+    orders: OrdersListing | None
+    done: contextlib.ExitStack
+
+
+def _pull_and_apply(run: _Run, data: SheetData, local: _Local) -> None:
+    """Pull into the state (while the leads due already are scored ahead and the orders are
+    listed), check the rules against the audience's merge tags, apply them, and move the
+    cursor once everything was written."""
+    config, report, state, done = run.config, run.report, local.state, local.done
+    if local.reason and not run.options.full:
+        report.warnings.append(full_pull_warning(local.reason, config.state.path))
+    early = _score_ahead(run, data, state) if local.reason is None and not run.options.full \
+        else None
+    if early is not None:
+        done.callback(early.close)
+    run.meters.stage(run.texts("progress.pulling"))
+    pulled = pull(run.audience, state, now=run.now, lookback_days=config.mailchimp.lookback_days,
+                  full=run.options.full, pages=run.meters.start(run.texts("progress.meter_pages")))
+    report.mode, report.members = pulled.mode, pulled.members
+    report.campaigns, report.quiet_campaigns = pulled.campaigns, pulled.quiet
+    if local.orders is not None:
+        _finish_orders(run, state, local.orders)
+    merge_tags = state.merge_tags()
+    if early is not None and early.basis.merge_tags == merge_tags:
+        basis, ahead = early.basis, early.ahead
+    else:  # the pull brought other merge tags: the leads' columns and rules may differ
         if early is not None:
-            done.callback(early.close)
-        run.meters.stage(run.texts("progress.pulling"))  # before the listing's meter
-        with _orders_listing(run, state) as orders:  # beside the pull: both wait on Mailchimp
-            pulled = pull(run.audience, state, now=run.now,
-                          lookback_days=config.mailchimp.lookback_days,
-                          full=run.options.full,
-                          pages=run.meters.start(run.texts("progress.meter_pages")))
-            report.mode, report.members = pulled.mode, pulled.members
-            report.campaigns, report.quiet_campaigns = pulled.campaigns, pulled.quiet
-            if orders is not None:
-                _finish_orders(run, state, orders)
-        merge_tags = state.merge_tags()
-        if early is not None and early.basis.merge_tags == merge_tags:
-            basis, ahead = early.basis, early.ahead
-        else:  # the pull brought other merge tags: the leads' columns and rules may differ
-            if early is not None:
-                early.close()
-            basis, ahead = _basis(run, data, state, merge_tags), None
-            done.callback(basis.close)
-        _decide(run, data, state, basis, ahead)
-        if not run.options.dry_run:
-            state.commit_run(run.now)
+            early.close()
+        basis, ahead = _basis(run, data, state, merge_tags), None
+        done.callback(basis.close)
+    _decide(run, data, state, basis, ahead)
+    if not run.options.dry_run:
+        state.commit_run(run.now)
 
 
 def _orders_listing(run: _Run, state: StateStore
                     ) -> contextlib.AbstractContextManager[OrdersListing | None]:
-    """With ``[orders]``: every store's orders being listed (in a thread of their own)."""
+    """With ``[orders]``: every store's orders being listed (in a thread of their own, which
+    stops at the page it is on if the run ends before ``_finish_orders``)."""
     if not run.config.orders:
         return contextlib.nullcontext()
+    run.meters.stage(run.texts("progress.listing_orders"))  # before the listing's meter
     return OrdersListing(run.audience, state,
                          pages=run.meters.start(run.texts("progress.meter_order_pages")),
                          full=run.options.full)
@@ -312,7 +314,7 @@ def _finish_orders(run: _Run, state: StateStore, listing: OrdersListing) -> None
     """Bring the state's orders up to date with the listing; what the team should know goes
     into the run's message (the e-commerce API refused, or the stores sell in several
     currencies)."""
-    run.meters.stage(run.texts("progress.listing_orders"))
+    run.meters.stage(run.texts("progress.updating_orders"))
     pulled = listing.finish(state)
     if pulled.unavailable:  # nothing was listed: the warning says so, not a count of 0
         run.report.warnings.append(pulled.unavailable)

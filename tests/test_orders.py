@@ -446,28 +446,69 @@ def listing_threads() -> list:
     return [t for t in threading.enumerate() if t.name == "orders listing"]
 
 
-def test_the_orders_are_listed_while_the_audience_is_pulled(tmp_path):
-    """The member pull waits until the listing has fetched a page: run one after the other,
-    the run would wait out the timeout and fail here."""
+def told_when_a_page_is_listed(world):
+    """An event set as soon as the world's orders listing has fetched a page."""
     import threading
 
-    world = fake_world_with_orders(tmp_path)
     listed_a_page = threading.Event()
-    order_pages, member_pages = world.audience.order_pages, world.audience.member_pages
+    order_pages = world.audience.order_pages
 
     def listing(totals=None, known=frozenset()):
         for page in order_pages(totals, known):
             listed_a_page.set()
             yield page
+    world.audience.order_pages = listing
+    return listed_a_page
+
+
+def test_the_orders_are_listed_while_the_audience_is_pulled(tmp_path):
+    """The member pull waits until the listing has fetched a page: run one after the other,
+    the run would wait out the timeout and fail here."""
+    world = fake_world_with_orders(tmp_path)
+    listed_a_page, member_pages = told_when_a_page_is_listed(world), world.audience.member_pages
 
     def pulling(**kwargs):
         assert listed_a_page.wait(timeout=10), "the orders were not listed beside the pull"
         yield from member_pages(**kwargs)
-    world.audience.order_pages, world.audience.member_pages = listing, pulling
+    world.audience.member_pages = pulling
     report = world.run()
     assert (report.status, report.orders) == ("ok", 2500)
     assert float(world.leads()["lead7@example.com"]["orders_365d"]) > 0
     assert listing_threads() == []
+
+
+def test_the_orders_are_listed_while_the_spreadsheet_is_read(tmp_path):
+    """Nothing in the spreadsheet decides the listing, so it starts before the sheet is read:
+    the read waits until the listing has fetched a page (one after the other, the run would
+    wait out the timeout and fail here)."""
+    world = fake_world_with_orders(tmp_path)
+    listed_a_page, read = told_when_a_page_is_listed(world), world.sheet.read
+
+    def reading(**kwargs):
+        assert listed_a_page.wait(timeout=10), "the orders were not listed beside the read"
+        return read(**kwargs)
+    world.sheet.read = reading
+    report = world.run()
+    assert (report.status, report.orders) == ("ok", 2500)
+    assert listing_threads() == []
+
+
+def test_invalid_rules_stop_the_listing_before_anything_is_pulled_or_kept(tmp_path,
+                                                                         monkeypatch):
+    from syncbot.errors import RulesError
+    from syncbot.mailchimp.orders import OrdersListing
+
+    monkeypatch.setattr(OrdersListing, "BACKLOG", 1)  # the listing waits on the run at once
+    world = fake_world_with_orders(tmp_path, orders=5500)
+    world.book.sheets["Weights"].cells[(1, 0)] = "clikcs_30d"
+    pulled = []
+    world.audience.member_pages = lambda **kwargs: pulled.append(kwargs) or iter(())
+    with pytest.raises(RulesError):
+        world.run()
+    assert listing_threads() == [] and pulled == []
+    assert world.book.values("Runs")[-1][3] == "invalid-rules"
+    state, _ = StateStore.open(tmp_path / "orders.db", list_id=LIST_ID, lookback_days=90)
+    assert state.order_count() == 0 and state.cursor() is None
 
 
 def test_a_pull_that_fails_stops_the_listing_and_the_next_run_lists_everything(

@@ -57,7 +57,7 @@ def test_every_long_step_counts_to_its_total(tmp_path):
     assert meters.stages[0] == "Reading the spreadsheet…"
 
 
-def test_the_pull_is_announced_before_its_order_pages_are_counted(tmp_path):
+def test_the_orders_listing_is_announced_before_its_pages_are_counted(tmp_path):
     world = FakeWorld(tmp_path, "orders")
     config = parse_config({"mailchimp": {"list_id": LIST_ID}, "sheets": {"spreadsheet_id": SHEET},
                            "state": {"path": str(tmp_path / "orders-state.db")},
@@ -65,8 +65,10 @@ def test_the_pull_is_announced_before_its_order_pages_are_counted(tmp_path):
     meters = Recorder()
     run_once(config, world.audience, world.sheet, world.now, RunOptions(),
              RunHooks(meters=meters, texts=SAY))
-    assert meters.order[1:4] == ["Pulling the audience from Mailchimp…", "Order pages read",
-                                 "Mailchimp pages read"]
+    assert meters.order[:6] == ["Listing the shops' orders (the rest goes on meanwhile)…",
+                                "Order pages read", "Reading the spreadsheet…",
+                                "Pulling the audience from Mailchimp…", "Mailchimp pages read",
+                                "Bringing the shops' orders up to date…"]
 
 
 def test_bars_draw_counts_and_time_left_on_a_terminal(tmp_path):
