@@ -80,7 +80,8 @@ def sandbox_world(folder: Path, members: int, campaigns: int, mc_latency: float,
     proc, info = start_server(folder, members, campaigns, mc_latency, sheets_latency, quota,
                               orders)
     try:
-        yield info | {"state": str(folder / "state.db"), "key_file": str(folder / "sa.json")}
+        yield info | {"state": str(folder / "state.db"), "key_file": str(folder / "sa.json"),
+                      "sandbox_pid": proc.pid}
     finally:
         proc.terminate()
         proc.wait(30)
@@ -98,6 +99,16 @@ def server_stats(port: int) -> dict[str, Any]:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user and system) a running process has used so far, from /proc (0 where
+    there is none): the sandbox's, which shares the machine's cores with the sync."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def workers_cpu() -> float:

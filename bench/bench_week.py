@@ -36,7 +36,7 @@ from typing import Any
 import requests
 
 from bench import bench_sync
-from bench.bench_sync import _measure, sandbox_world, team_edits
+from bench.bench_sync import _measure, process_cpu, sandbox_world, team_edits
 
 SEND_RUNS = {0, 12}  # Monday and Thursday mornings, for runs at 00, 06, 12, 18 h
 
@@ -69,9 +69,10 @@ def run_week(members: int, campaigns: int, mc_latency: float, sheets_latency: fl
                                           "orders_a_day": orders_a_day, "seed": 100 + number})
             team_edits(port, world["spreadsheet_id"], tick=0.0005, budget=0.0005,
                        form_rows=round(form_rows * hours / 24))
-            started = time.monotonic()
+            started, sandbox_cpu = time.monotonic(), process_cpu(world["sandbox_pid"])
             result = _measure(base | {"mode": "incremental", "now": now.isoformat()}, 0,
                               mc_latency, sheets_latency)
+            result["sandbox_cpu_s"] = process_cpu(world["sandbox_pid"]) - sandbox_cpu
             result["played"], result["run"] = played, number + 1
             result["bench_s"] = time.monotonic() - started
             week.append(result)
@@ -89,8 +90,9 @@ def naive_requests(result: dict[str, Any]) -> int:
 def summary(result: dict[str, Any]) -> str:
     week = result["week"]
     lines = ["| run | wall s | Mailchimp req | Sheets req | 429s | leads scored | Leads cells "
-             "written (changed) | state MB | peak RSS MB | opens+clicks before it |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "written (changed) | state MB | peak RSS MB | CPU s (workers'; sandbox's) | "
+             "opens+clicks before it |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for run in week:
         played = run["played"]
         lines.append(
@@ -98,6 +100,7 @@ def summary(result: dict[str, Any]) -> str:
             f"{run['sheets_requests']} | {run['sheets_429']} | {run['evaluated']:,} | "
             f"{run['cells_written']:,} ({run['cells_changed']:,}) | "
             f"{run['state_bytes'] / 1e6:.0f} | {run['peak_rss_mb']:.0f} | "
+            f"{run['cpu_s']:.1f} ({run['workers_cpu_s']:.1f}; {run['sandbox_cpu_s']:.1f}) | "
             f"{played['opens'] + played['clicks']:,} |")
     walls = [run["wall_s"] for run in week]
     ours = sum(run["mailchimp_requests"] + run["sheets_requests"] for run in week)

@@ -71,6 +71,7 @@ def test_week_benchmark_runs_at_the_cadence_on_an_emulated_clock():
     assert all(run["cells_written"] <= 1.1 * run["cells_changed"] + 1 for run in week)
     ours = sum(r["mailchimp_requests"] + r["sheets_requests"] for r in week)
     assert naive_requests(result) > 10 * ours
+    assert sum(run["sandbox_cpu_s"] for run in week) > 0  # read from the sandbox's process
     assert "| 4 |" in summary(result)
 
 
