@@ -258,8 +258,9 @@ def _open_state(config: Config, dry_run: bool, scratch: Path) -> tuple[StateStor
 @dataclass(frozen=True)
 class _Local:
     """What a run opened before it read the spreadsheet: the state (and why it had to start
-    empty, if it did), the orders listing already under way (with ``[orders]``), and where
-    what the run opens next is closed, before them."""
+    empty, if it did) and the orders listing already under way (with ``[orders]``); ``done``
+    closes them when the run ends, after whatever the run registers there later (the
+    workers, the Leads diff)."""
 
     state: StateStore
     reason: str | None
