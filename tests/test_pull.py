@@ -283,6 +283,32 @@ def test_a_cache_from_the_previous_version_is_upgraded_keeping_what_it_holds(tmp
     assert StateStore.open(path, list_id=LIST_ID, lookback_days=90)[1] is None  # stays upgraded
 
 
+def test_a_leads_events_are_read_from_the_index_alone_also_after_an_upgrade(tmp_path):
+    """Scoring reads every due lead's events: from the covering index, not row by row from
+    the table. A cache of version 10 had the index without kind and url."""
+    from syncbot.state import store
+
+    def plan(cache):
+        return " ".join(row[-1] for row in cache.db.execute(
+            "EXPLAIN QUERY PLAN " + store.EVENTS_OF.format(marks="?, ?"), ["a", "b"]))
+
+    path = tmp_path / "state.db"
+    cache, _ = StateStore.open(path, list_id=LIST_ID, lookback_days=LOOKBACK)
+    assert "USING COVERING INDEX events_by_member" in plan(cache)
+    cache.db.executescript(
+        "DROP INDEX events_by_member; CREATE INDEX events_by_member ON events (member_key, at);"
+        "UPDATE meta SET value = '10' WHERE key = 'version';"
+        "INSERT INTO meta VALUES ('cursor', '2026-11-02T00:00:00+00:00');"
+        "INSERT INTO members VALUES ('k', '{\"email_address\": \"ana@example.es\"}', '');"
+        "INSERT INTO events VALUES ('c1', 'k', 'click', '2026-11-01T10:00:00+00:00', 'https://x');")
+    assert "COVERING" not in plan(cache)
+    cache.close()
+    cache, why = StateStore.open(path, list_id=LIST_ID, lookback_days=LOOKBACK)
+    assert why is None and "USING COVERING INDEX events_by_member" in plan(cache)
+    [(_, events)] = cache.members_of(["k"])
+    assert [(e.kind, e.url) for e in events] == [("click", "https://x")]
+
+
 def test_a_copy_of_the_state_holds_what_its_log_still_holds(tmp_path):
     """A dry run works on a copy: one of the file alone would miss the last commits of a run
     that died before SQLite moved its write-ahead log into the file."""
