@@ -65,7 +65,7 @@ def full_pull_warning(reason: str, path: Path) -> str:
 SCHEMA_VERSION = 11
 EVENTS_BY_MEMBER = "CREATE INDEX events_by_member ON events (member_key, at, kind, url)"
 #  covering: a lead's events are read from the index alone, not looked up row by row in the
-#  table (2.4 times faster to read, for 7 % more file: docs/benchmarks.md)
+#  table (2.4 times faster to read, for a file 2.5 % larger: docs/benchmarks.md)
 EVENTS_OF = ("SELECT member_key, kind, at, url FROM events WHERE member_key IN ({marks}) "
              "ORDER BY member_key, at")  # the events of the leads a run evaluates
 SCHEMA = f"""
