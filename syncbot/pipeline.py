@@ -229,7 +229,7 @@ def run_once(config: Config, audience: AudienceSource, sheet: SheetPort, now: da
             # nothing the spreadsheet says
             orders = done.enter_context(_orders_listing(run, state))
             run.meters.stage(texts("progress.reading_sheet"))
-            data = sheet.read(beside=[] if options.full else state.columns_read())
+            data = _read_sheet(run, state)
             sheet_rules(data, config, _provisional_merge_tags(data), texts)
             _pull_and_apply(run, data, _Local(state, reason, orders, done))
     except RulesError as exc:
@@ -242,6 +242,15 @@ def run_once(config: Config, audience: AudienceSource, sheet: SheetPort, now: da
         run.log_failure(str(exc))
         raise
     return run.finish("dry-run" if options.dry_run else "ok", report.message)
+
+
+def _read_sheet(run: _Run, state: StateStore) -> SheetData:
+    """The spreadsheet, asking at once for what the last run read of it as the state
+    remembers (nothing for ``--full``, which goes by nothing the state holds): the tabs'
+    values beside the metadata, and the Leads and source columns with the tabs."""
+    if run.options.full:
+        return run.sheet.read()
+    return run.sheet.read(beside=state.columns_read(), last=state.tabs_read())
 
 
 def _open_state(config: Config, dry_run: bool, scratch: Path) -> tuple[StateStore, str | None]:
@@ -451,7 +460,7 @@ def _decide(run: _Run, data: SheetData, state: StateStore, basis: _Basis,
         tags = beside.submit(_write_tags, run, rules, plan, ids, leads.addresses)
         run.sheet.write_leads(tab.diff, run.now,
                               rows=run.meters.start(run.texts("progress.meter_rows"), rows))
-        state.remember_columns_read(tab.columns)  # kept with the ledger, by its commit
+        state.remember_reads(tab.columns, data.ranges)  # kept with the ledger, by its commit
         state.record_leads(tab.diff.ledger_entries(run.now), tab.layout_key, tab.fingerprint,
                            replace=not tab.trusted)
     tags.result()  # the tags' failure, if they failed (the rows' own comes first)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from datetime import UTC, datetime
 
 import gspread
@@ -31,6 +32,22 @@ SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 
 # SYNCBOT_TESTS=quick: a fast subset (the clone test runs it in a fresh clone; never recursive).
 QUICK_MODULES = {"test_sandbox_specs", "test_core_rules", "test_config", "test_docs", "test_text"}
+
+
+def metadata_waits_for_a_values_read(book) -> None:
+    """Make ``book``'s metadata read wait until a values read has been sent: a read of the
+    spreadsheet that sends them one after the other fails here instead of waiting."""
+    sent = threading.Event()
+    read, tabs = book.read, book.tabs
+
+    def reading(ranges):
+        sent.set()
+        return read(ranges)
+
+    def metadata():
+        assert sent.wait(timeout=10), "the tabs were not asked for beside the metadata"
+        return tabs()
+    book.read, book.tabs = reading, metadata
 
 
 def pytest_collection_modifyitems(config, items):

@@ -26,7 +26,7 @@ from syncbot.sheets.client import SheetsError
 from syncbot.sheets.fake import FakeWorkbook
 from syncbot.sheets.spreadsheet import Spreadsheet
 from syncbot.state.store import StateStore
-from tests.conftest import LIST_ID, NOW, SAY
+from tests.conftest import LIST_ID, NOW, SAY, metadata_waits_for_a_values_read
 
 SHEET = "1FakeSpreadsheetForTests"
 
@@ -223,3 +223,15 @@ def test_rows_that_fail_to_be_written_leave_the_tags_written_and_the_next_run_re
     report = world.run()
     assert report.status == "ok" and report.new_leads == 120
     assert world.leads() == clean.leads() and world.audience.tags == clean.audience.tags
+
+
+def test_a_scheduled_run_asks_for_the_tabs_the_last_one_read_beside_the_metadata(tmp_path):
+    """The state remembers the ranges of the tabs a run read; the next run asks for them
+    before the metadata has answered (here the metadata waits until it has), in as many
+    Sheets requests as the run before."""
+    world = FakeWorld(tmp_path, "guess")
+    world.run()
+    calls = world.run().sheets_calls
+    metadata_waits_for_a_values_read(world.book)
+    report = world.run()
+    assert (report.status, report.sheets_calls) == ("ok", calls)

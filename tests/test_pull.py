@@ -207,22 +207,25 @@ def test_a_cache_for_another_lookback_or_version_starts_empty(tmp_path):
     assert StateStore.open(path, list_id=LIST_ID, lookback_days=30)[1] == "version"
 
 
-def test_the_columns_a_run_read_are_kept_with_its_ledger_and_garbage_reads_as_none(tmp_path):
+def test_what_a_run_read_is_kept_with_its_ledger_and_garbage_reads_as_none(tmp_path):
     path = tmp_path / "state.db"
     cache, _ = StateStore.open(path, list_id=LIST_ID, lookback_days=90)
-    assert cache.columns_read() == []
-    cache.remember_columns_read([ColumnRead("Leads", 0), ColumnRead("Form 'A'", 27)])
+    assert cache.columns_read() == [] and cache.tabs_read() == []
+    cache.remember_reads([ColumnRead("Leads", 0), ColumnRead("Form 'A'", 27)],
+                         ["Weights", "'Form A'!1:1"])
     cache.record_leads([], ["layout"], "rules", replace=True)
     cache.commit_run(NOW)
     cache.close()
     cache, _ = StateStore.read_only(path, list_id=LIST_ID, lookback_days=90)
     assert cache is not None
     assert cache.columns_read() == [ColumnRead("Leads", 0), ColumnRead("Form 'A'", 27)]
+    assert cache.tabs_read() == ["Weights", "'Form A'!1:1"]
     cache.close()
     for garbage in ("not json", '[["Leads"]]', '{"Leads": 1}', '[["Leads", "B"]]'):
         cache, _ = StateStore.open(path, list_id=LIST_ID, lookback_days=90)
-        cache.db.execute("UPDATE meta SET value = ? WHERE key = 'columns_read'", (garbage,))
-        assert cache.columns_read() == [], garbage
+        cache.db.execute("UPDATE meta SET value = ? WHERE key IN ('columns_read', 'tabs_read')",
+                         (garbage,))
+        assert cache.columns_read() == [] and cache.tabs_read() == [], garbage
         cache.close()
 
 

@@ -35,7 +35,14 @@ from syncbot.sheets.tabs import (
     load_templates,
     read_spreadsheet,
 )
-from tests.conftest import CELL, SAY, SCOPES, SHEET_ID, FakeClock
+from tests.conftest import (
+    CELL,
+    SAY,
+    SCOPES,
+    SHEET_ID,
+    FakeClock,
+    metadata_waits_for_a_values_read,
+)
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 CONFIG = SheetsConfig(spreadsheet_id=SHEET_ID)
@@ -188,6 +195,55 @@ def test_everything_is_read_in_one_request_with_numbers_as_numbers(world):
     assert world.book.requests == before + 2  # metadata + one batchGet
     assert world.box.sheets_host.count("GET", "values:batchGet") == gets + 1
     assert data.weights[1][3] == 2.5 and data.runs_rows == 1
+
+
+def read_fields(data) -> tuple:
+    return (data.weights, data.segments, data.interests, data.leads_header, data.runs_rows,
+            data.sources, data.handoff_rows, data.beside, data.ranges)
+
+
+def test_the_tabs_the_last_run_read_are_asked_for_beside_the_metadata(world):
+    """With the ranges the last run's values read asked for, that read goes out at once: the
+    metadata read here waits until it has (one after the other, it would wait out the
+    timeout and fail); the answer is the one read without a guess, in the same two
+    requests."""
+    plain = read_spreadsheet(world.book, CONFIG)
+    metadata_waits_for_a_values_read(world.book)
+    before = world.book.requests
+    guessed = read_spreadsheet(world.book, CONFIG, last=plain.ranges)
+    assert world.book.requests == before + 2
+    assert read_fields(guessed) == read_fields(plain)
+
+
+@pytest.mark.parametrize("case", ["renamed", "column gone", "tab added", "refused"])
+def test_a_guess_that_no_longer_holds_is_read_again(world, case):
+    """The tabs moved since the last run (a tab renamed, a column read beside them gone, a
+    tab to read that the last run did not have), or Sheets refused the guess: the values
+    are read again, one request more, and the answer is the one read without a guess."""
+    beside = [ColumnRead("Leads", 0)]
+    last = read_spreadsheet(world.book, CONFIG, beside=beside).ranges
+    if case == "tab added":  # the guess reads fine, and lacks one range
+        last = [range_ for range_ in last if not range_.endswith("!A:A")]
+    if case == "renamed":
+        last = [range_.replace("Interests", "Topics") for range_ in last]
+    if case == "column gone":
+        beside = [*beside, ColumnRead("Leads", 400)]  # past the grid: not read beside
+    if case == "refused":
+        read, calls = world.book.read, []
+
+        def refusing(ranges):
+            calls.append(ranges)
+            if len(calls) == 1:
+                raise SheetsError("Unable to parse range: 'Interests'")
+            return read(ranges)
+        world.book.read = refusing
+    before = world.book.requests
+    guessed = read_spreadsheet(world.book, CONFIG, beside=beside, last=last)
+    plain = read_spreadsheet(world.book, CONFIG, beside=beside)
+    assert read_fields(guessed) == read_fields(plain)
+    assert guessed.beside == plain.beside and list(guessed.beside) == ["'Leads'!A2:A"]
+    if case != "refused":  # (a refusal made up here costs no request)
+        assert world.book.requests - before == 3 + 2
 
 
 def test_the_columns_the_last_run_read_come_with_the_tabs_and_cost_no_request(world):

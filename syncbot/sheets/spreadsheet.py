@@ -62,11 +62,12 @@ class Spreadsheet:
         """Create the missing tabs (in the config's language, else the sheet's)."""
         return init_spreadsheet(self.workbook, self.config)
 
-    def read(self, beside: Sequence[ColumnRead] = ()) -> SheetData:
+    def read(self, beside: Sequence[ColumnRead] = (), last: Sequence[str] = ()) -> SheetData:
         """The rules tabs, the Leads header, the Runs length and the sources' headers (two
         requests), and the columns ``beside`` (those the last run's ``open_leads`` read) with
-        them, so that ``open_leads`` need not ask again."""
-        self._data = read_spreadsheet(self.workbook, self.config, self.sources, beside)
+        them, so that ``open_leads`` need not ask again; ``last``: the tabs' ranges the last
+        run read (``SheetData.ranges``), asked for at once (``tabs.read_spreadsheet``)."""
+        self._data = read_spreadsheet(self.workbook, self.config, self.sources, beside, last)
         self._handoff = read_handoff(self._data)
         return self._data
 

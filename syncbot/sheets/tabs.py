@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache, cached_property, partial
@@ -29,7 +30,7 @@ from syncbot.core.orders import ORDER_FIELDS
 from syncbot.core.rules import DIMENSIONS, OPERATORS
 from syncbot.core.values import as_text, is_blank
 from syncbot.core.vocabulary import Labels
-from syncbot.errors import InvalidInputError
+from syncbot.errors import InvalidInputError, SyncbotError
 from syncbot.locales import decimal_mark, t
 from syncbot.ports import ColumnRead
 from syncbot.progress import STILL, Meter
@@ -312,6 +313,8 @@ class SheetData:
     # the columns ``read_spreadsheet`` was asked to read beside the tabs, by range, until
     # ``prepare_leads`` takes them
     beside: dict[str, list[list[Any]]] = field(default_factory=dict)
+    ranges: list[str] = field(default_factory=list)  # of the tabs, as the values read asked:
+    #                                                  the next run guesses with them
 
     @cached_property
     def labels(self) -> Labels:
@@ -340,32 +343,42 @@ class SheetData:
 
 
 def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str] = (),
-                     beside: Sequence[ColumnRead] = ()) -> SheetData:
+                     beside: Sequence[ColumnRead] = (), last: Sequence[str] = ()) -> SheetData:
     """The rules tabs, the Leads header, the Runs length, the header of each ``sources``
     tab and the Hand-off tab: one metadata read, one values read. The columns ``beside``
     (those the last run read of Leads and the source tabs) go into the same values read,
     those of tabs and columns the spreadsheet still has: ``prepare_leads`` takes them from
-    there when they are the ones it needs, and reads no more."""
-    found = workbook.tabs()
-    named_in = tab_language(found, config) or config.language or SYNCBOT
-    tabs, missing = find_tabs(found, config, named_in)
-    if missing:
-        raise SheetSetupError([t("sheets.missing_tab", tab=title, key=key)
-                               for key, title in missing.items()])
-    folded = {title.casefold(): tab for title, tab in found.items()}
-    problems = [t("sheets.missing_source_tab", tab=title, tabs=", ".join(found))
-                for title in sources if title.casefold() not in folded]
-    source_titles = [folded[title.casefold()].title for title in sources
-                     if title.casefold() in folded]
-    ranges = [quote_title(tabs[kind].title) for kind in ("Weights", "Segments", "Interests")]
-    ranges += [f"{quote_title(tabs['Leads'].title)}!1:1", f"{quote_title(tabs['Runs'].title)}!A:A"]
-    ranges += [f"{quote_title(title)}!1:1" for title in source_titles]
-    handoff = find_tabs(found, config, named_in, (HANDOFF,))[0]
-    ranges += [quote_title(tab.title) for tab in handoff.values()]
-    still_there = [column for column in beside
-                   if column.tab in found and column.column < found[column.tab].columns]
-    beside_ranges = list(dict.fromkeys(below_header(*column) for column in still_there))
-    answers = workbook.read(ranges + beside_ranges)
+    there when they are the ones it needs, and reads no more.
+
+    ``last``: the tabs' ranges the last run's values read asked for (``SheetData.ranges``).
+    With them, the values read goes out at once, beside the metadata read, as a guess
+    (``_Guess``): taken if the metadata says those are still the ranges to read, else
+    read again (one request more). A scheduled run, whose tabs stay where they were, saves the
+    metadata request's wait."""
+    guess = _Guess(workbook, [*last, *_beside_ranges(beside)] if last else [])
+    try:
+        found = workbook.tabs()
+        named_in = tab_language(found, config) or config.language or SYNCBOT
+        tabs, missing = find_tabs(found, config, named_in)
+        if missing:
+            raise SheetSetupError([t("sheets.missing_tab", tab=title, key=key)
+                                   for key, title in missing.items()])
+        folded = {title.casefold(): tab for title, tab in found.items()}
+        problems = [t("sheets.missing_source_tab", tab=title, tabs=", ".join(found))
+                    for title in sources if title.casefold() not in folded]
+        source_titles = [folded[title.casefold()].title for title in sources
+                         if title.casefold() in folded]
+        ranges = [quote_title(tabs[kind].title) for kind in ("Weights", "Segments", "Interests")]
+        ranges += [f"{quote_title(tabs['Leads'].title)}!1:1",
+                   f"{quote_title(tabs['Runs'].title)}!A:A"]
+        ranges += [f"{quote_title(title)}!1:1" for title in source_titles]
+        handoff = find_tabs(found, config, named_in, (HANDOFF,))[0]
+        ranges += [quote_title(tab.title) for tab in handoff.values()]
+        beside_ranges = _beside_ranges([column for column in beside if column.tab in found
+                                        and column.column < found[column.tab].columns])
+        answers = guess.answers(ranges + beside_ranges)
+    finally:
+        guess.settle()
     weights, segments, interests, leads, runs, *headers = answers[:len(ranges)]
     handoff_rows = headers.pop() if handoff else []
     source_headers = {title: list(rows[0]) if rows else []
@@ -380,7 +393,38 @@ def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str
     return SheetData(tabs | handoff, weights, segments, interests, leads_header, len(runs),
                      source_headers, workbook.time_zone, sheet_language(language), found,
                      handoff_rows, workbook.locale,
-                     dict(zip(beside_ranges, answers[len(ranges):], strict=True)))
+                     dict(zip(beside_ranges, answers[len(ranges):], strict=True)), ranges)
+
+
+def _beside_ranges(columns: Sequence[ColumnRead]) -> list[str]:
+    """The ranges of ``columns`` under their headers, each once, in order."""
+    return list(dict.fromkeys(below_header(*column) for column in columns))
+
+
+class _Guess:
+    """A values read sent before the metadata said which ranges to read: its answers serve
+    if those are the very ranges wanted; a guess that is wrong, or that Sheets refuses (a
+    tab renamed, a column gone), costs that one request and nothing else."""
+
+    def __init__(self, workbook: Grid, ranges: list[str]) -> None:
+        self.workbook, self.ranges = workbook, ranges
+        self._early = ThreadPoolExecutor(1) if ranges else None
+        self._reply = self._early.submit(workbook.read, ranges) if self._early else None
+
+    def answers(self, wanted: list[str]) -> list[list[list[Any]]]:
+        """The values of the ``wanted`` ranges: the guess's, if it guessed them and Sheets
+        answered it, else read now."""
+        if self._reply is not None and wanted == self.ranges:
+            try:
+                return self._reply.result()
+            except SyncbotError:
+                pass  # refused (a tab or column the guess named is gone): read them again
+        return self.workbook.read(wanted)
+
+    def settle(self) -> None:
+        """Let the guess's request end (its answer or failure no longer matters)."""
+        if self._early is not None:
+            self._early.shutdown(wait=True)
 
 
 def _blocks(rows: Sequence[int], size: int) -> Iterator[list[tuple[int, int]]]:

@@ -119,6 +119,7 @@ ANNOUNCED_THROUGH = "announced_through"  # meta key: Hand-off rows up to then we
 LEDGER_LAYOUT = "leads_layout"
 LEDGER_RULES = "leads_rules"
 COLUMNS_READ = "columns_read"  # meta key: the columns the last run read of Leads and sources
+TABS_READ = "tabs_read"  # meta key: the ranges of the tabs the last run's values read asked for
 
 
 
@@ -397,7 +398,7 @@ class StateStore:
             "WHERE l.key NOT IN (SELECT key FROM stale)"))
 
     def columns_read(self) -> list[ColumnRead]:
-        """The columns the last run read of Leads and the source tabs (``remember_columns_read``);
+        """The columns the last run read of Leads and the source tabs (``remember_reads``);
         none when it never said, or said something this version cannot take."""
         value = self._meta(COLUMNS_READ)
         try:
@@ -405,11 +406,23 @@ class StateStore:
         except (ValueError, TypeError):
             return []
 
-    def remember_columns_read(self, columns: Sequence[ColumnRead]) -> None:
-        """What this run read of Leads and the source tabs, for the next run to ask for with
-        the rules tabs (kept by the next commit: ``record_leads``')."""
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                        (COLUMNS_READ, json.dumps([list(column) for column in columns])))
+    def tabs_read(self) -> list[str]:
+        """The ranges of the tabs the last run's values read asked for (``remember_reads``);
+        none when it never said, or said something this version cannot take."""
+        try:
+            ranges = json.loads(self._meta(TABS_READ) or "[]")
+        except ValueError:
+            return []
+        return ranges if isinstance(ranges, list) and all(isinstance(r, str) for r in ranges) \
+            else []
+
+    def remember_reads(self, columns: Sequence[ColumnRead], tabs: Sequence[str]) -> None:
+        """What this run read of Leads and the source tabs (``columns``) and the ranges of
+        the tabs its values read asked for (``tabs``), for the next run to ask for at once
+        (kept by the next commit: ``record_leads``')."""
+        self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
+            (COLUMNS_READ, json.dumps([list(column) for column in columns])),
+            (TABS_READ, json.dumps(list(tabs)))])
 
     def ledger_rules(self) -> str | None:
         """The rules fingerprint every ledger entry was computed with."""
