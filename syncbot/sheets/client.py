@@ -98,6 +98,7 @@ class PacedHTTPClient(gspread.HTTPClient):
         self.timeout = timeout
         self.requests = 0
         self.retries_for_quota = 0
+        self._counting = threading.Lock()  # a read may go beside another (tabs.read_spreadsheet)
 
     def login(self) -> None:  # the AuthorizedSession fetches tokens itself
         pass
@@ -111,12 +112,14 @@ class PacedHTTPClient(gspread.HTTPClient):
 
         def send() -> requests.Response:
             self.pacer.wait(kind)
-            self.requests += 1
+            with self._counting:
+                self.requests += 1
             response = self.session.request(method=method, url=endpoint, json=json, params=params,
                                             data=data, files=files, headers=headers,
                                             timeout=self.timeout)
             if response.status_code == 429:
-                self.retries_for_quota += 1
+                with self._counting:
+                    self.retries_for_quota += 1
             return response
 
         response = send_with_retries(send, self.policy, sleep=self.sleep, on_wait=self.on_wait,

@@ -12,6 +12,7 @@ accepted and not kept).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,9 +49,14 @@ class FakeWorkbook:
         self.bytes_written = 0
         self.time_zone = "UTC"
         self.locale = "en_US"
+        self._counting = threading.Lock()  # a read may go beside the metadata read
+
+    def _count(self) -> None:
+        with self._counting:
+            self.requests += 1
 
     def tabs(self) -> dict[str, Tab]:
-        self.requests += 1
+        self._count()
         return {title: Tab(t.sheet_id, title, t.rows, t.columns, tuple(t.charts))
                 for title, t in self.sheets.items()}
 
@@ -59,13 +65,13 @@ class FakeWorkbook:
         return self._values(_Box(title, 0, 0, None, None))
 
     def read(self, ranges: Sequence[str]) -> list[list[list[Any]]]:
-        self.requests += 1
+        self._count()
         return [self._values(self._box(text)) for text in ranges]
 
     def change_structure(self, requests_: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if not requests_:
             return []
-        self.requests += 1
+        self._count()
         replies: list[dict[str, Any]] = []
         for request in requests_:
             replies.append({})
@@ -94,7 +100,7 @@ class FakeWorkbook:
         items = list(data)
         if not items:
             return 0
-        self.requests += 1
+        self._count()
         for item in items:
             box = self._box(item["range"])
             tab = self.sheets[box.tab]
