@@ -352,48 +352,69 @@ def read_spreadsheet(workbook: Grid, config: SheetsConfig, sources: Sequence[str
 
     ``last``: the tabs' ranges the last run's values read asked for (``SheetData.ranges``).
     With them, the values read goes out at once, beside the metadata read, as a guess
-    (``_Guess``): taken if the metadata says those are still the ranges to read, else
-    read again (one request more). A scheduled run, whose tabs stay where they were, saves the
+    (``_Guess``): taken if the metadata says those are still the ranges to read, else read
+    again (one request more). A scheduled run, whose tabs stay where they were, saves the
     metadata request's wait."""
-    guess = _Guess(workbook, [*last, *_beside_ranges(beside)] if last else [])
-    try:
+    with _Guess(workbook, [*last, *_beside_ranges(beside)] if last else []) as guess:
         found = workbook.tabs()
-        named_in = tab_language(found, config) or config.language or SYNCBOT
-        tabs, missing = find_tabs(found, config, named_in)
-        if missing:
-            raise SheetSetupError([t("sheets.missing_tab", tab=title, key=key)
-                                   for key, title in missing.items()])
-        folded = {title.casefold(): tab for title, tab in found.items()}
-        problems = [t("sheets.missing_source_tab", tab=title, tabs=", ".join(found))
-                    for title in sources if title.casefold() not in folded]
-        source_titles = [folded[title.casefold()].title for title in sources
-                         if title.casefold() in folded]
-        ranges = [quote_title(tabs[kind].title) for kind in ("Weights", "Segments", "Interests")]
-        ranges += [f"{quote_title(tabs['Leads'].title)}!1:1",
-                   f"{quote_title(tabs['Runs'].title)}!A:A"]
-        ranges += [f"{quote_title(title)}!1:1" for title in source_titles]
-        handoff = find_tabs(found, config, named_in, (HANDOFF,))[0]
-        ranges += [quote_title(tab.title) for tab in handoff.values()]
-        beside_ranges = _beside_ranges([column for column in beside if column.tab in found
-                                        and column.column < found[column.tab].columns])
-        answers = guess.answers(ranges + beside_ranges)
-    finally:
-        guess.settle()
+        plan = _plan_read(found, config, sources, beside)
+        answers = guess.answers(plan.ranges + plan.beside)
+    ranges = plan.ranges
     weights, segments, interests, leads, runs, *headers = answers[:len(ranges)]
-    handoff_rows = headers.pop() if handoff else []
+    handoff_rows = headers.pop() if plan.handoff else []
     source_headers = {title: list(rows[0]) if rows else []
-                      for title, rows in zip(source_titles, headers, strict=True)}
-    problems += [t("sheets.source_no_email", tab=title) for title, header
-                 in source_headers.items() if email_column(header) is None]
+                      for title, rows in zip(plan.source_titles, headers, strict=True)}
+    problems = plan.problems + [t("sheets.source_no_email", tab=title) for title, header
+                                in source_headers.items() if email_column(header) is None]
     if problems:
         raise SheetSetupError(problems)
     leads_header = leads[0] if leads else []
     language = (recognise(rows[0] for rows in (weights, segments, interests, [leads_header])
-                          if rows) or config.language or named_in)
-    return SheetData(tabs | handoff, weights, segments, interests, leads_header, len(runs),
-                     source_headers, workbook.time_zone, sheet_language(language), found,
-                     handoff_rows, workbook.locale,
-                     dict(zip(beside_ranges, answers[len(ranges):], strict=True)), ranges)
+                          if rows) or config.language or plan.named_in)
+    return SheetData(plan.tabs | plan.handoff, weights, segments, interests, leads_header,
+                     len(runs), source_headers, workbook.time_zone, sheet_language(language),
+                     found, handoff_rows, workbook.locale,
+                     dict(zip(plan.beside, answers[len(ranges):], strict=True)), ranges)
+
+
+class _ReadPlan(NamedTuple):
+    """What the values read of ``read_spreadsheet`` asks for, as the metadata shows the tabs:
+    syncbot's tabs (by kind) and the Hand-off tab if any, the ranges of the tabs and of the
+    columns read beside them, the source tabs' titles as the sheet writes them, the language
+    the tabs are named in, and the problems found so far."""
+
+    tabs: dict[str, Tab]
+    handoff: dict[str, Tab]
+    ranges: list[str]
+    beside: list[str]
+    source_titles: list[str]
+    named_in: str
+    problems: list[str]
+
+
+def _plan_read(found: dict[str, Tab], config: SheetsConfig, sources: Sequence[str],
+               beside: Sequence[ColumnRead]) -> _ReadPlan:
+    """The values read for the tabs ``found``, or SheetSetupError when one of syncbot's is
+    missing (a source tab missing is a problem reported with the others)."""
+    named_in = tab_language(found, config) or config.language or SYNCBOT
+    tabs, missing = find_tabs(found, config, named_in)
+    if missing:
+        raise SheetSetupError([t("sheets.missing_tab", tab=title, key=key)
+                               for key, title in missing.items()])
+    folded = {title.casefold(): tab for title, tab in found.items()}
+    problems = [t("sheets.missing_source_tab", tab=title, tabs=", ".join(found))
+                for title in sources if title.casefold() not in folded]
+    source_titles = [folded[title.casefold()].title for title in sources
+                     if title.casefold() in folded]
+    ranges = [quote_title(tabs[kind].title) for kind in ("Weights", "Segments", "Interests")]
+    ranges += [f"{quote_title(tabs['Leads'].title)}!1:1", f"{quote_title(tabs['Runs'].title)}!A:A"]
+    ranges += [f"{quote_title(title)}!1:1" for title in source_titles]
+    handoff = find_tabs(found, config, named_in, (HANDOFF,))[0]
+    ranges += [quote_title(tab.title) for tab in handoff.values()]
+    still_there = [column for column in beside
+                   if column.tab in found and column.column < found[column.tab].columns]
+    return _ReadPlan(tabs, handoff, ranges, _beside_ranges(still_there), source_titles,
+                     named_in, problems)
 
 
 def _beside_ranges(columns: Sequence[ColumnRead]) -> list[str]:
@@ -410,6 +431,12 @@ class _Guess:
         self.workbook, self.ranges = workbook, ranges
         self._early = ThreadPoolExecutor(1) if ranges else None
         self._reply = self._early.submit(workbook.read, ranges) if self._early else None
+
+    def __enter__(self) -> _Guess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.settle()
 
     def answers(self, wanted: list[str]) -> list[list[list[Any]]]:
         """The values of the ``wanted`` ranges: the guess's, if it guessed them and Sheets
