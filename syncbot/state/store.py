@@ -397,24 +397,28 @@ class StateStore:
             "l.score, l.inputs, l.topics FROM leads AS l JOIN members AS m ON m.key = l.key "
             "WHERE l.key NOT IN (SELECT key FROM stale)"))
 
+    def _meta_list(self, key: str) -> list[Any]:
+        """A meta value kept as a JSON list; empty when there is none or it is not one."""
+        try:
+            value = json.loads(self._meta(key) or "[]")
+        except ValueError:
+            return []
+        return value if isinstance(value, list) else []
+
     def columns_read(self) -> list[ColumnRead]:
         """The columns the last run read of Leads and the source tabs (``remember_reads``);
         none when it never said, or said something this version cannot take."""
-        value = self._meta(COLUMNS_READ)
         try:
-            return [ColumnRead(str(tab), int(column)) for tab, column in json.loads(value or "[]")]
+            return [ColumnRead(str(tab), int(column))
+                    for tab, column in self._meta_list(COLUMNS_READ)]
         except (ValueError, TypeError):
             return []
 
     def tabs_read(self) -> list[str]:
         """The ranges of the tabs the last run's values read asked for (``remember_reads``);
         none when it never said, or said something this version cannot take."""
-        try:
-            ranges = json.loads(self._meta(TABS_READ) or "[]")
-        except ValueError:
-            return []
-        return ranges if isinstance(ranges, list) and all(isinstance(r, str) for r in ranges) \
-            else []
+        ranges = self._meta_list(TABS_READ)
+        return ranges if all(isinstance(range_, str) for range_ in ranges) else []
 
     def remember_reads(self, columns: Sequence[ColumnRead], tabs: Sequence[str]) -> None:
         """What this run read of Leads and the source tabs (``columns``) and the ranges of
