@@ -22,6 +22,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from syncbot.core.fields import field_kinds
@@ -233,11 +234,16 @@ class Comparison:
         it), cell by cell."""
         return Compared(synced_at, changed_cells(old, new), self._tags_before(old, new))
 
+    @cached_property
+    def _tags_at(self) -> int | None:
+        """Where the tags cell is (found once: every lead with a changed cell asks)."""
+        return self.value_columns.index("tags") if "tags" in self.value_columns else None
+
     def _tags_before(self, old: Sequence[Any], new: Sequence[Any]) -> str | None:
         """The tags cell of ``old`` (as text) if ``new`` changes it; else None."""
-        if "tags" not in self.value_columns:
+        at = self._tags_at
+        if at is None:
             return None
-        at = self.value_columns.index("tags")
         before = as_text(old[at]) if at < len(old) else ""
         return None if before == new[at] else before
 
@@ -282,9 +288,9 @@ class LeadsDiff:
         self.trust_ledger = trust_ledger
         columns = layout.value_columns
         self._positions = [layout.index[name] for name in columns]
-        self._blank = {i for i, name in enumerate(columns) if name in layout.new_columns}
         # how this run's leads are compared with their ledger entries (``add``)
-        self.comparison = Comparison(tuple(columns), frozenset(self._blank))
+        self.comparison = Comparison(tuple(columns), frozenset(
+            i for i, name in enumerate(columns) if name in layout.new_columns))
         self._at = {name: i for i, name in enumerate(columns)}
         self.rows_of: dict[str, int] = {}
         duplicates: dict[str, None] = {}
