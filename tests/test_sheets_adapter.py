@@ -14,6 +14,7 @@ from syncbot.config import SheetsConfig
 from syncbot.core.rules import parse_rules
 from syncbot.core.values import to_serial
 from syncbot.errors import InvalidInputError
+from syncbot.evaluation import Evaluated
 from syncbot.locales import rule_vocabulary
 from syncbot.ports import ColumnRead, Known, LeadNote
 from syncbot.sandbox import Faults, Sandbox
@@ -57,9 +58,11 @@ def add_lead(diff, values, ledger, *, light: bool = False) -> None:
     cells = row_cells(diff.layout.value_columns, values)
     text, known = to_json(cells), ledger.get(key)
     compared = None if known is None else diff.comparison(cells, text, known)
-    if light and compared is not None and compared.tags_before is None:
-        cells = None
-    diff.add(key, cells, text, compared, LeadNote(0.0, "subscribed", key, "[]", 0.0))
+    evaluated = Evaluated(key, cells, text, LeadNote(0.0, "subscribed", key, "[]", 0.0),
+                          compared)
+    if light:
+        evaluated = evaluated.light()
+    diff.add(key, evaluated.cells, text, compared, evaluated.note)
 
 
 class World:
