@@ -436,7 +436,9 @@ class _Guess:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.settle()
+        """Let the guess's request end (its answer or failure no longer matters)."""
+        if self._early is not None:
+            self._early.shutdown(wait=True)
 
     def answers(self, wanted: list[str]) -> list[list[list[Any]]]:
         """The values of the ``wanted`` ranges: the guess's, if it guessed them and Sheets
@@ -447,11 +449,6 @@ class _Guess:
             except SyncbotError:
                 pass  # refused (a tab or column the guess named is gone): read them again
         return self.workbook.read(wanted)
-
-    def settle(self) -> None:
-        """Let the guess's request end (its answer or failure no longer matters)."""
-        if self._early is not None:
-            self._early.shutdown(wait=True)
 
 
 def _blocks(rows: Sequence[int], size: int) -> Iterator[list[tuple[int, int]]]:
