@@ -224,14 +224,14 @@ def run_once(config: Config, audience: AudienceSource, sheet: SheetPort, now: da
     try:
         with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as done:
             state, reason = _open_state(config, options.dry_run, Path(scratch))
-            done.callback(state.close)  # the last: the listing, the workers and the diff go first
+            done.callback(state.close)  # the last: the listing goes first
             # the orders first: their listing is the longest wait on Mailchimp, and needs
             # nothing the spreadsheet says
             orders = done.enter_context(_orders_listing(run, state))
             run.meters.stage(texts("progress.reading_sheet"))
             data = _read_sheet(run, state)
             sheet_rules(data, config, _provisional_merge_tags(data), texts)
-            _pull_and_apply(run, data, _Local(state, reason, orders, done))
+            _pull_and_apply(run, data, _Local(state, reason, orders))
     except RulesError as exc:
         run.finish("invalid-rules", "; ".join(exc.problems))
         raise
@@ -267,27 +267,44 @@ def _open_state(config: Config, dry_run: bool, scratch: Path) -> tuple[StateStor
 @dataclass(frozen=True)
 class _Local:
     """What a run opened before it read the spreadsheet: the state (and why it had to start
-    empty, if it did) and the orders listing already under way (with ``[orders]``); ``done``
-    closes them when the run ends, after whatever the run registers there later (the
-    workers, the Leads diff)."""
+    empty, if it did) and the orders listing already under way (with ``[orders]``)."""
 
     state: StateStore
     reason: str | None
     orders: OrdersListing | None
-    done: contextlib.ExitStack
 
 
 def _pull_and_apply(run: _Run, data: SheetData, local: _Local) -> None:
     """Pull into the state (while the leads due already are scored ahead and the orders are
     listed), check the rules against the audience's merge tags, apply them, and move the
-    cursor once everything was written."""
-    config, report, state, done = run.config, run.report, local.state, local.done
-    if local.reason and not run.options.full:
-        report.warnings.append(full_pull_warning(local.reason, config.state.path))
-    early = _score_ahead(run, data, state) if local.reason is None and not run.options.full \
-        else None
-    if early is not None:
-        done.callback(early.close)
+    cursor once everything was written. What it opens (the workers, the Leads diff) is
+    closed when it returns, before the state and the listing are."""
+    config, report, state = run.config, run.report, local.state
+    with contextlib.ExitStack() as done:
+        if local.reason and not run.options.full:
+            report.warnings.append(full_pull_warning(local.reason, config.state.path))
+        early = _score_ahead(run, data, state) if local.reason is None and not run.options.full \
+            else None
+        if early is not None:
+            done.callback(early.close)
+        _pull_everything(run, local)
+        merge_tags = state.merge_tags()
+        if early is not None and early.basis.merge_tags == merge_tags:
+            basis, ahead = early.basis, early.ahead
+        else:  # the pull brought other merge tags: the leads' columns and rules may differ
+            if early is not None:
+                early.close()
+            basis, ahead = _basis(run, data, state, merge_tags), None
+            done.callback(basis.close)
+        _decide(run, data, state, basis, ahead)
+        if not run.options.dry_run:
+            state.commit_run(run.now)
+
+
+def _pull_everything(run: _Run, local: _Local) -> None:
+    """The audience into the state, and with ``[orders]`` the listed orders; the report says
+    what came."""
+    config, report, state = run.config, run.report, local.state
     run.meters.stage(run.texts("progress.pulling"))
     pulled = pull(run.audience, state, now=run.now, lookback_days=config.mailchimp.lookback_days,
                   full=run.options.full, pages=run.meters.start(run.texts("progress.meter_pages")))
@@ -295,17 +312,6 @@ def _pull_and_apply(run: _Run, data: SheetData, local: _Local) -> None:
     report.campaigns, report.quiet_campaigns = pulled.campaigns, pulled.quiet
     if local.orders is not None:
         _finish_orders(run, state, local.orders)
-    merge_tags = state.merge_tags()
-    if early is not None and early.basis.merge_tags == merge_tags:
-        basis, ahead = early.basis, early.ahead
-    else:  # the pull brought other merge tags: the leads' columns and rules may differ
-        if early is not None:
-            early.close()
-        basis, ahead = _basis(run, data, state, merge_tags), None
-        done.callback(basis.close)
-    _decide(run, data, state, basis, ahead)
-    if not run.options.dry_run:
-        state.commit_run(run.now)
 
 
 def _orders_listing(run: _Run, state: StateStore
