@@ -44,7 +44,7 @@ from syncbot.core.handoff import HandoffDecision, HandoffLead, lead_from_row
 from syncbot.core.lead import Evaluator, Settings
 from syncbot.core.rules import InvalidRules, Ruleset, parse_rules
 from syncbot.core.scoring import WHY_TEXTS
-from syncbot.core.tagplan import TagPlan, plan_tags, safety_problems
+from syncbot.core.tagplan import TagPlan, plan_tags, pull_problems, safety_problems
 from syncbot.core.texts import Say
 from syncbot.core.values import as_text
 from syncbot.errors import RulesError, SafetyStop, SyncbotError
@@ -75,6 +75,8 @@ from syncbot.progress import Meters, Silent
 from syncbot.report import RunReport, Status, team_inputs
 from syncbot.sheets.a1 import cell as cell_name
 from syncbot.sheets.leads import Highest, LeadsDiff, SampleLead, duplicates_message, leads_columns
+from syncbot.sheets.spool import PendingRow
+from syncbot.sheets.stream import RowStream
 from syncbot.sheets.tabs import SheetData
 from syncbot.state.store import StateStore, full_pull_warning
 
@@ -446,34 +448,67 @@ def _decide(run: _Run, data: SheetData, state: StateStore, basis: _Basis,
     run.report.warnings.extend(_team_warnings(run.texts, tab.inputs))
     stale = basis.mark_due(run, state)
     ids, _ = run.audience.resolve_tags(rules.managed_tags, create=False)
-    with ThreadPoolExecutor(1) as background:  # Mailchimp answers while the leads are scored
-        holders = background.submit(run.audience.tag_members, ids)
-        _evaluate(run, state, basis, stale, ahead)
-        run.sheet.settle_leads(tab.diff)
-        current = holders.result()
-    plan = plan_tags(managed=rules.managed_tags, current=current, desired=leads.desired,
-                     statuses=leads.statuses, tag_statuses=set(run.config.mailchimp.tag_statuses))
-    _summarise(run.report, plan, tab.diff, leads)
-    handoffs = decide_handoffs(run.config, state, run.sheet, list(leads.hot), leads.desired,
-                               leads.handoff_lead)
-    run.report.handoffs, run.report.handoff_baseline = handoffs.new, handoffs.baseline
-    _safety_check(run, plan, tab.diff)
-    if run.options.dry_run:
-        return
-    rows = tab.diff.new_leads + tab.diff.changed_leads
-    run.meters.stage(run.texts("progress.writing_leads", count=rows))
-    with ThreadPoolExecutor(1) as beside:  # Mailchimp takes the tags while Sheets takes the rows
-        tags = beside.submit(_write_tags, run, rules, plan, ids, leads.addresses)
-        run.sheet.write_leads(tab.diff, run.now,
-                              rows=run.meters.start(run.texts("progress.meter_rows"), rows))
-        state.remember_reads(tab.columns, data.ranges)  # kept with the ledger, by its commit
-        state.record_leads(tab.diff.ledger_entries(run.now), tab.layout_key, tab.fingerprint,
-                           replace=not tab.trusted)
-    tags.result()  # the tags' failure, if they failed (the rows' own comes first)
+    with contextlib.ExitStack() as done:
+        stream = done.enter_context(_new_rows_stream(run, state, tab.diff, ids))
+        with ThreadPoolExecutor(1) as background:  # Mailchimp answers while leads are scored
+            holders = background.submit(run.audience.tag_members, ids)
+            _evaluate(run, state, basis, stale, ahead)
+            tab.diff.end_pour()
+            run.sheet.settle_leads(tab.diff)
+            current = holders.result()
+        plan = plan_tags(managed=rules.managed_tags, current=current, desired=leads.desired,
+                         statuses=leads.statuses,
+                         tag_statuses=set(run.config.mailchimp.tag_statuses))
+        _summarise(run.report, plan, tab.diff, leads)
+        handoffs = decide_handoffs(run.config, state, run.sheet, list(leads.hot), leads.desired,
+                                   leads.handoff_lead)
+        run.report.handoffs, run.report.handoff_baseline = handoffs.new, handoffs.baseline
+        _safety_check(run, plan, tab.diff)
+        if run.options.dry_run:
+            return
+        rows = tab.diff.new_leads + tab.diff.changed_leads
+        run.meters.stage(run.texts("progress.writing_leads", count=rows))
+        with ThreadPoolExecutor(1) as beside:  # Mailchimp takes the tags, Sheets the rows
+            tags = beside.submit(_write_tags, run, rules, plan, ids, leads.addresses)
+            meter = run.meters.start(run.texts("progress.meter_rows"), rows)
+            if stream is not None:
+                stream.finish()
+                meter.advance(tab.diff.poured)
+            run.sheet.write_leads(tab.diff, run.now, rows=meter)
+            state.remember_reads(tab.columns, data.ranges)  # kept with the ledger, by its commit
+            state.record_leads(tab.diff.ledger_entries(run.now), tab.layout_key, tab.fingerprint,
+                               replace=not tab.trusted)
+        tags.result()  # the tags' failure, if they failed (the rows' own comes first)
     _hand_off(run, state, handoffs)  # before the history: see syncbot.handoff
     state.record_history(run.now, leads.points, keep_days=run.config.history.keep_days)
     _update_dashboard(run, state, rules, leads.dashboard)
     _compose_message(run, data, tab.diff)
+
+
+def _new_rows_stream(run: _Run, state: StateStore, diff: LeadsDiff, ids: Mapping[str, int]
+                     ) -> contextlib.AbstractContextManager[RowStream[list[PendingRow]] | None]:
+    """The new leads' rows written as they are scored (``LeadsDiff.pour_new``), when nothing
+    after the scoring can hold the Leads tab back (``_may_pour``); else nothing."""
+    if not _may_pour(run, diff, ids):
+        return contextlib.nullcontext()
+    new_leads = len(state.member_keys().difference(diff.rows_of))
+    if not new_leads:
+        return contextlib.nullcontext()
+    return run.sheet.stream_leads(diff, run.now, new_leads)
+
+
+def _may_pour(run: _Run, diff: LeadsDiff, ids: Mapping[str, int]) -> bool:
+    """Whether the Leads tab may be written before every lead is scored: only when the
+    safety stop, which leaves it alone, cannot stop this run. So with ``--force``, or when
+    the pull looks right (known already) and Mailchimp has no managed tag yet, so that no
+    member can lose one: a team's first sync, the one that writes every row. Never for a
+    dry run."""
+    if run.options.dry_run:
+        return False
+    if run.options.force:
+        return True
+    return not ids and not pull_problems(pulled_members=run.report.members,
+                                         leads_in_sheet=diff.leads_in_sheet, say=run.texts)
 
 
 def _team_warnings(texts: Catalogue, inputs: TeamInputs) -> list[str]:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # for the types only: the port does not depend on the Sheets 
     from syncbot.core.dashboard import DashboardTables
     from syncbot.sheets.client import Tab
     from syncbot.sheets.leads import LeadsDiff
+    from syncbot.sheets.spool import PendingRow
+    from syncbot.sheets.stream import RowStream
     from syncbot.sheets.tabs import SheetData
 
 
@@ -307,6 +309,8 @@ class SheetPort(Protocol):
     def open_leads(self, columns: Sequence[str], team: Sequence[TeamColumn], *,
                    trust_ledger: bool) -> OpenedLeads: ...
     def settle_leads(self, diff: LeadsDiff) -> None: ...
+    def stream_leads(self, diff: LeadsDiff, synced_at: datetime, new_leads: int
+                     ) -> RowStream[list[PendingRow]]: ...
     def write_leads(self, diff: LeadsDiff, synced_at: datetime, rows: Meter = ...) -> int: ...
     def prepare_dashboard(self, tables: DashboardTables, memory: DashboardMemory | None
                           ) -> DashboardWrite: ...

@@ -74,14 +74,20 @@ def apply_plan(current: Mapping[str, Collection[str]], plan: TagPlan) -> dict[st
 def safety_problems(plan: TagPlan, *, max_removal_fraction: float, pulled_members: int,
                     leads_in_sheet: int, say: Say) -> list[str]:
     """Why this run must not write to Mailchimp (docs/reference.md, "Safety"), or [] when it may."""
-    problems = []
-    if pulled_members == 0:
-        problems.append(say("safety.no_members"))
-    elif pulled_members < leads_in_sheet / 2:
-        problems.append(say("safety.fewer_than_half", pulled=pulled_members,
-                            leads=leads_in_sheet))
+    problems = pull_problems(pulled_members=pulled_members, leads_in_sheet=leads_in_sheet,
+                             say=say)
     if plan.removal_fraction > max_removal_fraction:
         problems.append(say("safety.too_many_removals", losing=plan.losing,
                             tagged=plan.tagged_now, percent=f"{plan.removal_fraction:.0%}",
                             limit=f"{max_removal_fraction:g}"))
     return problems
+
+
+def pull_problems(*, pulled_members: int, leads_in_sheet: int, say: Say) -> list[str]:
+    """The safety stop's reasons that the pull alone gives (known before any lead is scored):
+    it brought no members, or fewer than half of the leads the sheet lists."""
+    if pulled_members == 0:
+        return [say("safety.no_members")]
+    if pulled_members < leads_in_sheet / 2:
+        return [say("safety.fewer_than_half", pulled=pulled_members, leads=leads_in_sheet)]
+    return []

@@ -279,6 +279,8 @@ class LeadsDiff:
     and any other row is listed by ``unverified_rows`` and compared with the sheet's cells by
     ``settle``. Then ``ranges`` gives the writes and ``ledger_entries`` what to remember.
     The rows in between wait in a ``RowSpool`` (on disk, not in memory); ``close`` when done.
+    Where the new rows may be written before every lead is scored, ``pour_new`` hands them
+    on as they come, and ``ranges`` leaves them out.
     """
 
     def __init__(self, layout: Layout, emails: Sequence[Any], stamps: Sequence[Any], *,
@@ -314,6 +316,12 @@ class LeadsDiff:
         self.new_leads = 0
         self.changed_leads = 0
         self.samples: Highest[SampleLead] = Highest(sample_size)
+        self._outlet: Callable[[list[PendingRow]], None] | None = None
+        self._outlet_through = 0  # the last row ``pour_new`` reserved
+        self._poured: list[PendingRow] = []  # new rows not yet a whole block
+        self.poured_through = 0  # the last new row handed to the outlet (0: none)
+        self.poured = 0  # how many rows it was handed
+        self.columns_poured = False  # whether the new columns' headers went with them
 
     # ---- lead by lead ---------------------------------------------------------------------
 
@@ -337,7 +345,10 @@ class LeadsDiff:
         if row is None:
             self.rows_of[key] = row = self._new_row()
             self.new_leads += 1
-            self.spool.add_pending(PendingRow(row, key, text, ALL, note))
+            pending = PendingRow(row, key, text, ALL, note)
+            self.spool.add_pending(pending)  # the ledger learns it from there
+            if row <= self._outlet_through:
+                self._pour(pending)
             self._sample("", text, cells)
             return
         stamp = self._stamps[row - 2] if row - 2 < len(self._stamps) else None
@@ -380,6 +391,64 @@ class LeadsDiff:
             self.samples.offer(rank, SampleLead(cells[self._at["email"]], before, cells[tags],
                                                 score, cells[self._at["why"]]))
 
+    # ---- new rows before every lead is scored ---------------------------------------------
+
+    def pour_new(self, count: int, outlet: Callable[[list[PendingRow]], None]) -> None:
+        """Hand the next ``count`` new leads' rows to ``outlet`` as they come, a block of
+        ``BLOCK_ROWS`` consecutive rows at a time (``end_pour`` gives the last, shorter one),
+        and leave them out of ``ranges``. For a run that may write before it has scored
+        every lead: the first sync, when nobody can lose a tag. New rows are numbered as
+        they come, so those handed on are the first ``count``; any further new lead is
+        written by ``ranges`` as usual."""
+        if count > 0:
+            self._outlet = outlet
+            self._outlet_through = self._first_new_row() + count - 1
+            self.columns_poured = bool(self.layout.new_columns)
+
+    def rows_with(self, new_leads: int) -> int:
+        """The rows the grid needs once ``new_leads`` more new leads came."""
+        if new_leads <= 0:
+            return self.rows_needed
+        return max(self.rows_needed, self._first_new_row() + new_leads - 1)
+
+    def _pour(self, pending: PendingRow) -> None:
+        self._poured.append(pending)
+        if len(self._poured) >= BLOCK_ROWS:
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        block, self._poured = self._poured, []
+        if block and self._outlet is not None:
+            self._outlet(block)
+            self.poured_through, self.poured = block[-1].row, self.poured + len(block)
+
+    def end_pour(self) -> None:
+        """Hand on the new rows that make no whole block, and stop pouring."""
+        self._hand_on()
+        self._outlet, self._outlet_through = None, 0
+
+    def headers_range(self) -> WriteRange | None:
+        """The new columns' headers, to write before any row (None: no column is new)."""
+        layout = self.layout
+        if not layout.new_columns:
+            return None
+        first = min(layout.index[name] for name in layout.new_columns)
+        return WriteRange({"range": f"{quote_title(layout.tab)}!{col_letters(first)}1",
+                           "values": [[layout.title(name) for name in
+                                       sorted(layout.new_columns, key=layout.index.__getitem__)]]},
+                          0)
+
+    def new_rows_range(self, block: Sequence[PendingRow], synced_at: datetime) -> WriteRange:
+        """Consecutive new rows (whole: every value column and ``synced_at``) as one range."""
+        stamp, stamp_at = sync_stamp(synced_at), self.layout.index["synced_at"]
+        positions = self._positions
+        changes = {}
+        for pending in block:
+            cells = json.loads(pending.text)
+            changes[pending.row] = dict(zip(positions, cells, strict=False))
+            changes[pending.row][stamp_at] = stamp
+        return WriteRange(_block(self.layout.tab, changes), len(block))
+
     # ---- rows the ledger does not vouch for -----------------------------------------------
 
     def unverified_rows(self) -> list[int]:
@@ -398,12 +467,17 @@ class LeadsDiff:
 
     # ---- results --------------------------------------------------------------------------
 
-    def _new_row(self) -> int:
-        """The row of a new lead: below the last e-mail and below anything in use."""
+    def _first_new_row(self) -> int:
+        """Where the next new lead goes: below the last e-mail and below anything in use
+        (found out the first time a run asks)."""
         if self._next_row is None:
             in_use = self._rows_in_use() if callable(self._rows_in_use) else self._rows_in_use
             self._next_row = max(self._emails, in_use - 1) + 2
-        row, self._next_row = self._next_row, self._next_row + 1
+        return self._next_row
+
+    def _new_row(self) -> int:
+        row = self._first_new_row()
+        self._next_row = row + 1
         return row
 
     @property
@@ -417,23 +491,16 @@ class LeadsDiff:
     def ranges(self, synced_at: datetime) -> Iterator[WriteRange]:
         """The ValueRanges to write RAW: new column headers, then the new rows in blocks of
         whole rows, then the changed cells of the other rows column by column (see
-        ``_changed_cells``), each with how many leads it finishes (for a progress meter)."""
-        layout = self.layout
-        if layout.new_columns:
-            first = min(layout.index[name] for name in layout.new_columns)
-            yield WriteRange({"range": f"{quote_title(layout.tab)}!{col_letters(first)}1",
-                              "values": [[layout.title(name) for name in
-                                          sorted(layout.new_columns, key=layout.index.__getitem__)]]},
-                             0)
-        stamp = sync_stamp(synced_at)
-        stamp_at = layout.index["synced_at"]
-        for block in _blocks(self.spool.pending(new=True), consecutive=True):
-            changes = {}
-            for pending in block:
-                cells = json.loads(pending.text)
-                changes[pending.row] = {self._positions[i]: cells[i] for i in range(len(cells))}
-                changes[pending.row][stamp_at] = stamp
-            yield WriteRange(_block(layout.tab, changes), len(block))
+        ``_changed_cells``), each with how many leads it finishes (for a progress meter).
+        What ``pour_new`` handed on is left out."""
+        headers = None if self.columns_poured else self.headers_range()
+        if headers is not None:
+            yield headers
+        new_rows = (pending for pending in self.spool.pending(new=True)
+                    if pending.row > self.poured_through)
+        for block in _blocks(new_rows, consecutive=True):
+            yield self.new_rows_range(block, synced_at)
+        stamp, stamp_at = sync_stamp(synced_at), self.layout.index["synced_at"]
         for window in _blocks(self.spool.pending(new=False), consecutive=False):
             yield from self._changed_cells(window, stamp, stamp_at)
 

@@ -29,6 +29,8 @@ from syncbot.sheets.dashboard import (
 from syncbot.sheets.handoff import HandoffTab, append_handoffs, ensure_handoff_tab, read_handoff
 from syncbot.sheets.inputs import plan_inputs
 from syncbot.sheets.leads import LeadsDiff
+from syncbot.sheets.spool import PendingRow
+from syncbot.sheets.stream import RowStream
 from syncbot.sheets.tabs import (
     InitResult,
     SheetData,
@@ -37,6 +39,7 @@ from syncbot.sheets.tabs import (
     prepare_leads,
     read_spreadsheet,
     settle_leads,
+    stream_leads,
     write_leads,
 )
 
@@ -46,6 +49,7 @@ class Spreadsheet:
         self.workbook, self.config, self.sources = workbook, config, tuple(sources)
         self._data: SheetData | None = None
         self._handoff: HandoffTab | None = None
+        self._leads_grid: Tab | None = None  # the Leads grid as a stream grew it
 
     @property
     def requests(self) -> int:
@@ -112,9 +116,19 @@ class Spreadsheet:
     def settle_leads(self, diff: LeadsDiff) -> None:
         settle_leads(self.workbook, self.data, diff)
 
+    def stream_leads(self, diff: LeadsDiff, synced_at: datetime, new_leads: int
+                     ) -> RowStream[list[PendingRow]]:
+        """Make room for ``new_leads`` new rows and write them while ``diff`` takes them in
+        (``tabs.stream_leads``); ``finish`` the stream before ``write_leads``."""
+        stream, self._leads_grid = stream_leads(self.workbook, self.data, diff, synced_at,
+                                                new_leads)
+        return stream
+
     def write_leads(self, diff: LeadsDiff, synced_at: datetime, rows: Meter = STILL) -> int:
-        """Write the changed rows; ``rows`` counts them as their requests are made up."""
-        return write_leads(self.workbook, self.data, diff, synced_at, rows=rows)
+        """Write the changed rows (those a stream did not); ``rows`` counts them as their
+        requests are made up."""
+        return write_leads(self.workbook, self.data, diff, synced_at, rows=rows,
+                           grid=self._leads_grid)
 
     def prepare_dashboard(self, tables: DashboardTables, memory: DashboardMemory | None
                           ) -> DashboardWrite:

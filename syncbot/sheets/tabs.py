@@ -66,6 +66,8 @@ from syncbot.sheets.language import (
     template_text,
 )
 from syncbot.sheets.leads import LeadsDiff, WriteRange, plan_layout
+from syncbot.sheets.spool import PendingRow
+from syncbot.sheets.stream import RowStream
 
 DROPDOWNS = {"weights_operators": list(OPERATORS), "segment_operators": list(OPERATORS[1:]),
              "dimensions": list(DIMENSIONS), "handoff_statuses": list(HANDOFF_STATUSES)}
@@ -562,13 +564,28 @@ def settle_leads(workbook: Grid, data: SheetData, diff: LeadsDiff) -> None:
 
 
 def write_leads(workbook: Grid, data: SheetData, diff: LeadsDiff, synced_at: datetime,
-                rows: Meter = STILL) -> int:
+                rows: Meter = STILL, *, grid: Tab | None = None) -> int:
     """Grow the Leads grid if needed, then write; returns the number of write requests.
-    Dates and percentages get their number format on new columns and on rows the grid grows
-    by: whether Google carries a column's format onto appended rows is not documented, so it
-    is never left to chance."""
-    tab = data.tabs["Leads"]
-    rows_needed = max(tab.rows, diff.rows_needed, 1)
+    ``grid``: the Leads grid as ``grow_leads`` left it for rows written before (by a
+    ``RowStream``: those rows and the new columns are in it already)."""
+    requests = 0
+    if grid is None:
+        grid, requests = grow_leads(workbook, data, diff, diff.rows_needed)
+    elif diff.rows_needed > grid.rows:  # more new leads than the stream made room for
+        grid, requests = grow_leads(workbook, data, diff, diff.rows_needed, grid=grid)
+    return requests + workbook.write(_counted(diff.ranges(synced_at), rows))
+
+
+def grow_leads(workbook: Grid, data: SheetData, diff: LeadsDiff, rows_needed: int, *,
+               grid: Tab | None = None) -> tuple[Tab, int]:
+    """Make the Leads grid ``rows_needed`` rows tall and as wide as ``diff``'s columns (one
+    request, none if it is), or SheetsError when the spreadsheet cannot hold them; the grid
+    as grown and the requests made. ``grid``: as grown before, its new columns formatted
+    already. Dates and percentages get their number format on new columns and on rows the
+    grid grows by: whether Google carries a column's format onto appended rows is not
+    documented, so it is never left to chance."""
+    tab = grid or data.tabs["Leads"]
+    rows_needed = max(tab.rows, rows_needed, 1)
     columns_needed = max(tab.columns, diff.layout.width)
     others = sum(t_.rows * t_.columns for kind, t_ in data.tabs.items() if kind != "Leads")
     if rows_needed * columns_needed + others > CELL_LIMIT:
@@ -586,13 +603,25 @@ def write_leads(workbook: Grid, data: SheetData, diff: LeadsDiff, synced_at: dat
         column = diff.layout.index.get(name)
         if column is None:
             continue
-        first = 1 if name in diff.layout.new_columns else tab.rows
+        first = 1 if name in diff.layout.new_columns and grid is None else tab.rows
         if first < rows_needed:
             layout.append(format_rows(tab.sheet_id, column, number_format, first, rows_needed))
-    requests = 1 if layout else 0
     workbook.change_structure(layout)
-    ranges = diff.ranges(synced_at)
-    return requests + workbook.write(_counted(ranges, rows))
+    return replace(tab, rows=rows_needed, columns=columns_needed), 1 if layout else 0
+
+
+def stream_leads(workbook: Grid, data: SheetData, diff: LeadsDiff, synced_at: datetime,
+                 new_leads: int) -> tuple[RowStream[list[PendingRow]], Tab]:
+    """Make room for ``new_leads`` new rows and start writing them as ``diff`` takes them in
+    (``LeadsDiff.pour_new``), the new columns' headers first; the stream (``finish`` it
+    before ``write_leads`` writes the rest) and the grid as grown."""
+    grid, _ = grow_leads(workbook, data, diff, diff.rows_with(new_leads))
+    headers = diff.headers_range()
+    stream: RowStream[list[PendingRow]] = RowStream(
+        workbook, lambda block: diff.new_rows_range(block, synced_at).value_range,
+        [headers.value_range] if headers is not None else [])
+    diff.pour_new(new_leads, stream.put)
+    return stream, grid
 
 
 def _counted(ranges: Iterator[WriteRange], rows: Meter) -> Iterator[dict[str, Any]]:

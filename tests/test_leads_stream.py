@@ -1,0 +1,255 @@
+"""A first sync writes its new rows while it scores (syncbot.sheets.stream, LeadsDiff.pour_new,
+pipeline._may_pour), only when the safety stop cannot hold the Leads tab back."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pytest
+
+from syncbot import pipeline
+from syncbot.ports import LeadNote
+from syncbot.sandbox import sheets as sandbox_sheets
+from syncbot.sheets import client as sheets_client
+from syncbot.sheets import leads as leads_module
+from syncbot.sheets.client import SheetsError
+from syncbot.sheets.leads import LeadsDiff, plan_layout
+from syncbot.sheets.spool import PendingRow
+from syncbot.sheets.stream import RowStream
+from tests.conftest import LIST_ID, SHEET_ID
+from tests.test_e2e import World
+
+COLUMNS = ["email", "score", "synced_at"]
+
+
+def _note(n: int) -> LeadNote:
+    return LeadNote(0.0, "subscribed", f"lead{n}@example.com", "[]", float(n))
+
+
+def _diff(header: list[str] | None = None, emails: list[str] | None = None) -> LeadsDiff:
+    header = COLUMNS if header is None else header
+    layout = plan_layout("Leads", header, COLUMNS, width=len(header))
+    return LeadsDiff(layout, emails or [], [None] * len(emails or []), trust_ledger=False)
+
+
+def _add(diff: LeadsDiff, n: int) -> None:
+    email = f"lead{n}@example.com"
+    diff.add(email, None, json.dumps([email, n]), None, _note(n))
+
+
+def test_new_rows_go_in_whole_blocks_as_they_come_and_ranges_leave_them_out(monkeypatch):
+    monkeypatch.setattr(leads_module, "BLOCK_ROWS", 3)
+    diff = _diff(emails=["old@example.com"])
+    poured: list[list[int]] = []
+    assert diff.rows_with(7) == 9  # the header, the old lead, seven new ones
+    diff.pour_new(7, lambda block: poured.append([p.row for p in block]))
+    for n in range(6):
+        _add(diff, n)
+    assert poured == [[3, 4, 5], [6, 7, 8]]  # handed on as soon as each block was whole
+    _add(diff, 6)
+    _add(diff, 7)  # one more than the stream made room for
+    assert poured == [[3, 4, 5], [6, 7, 8]]
+    diff.end_pour()
+    assert poured == [[3, 4, 5], [6, 7, 8], [9]]
+    assert diff.poured == 7 and diff.new_leads == 8 and diff.rows_needed == 10
+    written = [r.value_range["range"] for r in diff.ranges(pipeline._utc_now())]
+    assert written == ["'Leads'!A10:C10"]  # only the lead the stream had no room for
+    entries = {e.key for e in diff.ledger_entries(pipeline._utc_now())}
+    assert entries == {f"lead{n}@example.com" for n in range(8)}  # the ledger learns them all
+
+
+def test_new_columns_headers_go_once_before_the_rows():
+    diff = _diff(header=["email"])
+    headers = diff.headers_range()
+    assert headers is not None and headers.value_range["values"] == [["score", "synced_at"]]
+    diff.pour_new(2, lambda block: None)
+    _add(diff, 1)
+    _add(diff, 2)
+    diff.end_pour()
+    assert list(diff.ranges(pipeline._utc_now())) == []  # headers and rows went with the stream
+
+
+def test_a_block_as_a_range_carries_every_cell_and_the_stamp():
+    diff = _diff()
+    now = pipeline._utc_now()
+    block = [PendingRow(2, "a", '["a@x.com",5]', None, _note(1)),
+             PendingRow(3, "b", '["b@x.com",7]', None, _note(2))]
+    made = diff.new_rows_range(block, now)
+    stamp = leads_module.sync_stamp(now)
+    assert made.leads == 2
+    assert made.value_range["range"] == "'Leads'!A2:C3"
+    assert made.value_range["values"] == [["a@x.com", 5, stamp], ["b@x.com", 7, stamp]]
+
+
+class _Recording:
+    """A grid whose writes consume their ranges one by one, as ``Workbook.write`` does, and
+    refuse the range ``refuse`` names."""
+
+    def __init__(self, refuse: str = "") -> None:
+        self.written: list[str] = []
+        self.refuse = refuse
+        self.requests = 0
+
+    def write(self, data: Iterable[Mapping[str, Any]]) -> int:
+        for item in data:
+            if item["range"] == self.refuse:
+                raise SheetsError("Google Sheets refused the write (400)")
+            self.written.append(item["range"])
+        self.requests += 1
+        return 1
+
+
+def test_a_stream_writes_the_first_ranges_then_each_item_in_order():
+    grid = _Recording()
+    with RowStream(grid, lambda n: {"range": f"row{n}"}, [{"range": "headers"}]) as stream:
+        for n in range(10):
+            stream.put(n)
+        assert stream.finish() == 1
+    assert grid.written == ["headers", *(f"row{n}" for n in range(10))]
+
+
+def test_a_refused_write_reaches_the_scoring_loop_at_its_next_block():
+    grid = _Recording(refuse="row2")
+    with (RowStream(grid, lambda n: {"range": f"row{n}"}, backlog=1) as stream,
+          pytest.raises(SheetsError, match="refused")):
+        for n in range(1000):  # the writer stops at row2; a later put says why
+            stream.put(n)
+    assert grid.written == ["row0", "row1"]
+
+
+def test_an_abandoned_stream_stops_its_writer():
+    release = threading.Event()
+    grid = _Recording()
+    stream = RowStream(grid, lambda n: (release.wait(5), {"range": f"row{n}"})[1], backlog=2)
+    stream.put(0)
+    stream.put(1)
+    release.set()
+    stream.abandon()  # the scoring failed: what waits is not written
+    assert len(grid.written) <= 1
+    assert not any(t.name.startswith("leads-stream") for t in threading.enumerate())
+
+
+# ---- through the command line, against the sandbox ----------------------------------------
+
+
+def _streaming_world(tmp_path, monkeypatch, capsys, name: str) -> World:
+    """A World whose Leads rows go in blocks of 50 and requests of about 8 KB, so that its
+    600 leads make a stream of many requests."""
+    monkeypatch.setattr(leads_module, "BLOCK_ROWS", 50)
+    monkeypatch.setattr(sheets_client, "CHUNK_BYTES", 8_000)
+    (tmp_path / name).mkdir()
+    world = World(tmp_path / name, monkeypatch)
+    assert world.run(capsys, "init")[0] == 0
+    return world
+
+
+def _cells_written_while_scoring(world: World, monkeypatch, after: int) -> list[int]:
+    """Once ``after`` leads are scored, wait (at most 10 s) for more Leads cells to be
+    written than before the run, and note how many were (in a list: none noted means the
+    run never got that far)."""
+    before = world.box.sheets.cells_written.get("Leads", 0)
+    seen: list[int] = []
+    take = pipeline._Leads.take
+    taken = [0]
+
+    def watching(self, lead):
+        take(self, lead)
+        taken[0] += 1
+        if taken[0] == after:
+            written = world.box.sheets.cells_written
+            ready = threading.Event()
+            for _ in range(100):
+                if written.get("Leads", 0) > before:
+                    ready.set()
+                    break
+                ready.wait(0.1)
+            seen.append(written.get("Leads", 0))
+    monkeypatch.setattr(pipeline._Leads, "take", watching)
+    return seen
+
+
+def test_a_first_sync_writes_rows_while_it_scores_and_ends_as_one_that_does_not(
+        tmp_path, monkeypatch, capsys):
+    calm = _streaming_world(tmp_path, monkeypatch, capsys, "calm")
+    monkeypatch.setattr(pipeline, "_may_pour", lambda *a: False)
+    assert calm.run(capsys, "sync")[0] == 0
+    monkeypatch.undo()
+
+    streaming = _streaming_world(tmp_path, monkeypatch, capsys, "streaming")
+    seen = _cells_written_while_scoring(streaming, monkeypatch, after=300)
+    code, out, err = streaming.run(capsys, "sync")
+    assert code == 0, err
+    assert seen and seen[0] > 0  # rows reached the sheet before half the leads were scored
+    assert streaming.leads() == calm.leads()
+    assert streaming.tags() == calm.tags()
+    for counted in ("cells_written", "cells_changed"):  # no row written twice
+        assert getattr(streaming.box.sheets, counted) == getattr(calm.box.sheets, counted)
+
+
+def test_rows_wait_for_the_safety_stop_while_a_member_could_lose_a_tag(
+        tmp_path, monkeypatch, capsys):
+    world = _streaming_world(tmp_path, monkeypatch, capsys, "tagged")
+    world.set_weights([["opens_90d", "per", "", 10, "", "engagement"]])  # many warm and hot
+    assert world.run(capsys, "sync")[0] == 0  # the managed tags exist from now on
+    leads = world.leads()
+    for n in range(200):
+        world.box.mailchimp.add_member(LIST_ID, f"late{n}@example.com")
+    world.set_weights([["clicks_30d", "per", "", 0, "", "engagement"]])  # an emptied tab
+    before = world.box.sheets.cells_written["Leads"]
+    seen = _cells_written_while_scoring(world, monkeypatch, after=150)
+    code, _, err = world.run(capsys, "sync")
+    assert code == 3, err
+    assert seen == [before]  # nothing was written while the leads were scored
+    assert world.box.sheets.cells_written["Leads"] == before
+    assert world.leads() == leads  # the 200 new leads too wait for a run that may write
+
+
+def test_force_writes_rows_while_it_scores_even_where_tags_exist(tmp_path, monkeypatch, capsys):
+    world = _streaming_world(tmp_path, monkeypatch, capsys, "forced")
+    assert world.run(capsys, "sync")[0] == 0
+    for n in range(200):
+        world.box.mailchimp.add_member(LIST_ID, f"late{n}@example.com")
+    before = world.box.sheets.cells_written["Leads"]
+    seen = _cells_written_while_scoring(world, monkeypatch, after=150)
+    assert world.run(capsys, "sync", "--force")[0] == 0
+    assert seen and seen[0] > before
+    assert len(world.leads()) == 800
+
+
+def test_a_write_refused_mid_stream_stops_the_run_and_the_next_one_repairs_it(
+        tmp_path, monkeypatch, capsys):
+    calm = _streaming_world(tmp_path, monkeypatch, capsys, "calm")
+    assert calm.run(capsys, "sync")[0] == 0
+
+    world = _streaming_world(tmp_path, monkeypatch, capsys, "refused")
+    write = sandbox_sheets.SheetsEmulator._write
+    refused: list[str] = []
+
+    def refusing(self, book, a1, *args, **kwargs):
+        if a1.startswith("'Leads'!A152:") and not refused:  # the fourth block of rows
+            refused.append(a1)
+            raise sandbox_sheets.google_error(400, "Internal error encountered.",
+                                              "INVALID_ARGUMENT")
+        return write(self, book, a1, *args, **kwargs)
+    monkeypatch.setattr(sandbox_sheets.SheetsEmulator, "_write", refusing)
+    tags = world.tags()
+    code, _, err = world.run(capsys, "sync")
+    assert code == 1 and "Traceback" not in err and refused
+    assert 0 < len(world.leads()) < 600  # some rows went before the refusal
+    assert world.tags() == tags  # nothing written to Mailchimp
+    assert world.runs()[-1][3] == "failed"
+
+    code, _, err = world.run(capsys, "sync")
+    assert code == 0, err
+    assert world.leads().keys() == calm.leads().keys()  # every lead, none twice
+    rows = world.box.sheets.values(SHEET_ID, "Leads")
+    assert len(rows) == 601
+    assert world.tags() == calm.tags()
+    for email, row in world.leads().items():
+        mine = calm.leads()[email]
+        assert {k: v for k, v in row.items() if k != "synced_at"} == \
+            {k: v for k, v in mine.items() if k != "synced_at"}
+
