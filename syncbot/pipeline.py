@@ -79,6 +79,7 @@ from syncbot.sheets.spool import PendingRow
 from syncbot.sheets.stream import RowStream
 from syncbot.sheets.tabs import SheetData
 from syncbot.state.store import StateStore, full_pull_warning
+from syncbot.tagstream import Streamed, TagStream
 
 SAMPLE_SIZE = 5
 _MERGE_TAG = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -450,6 +451,7 @@ def _decide(run: _Run, data: SheetData, state: StateStore, basis: _Basis,
     ids, _ = run.audience.resolve_tags(rules.managed_tags, create=False)
     with contextlib.ExitStack() as done:
         stream = done.enter_context(_new_rows_stream(run, state, tab.diff, ids))
+        leads.tag_stream = done.enter_context(_tag_stream(run, rules, tab.diff, ids))
         with ThreadPoolExecutor(1) as background:  # Mailchimp answers while leads are scored
             holders = background.submit(run.audience.tag_members, ids)
             _evaluate(run, state, basis, stale, ahead)
@@ -469,7 +471,8 @@ def _decide(run: _Run, data: SheetData, state: StateStore, basis: _Basis,
         rows = tab.diff.new_leads + tab.diff.changed_leads
         run.meters.stage(run.texts("progress.writing_leads", count=rows))
         with ThreadPoolExecutor(1) as beside:  # Mailchimp takes the tags, Sheets the rows
-            tags = beside.submit(_write_tags, run, rules, plan, ids, leads.addresses)
+            tags = beside.submit(_write_tags, run, rules, plan, ids, leads.addresses,
+                                 leads.tag_stream)
             meter = run.meters.start(run.texts("progress.meter_rows"), rows)
             if stream is not None:
                 stream.finish()
@@ -495,6 +498,17 @@ def _new_rows_stream(run: _Run, state: StateStore, diff: LeadsDiff, ids: Mapping
     if not new_leads:
         return contextlib.nullcontext()
     return run.sheet.stream_leads(diff, run.now, new_leads)
+
+
+def _tag_stream(run: _Run, rules: Ruleset, diff: LeadsDiff, ids: Mapping[str, int]
+                ) -> contextlib.AbstractContextManager[TagStream | None]:
+    """The tags added as the leads are scored (``syncbot.tagstream``), when the Leads rows
+    may be written then too and Mailchimp has none of the managed tags yet; else nothing."""
+    if ids or not _may_pour(run, diff, ids):
+        return contextlib.nullcontext()
+    config = run.config.mailchimp
+    return TagStream(run.audience, rules.managed_tags, config.tag_statuses,
+                     connections=config.max_connections)
 
 
 def _may_pour(run: _Run, diff: LeadsDiff, ids: Mapping[str, int]) -> bool:
@@ -593,11 +607,15 @@ def _safety_check(run: _Run, plan: TagPlan, diff: LeadsDiff) -> None:
 
 
 def _write_tags(run: _Run, rules: Ruleset, plan: TagPlan, ids: dict[str, int],
-                addresses: dict[str, str]) -> None:
-    """Only the differences, creating the managed tags Mailchimp does not have yet."""
+                addresses: dict[str, str], stream: TagStream | None = None) -> None:
+    """Only the differences, creating the managed tags Mailchimp does not have yet; with
+    ``stream``, those it has not written already."""
     run.meters.stage(run.texts("progress.writing_tags", adds=plan.total_adds,
                                removes=plan.total_removes))
-    if plan.is_empty:
+    streamed = stream.finish() if stream is not None else Streamed()
+    ids.update(streamed.created)
+    plan = plan.without(streamed.added)
+    if plan.is_empty and not streamed.anything:
         return
     for tag in rules.managed_tags:
         if tag not in ids:
@@ -606,8 +624,10 @@ def _write_tags(run: _Run, rules: Ruleset, plan: TagPlan, ids: dict[str, int],
         ids, {tag: [addresses.get(k, k) for k in keys] for tag, keys in plan.adds.items()},
         {tag: [addresses.get(k, k) for k in keys] for tag, keys in plan.removes.items()},
         batches=run.meters.start(run.texts("progress.meter_batches")))
-    run.report.tags_added, run.report.tags_removed = written.added, written.removed
-    run.report.rejected = written.errors
+    report = run.report
+    report.tags_added = streamed.report.added + written.added
+    report.tags_removed = written.removed
+    report.rejected = streamed.report.errors + written.errors
 
 
 def _hand_off(run: _Run, state: StateStore, decision: HandoffDecision) -> None:
@@ -679,6 +699,7 @@ class _Leads:
         handoff = run.config.handoff
         self.handoff_tags = frozenset(handoff.tags if handoff else ())
         self.hot: dict[str, str] = {}  # leads holding a hand-off tag now: their ledger cells
+        self.tag_stream: TagStream | None = None  # where each lead's tags go at once, if anywhere
 
     def job(self, state: StateStore, rules: Callable[[], Ruleset]) -> ScoringJob:
         """What evaluating any lead of this run needs, in another process too
@@ -719,6 +740,8 @@ class _Leads:
         self.dashboard.add(note.score, note.topics)
         if note.email != key:
             self.addresses[key] = note.email
+        if tags and self.tag_stream is not None:
+            self.tag_stream.offer(key, note.email, note.status, tags)
         if tags:
             self._top.offer(note.score, cells)
             if self.handoff_tags and self.handoff_tags.intersection(tags):

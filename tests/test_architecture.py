@@ -9,6 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "syncbot"
 TOP_LEVEL = {"__init__", "__main__", "cli", "serve", "checks", "explain", "demo", "wiring",
              "pipeline", "handoff",  # the run's hand-off step
+             "tagstream",  # a first sync's tags added while it scores
              "evaluation",  # the run's leads evaluated, by worker processes when many
              "webhook",  # the team's chat: one POST, no package of its own
              "config", "errors", "retry", "ports", "report",

@@ -1,5 +1,6 @@
-"""A first sync writes its new rows while it scores (syncbot.sheets.stream, LeadsDiff.pour_new,
-pipeline._may_pour), only when the safety stop cannot hold the Leads tab back."""
+"""A first sync writes its new rows and adds its tags while it scores (syncbot.sheets.stream,
+LeadsDiff.pour_new, syncbot.tagstream, pipeline._may_pour), only when the safety stop cannot
+hold them back."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from syncbot import pipeline
+from syncbot import pipeline, tagstream
 from syncbot.ports import LeadNote
 from syncbot.sandbox import sheets as sandbox_sheets
 from syncbot.sheets import client as sheets_client
@@ -146,32 +147,41 @@ def _streaming_world(tmp_path, monkeypatch, capsys, name: str) -> World:
     return world
 
 
-def _cells_written_while_scoring(world: World, monkeypatch, after: int) -> list[int]:
-    """Once ``after`` leads are scored, wait (at most 10 s) for more Leads cells to be
-    written than before the run, and note how many were (in a list: none noted means the
-    run never got that far)."""
-    before = world.box.sheets.cells_written.get("Leads", 0)
-    seen: list[int] = []
+def _seen_while_scoring(monkeypatch, after: int, *measures) -> list[tuple[int, ...]]:
+    """Once ``after`` leads are scored, wait (at most 10 s) for each of ``measures`` to grow
+    past what it was before the run, and note what they are then (in a list: none noted
+    means the run never got that far)."""
+    before = tuple(measure() for measure in measures)
+    seen: list[tuple[int, ...]] = []
     take = pipeline._Leads.take
     taken = [0]
+
+    def now() -> tuple[int, ...]:
+        return tuple(measure() for measure in measures)
 
     def watching(self, lead):
         take(self, lead)
         taken[0] += 1
         if taken[0] == after:
-            written = world.box.sheets.cells_written
-            ready = threading.Event()
+            pause = threading.Event()
             for _ in range(100):
-                if written.get("Leads", 0) > before:
-                    ready.set()
+                if all(n > b for n, b in zip(now(), before, strict=True)):
                     break
-                ready.wait(0.1)
-            seen.append(written.get("Leads", 0))
+                pause.wait(0.1)
+            seen.append(now())
     monkeypatch.setattr(pipeline._Leads, "take", watching)
     return seen
 
 
-def test_a_first_sync_writes_rows_while_it_scores_and_ends_as_one_that_does_not(
+def _leads_cells(world: World):
+    return lambda: world.box.sheets.cells_written.get("Leads", 0)
+
+
+def _tag_posts(world: World):
+    return lambda: world.box.mailchimp_host.count("POST", "/segments/")
+
+
+def test_a_first_sync_writes_rows_and_tags_while_it_scores_and_ends_as_one_that_does_not(
         tmp_path, monkeypatch, capsys):
     calm = _streaming_world(tmp_path, monkeypatch, capsys, "calm")
     monkeypatch.setattr(pipeline, "_may_pour", lambda *a: False)
@@ -179,12 +189,16 @@ def test_a_first_sync_writes_rows_while_it_scores_and_ends_as_one_that_does_not(
     monkeypatch.undo()
 
     streaming = _streaming_world(tmp_path, monkeypatch, capsys, "streaming")
-    seen = _cells_written_while_scoring(streaming, monkeypatch, after=300)
+    monkeypatch.setattr(tagstream, "BATCH", 20)
+    seen = _seen_while_scoring(monkeypatch, 300, _leads_cells(streaming), _tag_posts(streaming))
     code, out, err = streaming.run(capsys, "sync")
     assert code == 0, err
-    assert seen and seen[0] > 0  # rows reached the sheet before half the leads were scored
+    [(cells, posts)] = seen  # before half the leads were scored:
+    assert cells > 0 and posts > 0  # rows had reached the sheet, tags Mailchimp
     assert streaming.leads() == calm.leads()
     assert streaming.tags() == calm.tags()
+    added = 7  # the Runs column: tags added
+    assert streaming.runs()[-1][added] == calm.runs()[-1][added] > 0
     for counted in ("cells_written", "cells_changed"):  # no row written twice
         assert getattr(streaming.box.sheets, counted) == getattr(calm.box.sheets, counted)
 
@@ -199,10 +213,10 @@ def test_rows_wait_for_the_safety_stop_while_a_member_could_lose_a_tag(
         world.box.mailchimp.add_member(LIST_ID, f"late{n}@example.com")
     world.set_weights([["clicks_30d", "per", "", 0, "", "engagement"]])  # an emptied tab
     before = world.box.sheets.cells_written["Leads"]
-    seen = _cells_written_while_scoring(world, monkeypatch, after=150)
+    seen = _seen_while_scoring(monkeypatch, 150, _leads_cells(world))
     code, _, err = world.run(capsys, "sync")
     assert code == 3, err
-    assert seen == [before]  # nothing was written while the leads were scored
+    assert seen == [(before,)]  # nothing was written while the leads were scored
     assert world.box.sheets.cells_written["Leads"] == before
     assert world.leads() == leads  # the 200 new leads too wait for a run that may write
 
@@ -213,9 +227,9 @@ def test_force_writes_rows_while_it_scores_even_where_tags_exist(tmp_path, monke
     for n in range(200):
         world.box.mailchimp.add_member(LIST_ID, f"late{n}@example.com")
     before = world.box.sheets.cells_written["Leads"]
-    seen = _cells_written_while_scoring(world, monkeypatch, after=150)
+    seen = _seen_while_scoring(monkeypatch, 150, _leads_cells(world))
     assert world.run(capsys, "sync", "--force")[0] == 0
-    assert seen and seen[0] > before
+    assert seen and seen[0][0] > before
     assert len(world.leads()) == 800
 
 
@@ -253,3 +267,31 @@ def test_a_write_refused_mid_stream_stops_the_run_and_the_next_one_repairs_it(
         assert {k: v for k, v in row.items() if k != "synced_at"} == \
             {k: v for k, v in mine.items() if k != "synced_at"}
 
+
+
+def test_a_tag_batch_refused_mid_stream_fails_the_run_once_the_rows_are_written(
+        tmp_path, monkeypatch, capsys):
+    calm = _streaming_world(tmp_path, monkeypatch, capsys, "calm")
+    assert calm.run(capsys, "sync")[0] == 0
+
+    world = _streaming_world(tmp_path, monkeypatch, capsys, "refused")
+    monkeypatch.setattr(tagstream, "BATCH", 20)
+    take = pipeline._Leads.take
+    taken = [0]
+
+    def refusing_from_here(self, lead):  # from the 100th lead on, Mailchimp fails (500s)
+        take(self, lead)
+        taken[0] += 1
+        if taken[0] == 100:
+            world.box.mailchimp_host.faults.queue(*["500"] * 60)
+    monkeypatch.setattr(pipeline._Leads, "take", refusing_from_here)
+    code, _, err = world.run(capsys, "sync")
+    assert code == 1 and "Traceback" not in err
+    assert world.leads() == calm.leads()  # the rows were written all the same
+    assert world.tags() != calm.tags()
+    assert world.runs()[-1][3] == "failed"
+
+    world.box.mailchimp_host.faults.script.clear()
+    code, _, err = world.run(capsys, "sync")
+    assert code == 0, err
+    assert world.tags() == calm.tags() and world.leads() == calm.leads()

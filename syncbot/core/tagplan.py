@@ -9,7 +9,7 @@ the numbers the safety stop needs.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from syncbot.core.texts import Say
 
@@ -36,6 +36,12 @@ class TagPlan:
     @property
     def total_removes(self) -> int:
         return sum(len(v) for v in self.removes.values())
+
+    def without(self, added: Mapping[str, Collection[str]]) -> TagPlan:
+        """The plan less the adds made already (``added``: tag → member keys), its numbers
+        for the safety stop unchanged."""
+        return replace(self, adds={tag: keys.difference(added.get(tag, ()))
+                                   for tag, keys in self.adds.items()})
 
 
 def plan_tags(*, managed: Sequence[str], current: Mapping[str, Collection[str]],
