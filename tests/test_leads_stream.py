@@ -10,13 +10,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from syncbot import pipeline, tagstream
 from syncbot.ports import LeadNote
 from syncbot.sandbox import sheets as sandbox_sheets
 from syncbot.sheets import client as sheets_client
 from syncbot.sheets import leads as leads_module
-from syncbot.sheets.client import SheetsError
+from syncbot.sheets.client import Encoded, SheetsError, wire_json
 from syncbot.sheets.leads import LeadsDiff, plan_layout
 from syncbot.sheets.spool import PendingRow
 from syncbot.sheets.stream import RowStream
@@ -56,7 +58,7 @@ def test_new_rows_go_in_whole_blocks_as_they_come_and_ranges_leave_them_out(monk
     diff.end_pour()
     assert poured == [[3, 4, 5], [6, 7, 8], [9]]
     assert diff.poured == 7 and diff.new_leads == 8 and diff.rows_needed == 10
-    written = [r.value_range["range"] for r in diff.ranges(pipeline._utc_now())]
+    written = [_decoded(r.value_range)["range"] for r in diff.ranges(pipeline._utc_now())]
     assert written == ["'Leads'!A10:C10"]  # only the lead the stream had no room for
     entries = {e.key for e in diff.ledger_entries(pipeline._utc_now())}
     assert entries == {f"lead{n}@example.com" for n in range(8)}  # the ledger learns them all
@@ -73,6 +75,10 @@ def test_new_columns_headers_go_once_before_the_rows():
     assert list(diff.ranges(pipeline._utc_now())) == []  # headers and rows went with the stream
 
 
+def _decoded(value_range) -> dict:
+    return json.loads(value_range) if isinstance(value_range, bytes) else value_range
+
+
 def test_a_block_as_a_range_carries_every_cell_and_the_stamp():
     diff = _diff()
     now = pipeline._utc_now()
@@ -81,8 +87,38 @@ def test_a_block_as_a_range_carries_every_cell_and_the_stamp():
     made = diff.new_rows_range(block, now)
     stamp = leads_module.sync_stamp(now)
     assert made.leads == 2
-    assert made.value_range["range"] == "'Leads'!A2:C3"
-    assert made.value_range["values"] == [["a@x.com", 5, stamp], ["b@x.com", 7, stamp]]
+    assert isinstance(made.value_range, Encoded)  # made from the rows' text, not decoded
+    assert _decoded(made.value_range) == {"range": "'Leads'!A2:C3", "majorDimension": "ROWS",
+                                          "values": [["a@x.com", 5, stamp], ["b@x.com", 7, stamp]]}
+
+
+cells = st.lists(st.one_of(st.text(), st.integers(), st.booleans(),
+                           st.floats(allow_nan=False, allow_infinity=False)),
+                 min_size=2, max_size=2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(cells, min_size=1, max_size=4))
+def test_rows_joined_from_their_text_are_the_bytes_a_decoded_block_would_be(rows):
+    diff = _diff()
+    now = pipeline._utc_now()
+    block = [PendingRow(2 + i, f"k{i}", leads_module.to_json(row), None, _note(i))
+             for i, row in enumerate(rows)]
+    stamp = leads_module.sync_stamp(now)
+    decoded = leads_module._block("Leads", {2 + i: {0: row[0], 1: row[1], 2: stamp}
+                                            for i, row in enumerate(rows)})
+    assert wire_json(diff.new_rows_range(block, now).value_range) == wire_json(decoded)
+
+
+def test_rows_are_decoded_where_a_column_sits_between_or_a_number_is_not_json():
+    apart = plan_layout("Leads", ["email", "Notes", "score", "synced_at"], COLUMNS, width=4)
+    diff = LeadsDiff(apart, [], [], trust_ledger=False)  # the team's column between
+    now = pipeline._utc_now()
+    made = diff.new_rows_range([PendingRow(2, "a", '["a@x.com",5]', None, _note(1))], now)
+    assert made.value_range == {"range": "'Leads'!A2:D2", "majorDimension": "ROWS",
+                                "values": [["a@x.com", None, 5, leads_module.sync_stamp(now)]]}
+    odd = _diff().new_rows_range([PendingRow(2, "a", '["a@x.com",NaN]', None, _note(1))], now)
+    assert not isinstance(odd.value_range, Encoded)  # wire_json refuses it, as before
 
 
 class _Recording:

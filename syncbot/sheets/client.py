@@ -49,6 +49,14 @@ SHEETS_RETRY = RetryPolicy(retry_statuses=frozenset({408, 429, 500, 502, 503, 50
 TIMEOUT = (10.0, 180.0)  # Sheets gives up on a request after 180 s
 REQUESTS_PER_MINUTE = 55  # per user and kind; the quota is 60
 CHUNK_BYTES = 2_000_000
+
+
+class Encoded(bytes):
+    """A ValueRange already in wire JSON (``wire_json``): made from text that is JSON already
+    (a lead's cells as the ledger keeps them), so that it is not decoded and encoded again."""
+
+
+ValueRange = Mapping[str, Any] | Encoded  # what ``Grid.write`` takes
 CELL_LIMIT = 10_000_000
 
 
@@ -142,7 +150,7 @@ class Grid(Protocol):
     def tabs(self) -> dict[str, Tab]: ...
     def read(self, ranges: Sequence[str]) -> list[list[list[Any]]]: ...
     def change_structure(self, requests_: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]: ...
-    def write(self, data: Iterable[Mapping[str, Any]]) -> int: ...
+    def write(self, data: Iterable[ValueRange]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -262,9 +270,11 @@ class Workbook:
 
     # ---- writes ---------------------------------------------------------------------------
 
-    def _send_values(self, body: Mapping[str, Any]) -> Any:
-        return self._guard("write", lambda: self.http.values_batch_update(self.spreadsheet_id,
-                                                                           body))
+    def _send_values(self, body: Encoded) -> Any:
+        """One values:batchUpdate of a body in wire JSON (gspread hands it to ``request``,
+        which sends it as it is)."""
+        return self._guard("write", lambda: self.http.values_batch_update(
+            self.spreadsheet_id, body))  # type: ignore[arg-type]
 
     def change_structure(self, requests_: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """One all-or-nothing ``spreadsheets:batchUpdate``."""
@@ -275,16 +285,17 @@ class Workbook:
                              lambda: self.http.batch_update(self.spreadsheet_id, body))
         return list(answer.get("replies", []))
 
-    def write(self, data: Iterable[Mapping[str, Any]]) -> int:
+    def write(self, data: Iterable[ValueRange]) -> int:
         """Write ValueRanges RAW (text stays text), in requests of at most ~2 MB; returns how many.
         ``data`` may be a generator: it is consumed one request at a time, in the caller's
         thread, and the next request is made up while the one before is on its way (one at a
-        time, so they arrive in order; a failed one stops the rest)."""
+        time, so they arrive in order; a failed one stops the rest). Each range is encoded
+        once: the request's body is made of the very bytes that were measured."""
         sent = 0
         with ThreadPoolExecutor(1) as sender:
             on_its_way: Future[Any] | None = None
             for chunk, size in chunk_by_size(data, CHUNK_BYTES):
-                body = {"valueInputOption": "RAW", "data": chunk}
+                body = Encoded(b'{"valueInputOption":"RAW","data":[' + b",".join(chunk) + b"]}")
                 if on_its_way is not None:
                     on_its_way.result()
                 self.bytes_written += size
@@ -298,23 +309,25 @@ class Workbook:
 def wire_json(body: Any) -> bytes:
     """A request body as sent: JSON without spaces and in UTF-8 (a ValueRange of changed cells
     is mostly separators and nulls; ``requests`` would add a space after each and escape every
-    accented letter as six bytes)."""
+    accented letter as six bytes). An ``Encoded`` body is sent as it is."""
+    if isinstance(body, Encoded):
+        return bytes(body)
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"),
                       allow_nan=False).encode("utf-8")
 
 
-def chunk_by_size(items: Iterable[Mapping[str, Any]], limit: int
-                  ) -> Iterator[tuple[list[Mapping[str, Any]], int]]:
+def chunk_by_size(items: Iterable[ValueRange], limit: int) -> Iterator[tuple[list[bytes], int]]:
     """Group items so each group's JSON stays under ``limit`` bytes (an oversized item stands
-    alone); yields each group with its size."""
-    current: list[Mapping[str, Any]] = []
+    alone); yields each group, its items encoded (``wire_json``), with its size."""
+    current: list[bytes] = []
     size = 0
     for item in items:
-        item_size = len(wire_json(item)) + 1
+        encoded = wire_json(item)
+        item_size = len(encoded) + 1
         if current and size + item_size > limit:
             yield current, size
             current, size = [], 0
-        current.append(item)
+        current.append(encoded)
         size += item_size
     if current:
         yield current, size

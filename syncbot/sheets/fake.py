@@ -11,6 +11,7 @@ accepted and not kept).
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncbot.sheets.a1 import col_index
-from syncbot.sheets.client import SheetsError, Tab
+from syncbot.sheets.client import SheetsError, Tab, ValueRange
 
 _RANGE = re.compile(r"^'((?:[^']|'')*)'(?:!([A-Z]*)(\d*)(?::([A-Z]*)(\d*))?)?$")
 
@@ -96,8 +97,8 @@ class FakeWorkbook:
                     tab.columns += change["length"]
         return replies
 
-    def write(self, data: Iterable[Mapping[str, Any]]) -> int:
-        items = list(data)
+    def write(self, data: Iterable[ValueRange]) -> int:
+        items = [json.loads(item) if isinstance(item, bytes) else item for item in data]
         if not items:
             return 0
         self._count()

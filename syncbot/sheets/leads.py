@@ -32,6 +32,7 @@ from syncbot.locales import t
 from syncbot.ports import Known, LeadNote, LedgerEntry
 from syncbot.sheets.a1 import cell as cell_name
 from syncbot.sheets.a1 import col_letters, quote_title, row_runs
+from syncbot.sheets.client import Encoded, ValueRange
 from syncbot.sheets.spool import PendingRow, RowSpool, UnverifiedRow
 
 OUTPUT_COLUMNS = ("engagement_score", "fit_score", "score", "score_change_7d", "score_change_30d",
@@ -43,9 +44,10 @@ GAP_ROWS = 14  # unchanged rows a column's range runs through rather than start 
 
 
 class WriteRange(NamedTuple):
-    """One ValueRange to write, and how many leads are written in full once it is."""
+    """One ValueRange to write (a dict, or its wire JSON already), and how many leads are
+    written in full once it is."""
 
-    value_range: dict[str, Any]
+    value_range: ValueRange
     leads: int
 
 
@@ -439,8 +441,15 @@ class LeadsDiff:
                           0)
 
     def new_rows_range(self, block: Sequence[PendingRow], synced_at: datetime) -> WriteRange:
-        """Consecutive new rows (whole: every value column and ``synced_at``) as one range."""
+        """Consecutive new rows (whole: every value column and ``synced_at``) as one range:
+        where syncbot's columns sit side by side with ``synced_at`` last (as ``init`` lays
+        them out), made straight from the rows' JSON text (``_joined_rows``)."""
         stamp, stamp_at = sync_stamp(synced_at), self.layout.index["synced_at"]
+        if self._side_by_side:
+            joined = _joined_rows(self.layout.tab, self._positions[0], len(self._positions),
+                                  block, stamp)
+            if joined is not None:
+                return WriteRange(joined, len(block))
         positions = self._positions
         changes = {}
         for pending in block:
@@ -448,6 +457,13 @@ class LeadsDiff:
             changes[pending.row] = dict(zip(positions, cells, strict=False))
             changes[pending.row][stamp_at] = stamp
         return WriteRange(_block(self.layout.tab, changes), len(block))
+
+    @cached_property
+    def _side_by_side(self) -> bool:
+        """Whether the value columns are next to each other in order, ``synced_at`` after."""
+        first = self._positions[0]
+        return self._positions + [self.layout.index["synced_at"]] == \
+            list(range(first, first + len(self._positions) + 1))
 
     # ---- rows the ledger does not vouch for -----------------------------------------------
 
@@ -593,6 +609,24 @@ def _block(tab: str, changes: Mapping[int, Mapping[int, Any]]) -> dict[str, Any]
     return {"range": f"{quote_title(tab)}!{col_letters(first_col)}{rows[0]}:"
                      f"{col_letters(last_col)}{rows[-1]}",
             "majorDimension": "ROWS", "values": values}
+
+
+def _joined_rows(tab: str, first: int, width: int, block: Sequence[PendingRow], stamp: float
+                 ) -> Encoded | None:
+    """Consecutive new rows whose ``width`` cells are side by side from column ``first``,
+    ``synced_at`` after them, as the wire JSON of one ValueRange, made by joining each row's JSON text (made
+    by ``to_json``, compact and in UTF-8 as the wire is) with the stamp: a new row is neither
+    decoded nor encoded again, which was most of the work of writing it. None when a row's
+    text may hold a number JSON cannot carry (NaN, Infinity: ``_block`` then refuses it)."""
+    texts = [pending.text for pending in block]
+    if any("NaN" in text or "Infinity" in text for text in texts):
+        return None
+    ending = "," + to_json(stamp) + "]"
+    a1 = (f"{quote_title(tab)}!{col_letters(first)}{block[0].row}:"
+          f"{col_letters(first + width)}{block[-1].row}")
+    rows = ",".join(text[:-1] + ending for text in texts)
+    return Encoded(f'{{"range":{to_json(a1)},"majorDimension":"ROWS","values":[{rows}]}}'
+                   .encode())
 
 
 def duplicates_message(tab: str, duplicates: Sequence[str], shown: int = 3) -> str:

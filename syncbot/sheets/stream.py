@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any, Generic, TypeVar
 
-from syncbot.sheets.client import Grid
+from syncbot.sheets.client import Grid, ValueRange
 
 T = TypeVar("T")
 BACKLOG = 4  # blocks waiting for the writer: 4,000 rows, about 1.5 MB of JSON text
@@ -35,8 +35,8 @@ class RowStream(Generic[T]):
     ranges ``first`` go before them. ``finish`` when every item is in, ``abandon`` when the
     run stops; as a context manager it abandons unless finished."""
 
-    def __init__(self, grid: Grid, make: Callable[[T], dict[str, Any]],
-                 first: list[dict[str, Any]] | None = None, *, backlog: int = BACKLOG) -> None:
+    def __init__(self, grid: Grid, make: Callable[[T], ValueRange],
+                 first: list[ValueRange] | None = None, *, backlog: int = BACKLOG) -> None:
         self._make, self._first = make, list(first or [])
         self._queue: queue.Queue[Any] = queue.Queue(backlog)
         self._stopping = threading.Event()
@@ -44,7 +44,7 @@ class RowStream(Generic[T]):
         self._sent: Future[int] = self._pool.submit(grid.write, self._ranges())
         self._finished = False
 
-    def _ranges(self) -> Iterator[dict[str, Any]]:
+    def _ranges(self) -> Iterator[ValueRange]:
         yield from self._first
         while True:
             item = self._queue.get()

@@ -41,6 +41,7 @@ from syncbot.sheets.client import (
     SheetsError,
     SheetSetupError,
     Tab,
+    ValueRange,
     next_sheet_id,
 )
 from syncbot.sheets.dashboard import (
@@ -624,7 +625,7 @@ def stream_leads(workbook: Grid, data: SheetData, diff: LeadsDiff, synced_at: da
     return stream, grid
 
 
-def _counted(ranges: Iterator[WriteRange], rows: Meter) -> Iterator[dict[str, Any]]:
+def _counted(ranges: Iterator[WriteRange], rows: Meter) -> Iterator[ValueRange]:
     """The ranges as they are, counting the lead rows they finish."""
     for value_range, leads in ranges:
         yield value_range
