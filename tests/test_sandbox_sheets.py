@@ -7,8 +7,10 @@ import math
 import gspread
 import pytest
 from google.oauth2.service_account import Credentials
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from syncbot.sandbox.sheets import CELL_LIMIT, Formula
+from syncbot.sandbox.sheets import CELL_LIMIT, Formula, SheetsEmulator
 from syncbot.sheets.a1 import col_index, col_letters
 from tests.conftest import SCOPES, SHEET_ID
 
@@ -266,3 +268,47 @@ def test_a_date_shows_by_its_pattern_or_else_the_locale_s_way(gspread_client, sa
     ws.format("B1", {"numberFormat": {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}})
     assert ws.get("A1:B1", value_render_option="FORMATTED_VALUE") == [
         ["11/29/2026", "2026-11-29 12:00"]]
+
+
+cell_values = st.one_of(st.none(), st.just(""), st.text(max_size=30), st.integers(),
+                        st.booleans(), st.floats(allow_nan=False, allow_infinity=False),
+                        st.sampled_from([0.0, -0.0, 42.5, "subscribed"]))
+grid_rows = st.lists(st.lists(cell_values, max_size=5), max_size=4)
+
+
+@settings(max_examples=80, deadline=None)
+@given(before=grid_rows, after=grid_rows)
+@example(before=[[0.0, "x", 1, 46000.123]], after=[[-0.0, "", True, 46000.123]])
+@example(before=[], after=[["a" * 30, 46000.123, True], ["a" * 30, 46000.123, 1]])
+def test_a_raw_row_is_stored_as_the_cell_by_cell_steps_store_it(before, after):
+    """``SheetsEmulator._store_raw`` (the RAW rows' loop) against ``_store``, cell by cell:
+    the same cells, the same objects shared, the same counts."""
+    emulator = SheetsEmulator()
+    books = [emulator.create(f"book{n}", tabs=("Leads",)) for n in (1, 2)]
+    for book in books:
+        emulator._write(book, "'Leads'!A1", before, "RAW")
+    changed_before = emulator.cells_changed.get("Leads", 0)
+    fast = emulator._write(books[0], "'Leads'!A1", after, "RAW")
+    fast_changed = emulator.cells_changed.get("Leads", 0) - changed_before
+    sheet = books[1].sheet("Leads")
+    cells = changed = 0
+    for i, row in enumerate(after):  # the cell-by-cell steps
+        filled = [j for j, value in enumerate(row) if value is not None and value != ""]
+        if filled:
+            sheet.reserve(i, filled[-1] + 1)
+        for j, value in enumerate(row):
+            if value is not None:
+                cells += 1
+                changed += emulator._store(books[1], sheet, i, j, value, "RAW", sheet.cell(i, j))
+    mine, theirs = books[0].sheet("Leads"), sheet
+    assert fast["updatedCells"] == cells
+    height = max(len(mine.rows), len(theirs.rows))
+    for r in range(height):
+        for c in range(6):
+            a, b = mine.cell(r, c), theirs.cell(r, c)
+            assert type(a) is type(b) and (a == b or a is b)
+            if isinstance(a, float):
+                assert math.copysign(1.0, a) == math.copysign(1.0, b)
+            if r and isinstance(a, str | float):  # shared with the cell above where it was
+                assert (a is mine.cell(r - 1, c)) == (b is theirs.cell(r - 1, c))
+    assert fast_changed == changed
