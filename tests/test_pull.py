@@ -12,7 +12,7 @@ from syncbot.config import Secret
 from syncbot.core.fields import compute_features
 from syncbot.mailchimp.client import MailchimpAudience
 from syncbot.mailchimp.pull import pull, stored_members
-from syncbot.ports import ColumnRead
+from syncbot.ports import ColumnRead, Known, LeadNote, LedgerEntry
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import generate_audience
 from syncbot.sandbox.mailchimp import REPORT_LAG, REPORT_READINGS, SINCE_READINGS, subscriber_hash
@@ -333,3 +333,22 @@ def test_a_copy_of_the_state_holds_what_its_log_still_holds(tmp_path):
     StateStore.copy(tmp_path / "garbage.db", tmp_path / "garbage-copy.db")  # as it is
     assert (tmp_path / "garbage-copy.db").read_bytes() == b"not a database" * 100
 
+
+
+def test_a_full_pull_marks_changes_only_where_a_ledger_vouches_for_leads(tmp_path):
+    """The marks single out leads whose ledger entries no longer hold (``mark_stale``); with
+    no ledger yet every lead is computed anew, so a first pull marks nothing, and a full pull
+    over a state with a ledger marks what it brings."""
+    world = World()
+    cache, _, first = world.pull(tmp_path / "state.db")
+    assert cache.dirty_keys() == set()  # a first sync: nothing to single out
+    assert cache.mark_stale(world.now, everyone=False) == len(first.members)  # all the same
+    key = first.members[0].key
+    cache.record_leads([LedgerEntry.of(key, Known("[]", 1.0), LeadNote(
+        world.now.timestamp() + 86400, "subscribed", key, "[]", 0.0))], ["layout"], "rules",
+        replace=True)
+    cache.commit_run(world.now)
+    cache.close()
+    cache, _, _ = world.pull(tmp_path / "state.db", full=True)
+    assert key in cache.dirty_keys()  # its entry no longer vouches for it
+    assert cache.mark_stale(world.now, everyone=False) == len(first.members)

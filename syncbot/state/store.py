@@ -128,6 +128,7 @@ class StateStore:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.db = connection
         self.path = path
+        self._marking = True  # whether changes are marked (see ``clear_members``)
 
     @classmethod
     def open(cls, path: Path, *, list_id: str, lookback_days: int) -> tuple[StateStore, str | None]:
@@ -225,7 +226,12 @@ class StateStore:
         return {row[0] for row in self.db.execute("SELECT key FROM members")}
 
     def clear_members(self) -> None:
+        """Before a full pull. With no ledger yet (a first sync, or a state started afresh)
+        the pull marks no member as changed (``_mark``): every lead is computed anew, and the
+        marks only single out leads the ledger vouches for (``mark_stale``); nothing is scored
+        ahead of a full pull. At 225,000 members that is millions of inserts fewer."""
         self.db.execute("DELETE FROM members")
+        self._marking = self.db.execute("SELECT 1 FROM leads LIMIT 1").fetchone() is not None
 
     def upsert_members(self, members: Iterable[StoredMember]) -> None:
         rows = list(members)
@@ -238,11 +244,13 @@ class StateStore:
 
     def _mark(self, keys: Iterable[tuple[str]]) -> None:
         """These members' inputs changed: their leads must be recomputed."""
-        self.db.executemany("INSERT OR IGNORE INTO dirty VALUES (?)", keys)
+        if self._marking:
+            self.db.executemany("INSERT OR IGNORE INTO dirty VALUES (?)", keys)
 
     def _mark_events(self, where: str, params: Sequence[Any]) -> None:
-        self.db.execute(f"INSERT OR IGNORE INTO dirty SELECT DISTINCT member_key FROM events "
-                        f"WHERE {where}", params)
+        if self._marking:
+            self.db.execute(f"INSERT OR IGNORE INTO dirty SELECT DISTINCT member_key FROM events "
+                            f"WHERE {where}", params)
 
     def refresh_members(self, partial: Sequence[ScannedMember]) -> list[str]:
         """Overlay fresh values (status, rating, stats: one page of the scan) on the stored
@@ -681,8 +689,10 @@ def _upgrade(db: sqlite3.Connection, version: str | None) -> bool:
 
 
 def _stamp(when: datetime) -> str:
-    """Fixed-width UTC text, so SQLite's string comparison orders times correctly."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    """Fixed-width UTC text (``2026-11-01T10:00:05.000123+00:00``), so SQLite's string
+    comparison orders times correctly; ``isoformat`` writes it in half the time ``strftime``
+    takes, once for every event a pull stores."""
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _pack(fingerprints: Sequence[int]) -> bytes:
