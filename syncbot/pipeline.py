@@ -449,15 +449,10 @@ def _decide(run: _Run, data: SheetData, state: StateStore, basis: _Basis,
     run.report.warnings.extend(_team_warnings(run.texts, tab.inputs))
     stale = basis.mark_due(run, state)
     ids, _ = run.audience.resolve_tags(rules.managed_tags, create=False)
-    with contextlib.ExitStack() as done:
+    with contextlib.ExitStack() as done:  # what goes out while the leads are scored, if any
         stream = done.enter_context(_new_rows_stream(run, state, tab.diff, ids))
         leads.tag_stream = done.enter_context(_tag_stream(run, rules, tab.diff, ids))
-        with ThreadPoolExecutor(1) as background:  # Mailchimp answers while leads are scored
-            holders = background.submit(run.audience.tag_members, ids)
-            _evaluate(run, state, basis, stale, ahead)
-            tab.diff.end_pour()
-            run.sheet.settle_leads(tab.diff)
-            current = holders.result()
+        current = _score(run, state, basis, stale, ahead, ids)
         plan = plan_tags(managed=rules.managed_tags, current=current, desired=leads.desired,
                          statuses=leads.statuses,
                          tag_statuses=set(run.config.mailchimp.tag_statuses))
@@ -468,24 +463,54 @@ def _decide(run: _Run, data: SheetData, state: StateStore, basis: _Basis,
         _safety_check(run, plan, tab.diff)
         if run.options.dry_run:
             return
-        rows = tab.diff.new_leads + tab.diff.changed_leads
-        run.meters.stage(run.texts("progress.writing_leads", count=rows))
-        with ThreadPoolExecutor(1) as beside:  # Mailchimp takes the tags, Sheets the rows
-            tags = beside.submit(_write_tags, run, rules, plan, ids, leads.addresses,
-                                 leads.tag_stream)
-            meter = run.meters.start(run.texts("progress.meter_rows"), rows)
-            if stream is not None:
-                stream.finish()
-                meter.advance(tab.diff.poured)
-            run.sheet.write_leads(tab.diff, run.now, rows=meter)
-            state.remember_reads(tab.columns, data.ranges)  # kept with the ledger, by its commit
-            state.record_leads(tab.diff.ledger_entries(run.now), tab.layout_key, tab.fingerprint,
-                               replace=not tab.trusted)
-        tags.result()  # the tags' failure, if they failed (the rows' own comes first)
+        _write(run, data, state, basis, _Changes(plan, ids, stream))
     _hand_off(run, state, handoffs)  # before the history: see syncbot.handoff
     state.record_history(run.now, leads.points, keep_days=run.config.history.keep_days)
     _update_dashboard(run, state, rules, leads.dashboard)
     _compose_message(run, data, tab.diff)
+
+
+def _score(run: _Run, state: StateStore, basis: _Basis, stale: int, ahead: Ahead | None,
+           ids: Mapping[str, int]) -> dict[str, set[str]]:
+    """Evaluate the leads (``_evaluate``) while Mailchimp lists who holds each managed tag
+    now, then compare the rows the ledger cannot vouch for with the sheet; who holds what."""
+    with ThreadPoolExecutor(1) as background:
+        holders = background.submit(run.audience.tag_members, ids)
+        _evaluate(run, state, basis, stale, ahead)
+        basis.tab.diff.end_pour()
+        run.sheet.settle_leads(basis.tab.diff)
+        return holders.result()
+
+
+@dataclass(frozen=True)
+class _Changes:
+    """What a run writes once the safety stop has passed: the tag plan (with the managed
+    tags' segment ids) and the new rows' stream, if they went out while the leads were
+    scored."""
+
+    plan: TagPlan
+    ids: dict[str, int]
+    stream: RowStream[list[PendingRow]] | None
+
+
+def _write(run: _Run, data: SheetData, state: StateStore, basis: _Basis,
+           changes: _Changes) -> None:
+    """The Leads rows (those no stream wrote) and, beside them, the tags; then the ledger."""
+    tab, leads = basis.tab, basis.leads
+    rows = tab.diff.new_leads + tab.diff.changed_leads
+    run.meters.stage(run.texts("progress.writing_leads", count=rows))
+    with ThreadPoolExecutor(1) as beside:  # Mailchimp takes the tags, Sheets the rows
+        tags = beside.submit(_write_tags, run, basis.rules, changes.plan, changes.ids,
+                             leads.addresses, leads.tag_stream)
+        meter = run.meters.start(run.texts("progress.meter_rows"), rows)
+        if changes.stream is not None:
+            changes.stream.finish()
+            meter.advance(tab.diff.poured)
+        run.sheet.write_leads(tab.diff, run.now, rows=meter)
+        state.remember_reads(tab.columns, data.ranges)  # kept with the ledger, by its commit
+        state.record_leads(tab.diff.ledger_entries(run.now), tab.layout_key, tab.fingerprint,
+                           replace=not tab.trusted)
+    tags.result()  # the tags' failure, if they failed (the rows' own comes first)
 
 
 def _new_rows_stream(run: _Run, state: StateStore, diff: LeadsDiff, ids: Mapping[str, int]
