@@ -311,7 +311,7 @@ def wire_json(body: Any) -> bytes:
     is mostly separators and nulls; ``requests`` would add a space after each and escape every
     accented letter as six bytes). An ``Encoded`` body is sent as it is."""
     if isinstance(body, Encoded):
-        return bytes(body)
+        return body
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"),
                       allow_nan=False).encode("utf-8")
 
