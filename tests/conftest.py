@@ -34,6 +34,17 @@ SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 QUICK_MODULES = {"test_sandbox_specs", "test_core_rules", "test_config", "test_docs", "test_text"}
 
 
+def waits_for(condition, seconds: float = 10.0) -> bool:
+    """Whether ``condition()`` came true within ``seconds`` (looked at every 10 ms): for what
+    another thread does, never a timing."""
+    pause = threading.Event()
+    for _ in range(int(seconds * 100)):
+        if condition():
+            return True
+        pause.wait(0.01)
+    return condition()
+
+
 def metadata_waits_for_a_values_read(book) -> None:
     """Make ``book``'s metadata read wait until a values read has been sent: a read of the
     spreadsheet that sends them one after the other fails here instead of waiting."""

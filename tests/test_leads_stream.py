@@ -22,7 +22,7 @@ from syncbot.sheets.client import Encoded, SheetsError, wire_json
 from syncbot.sheets.leads import LeadsDiff, plan_layout
 from syncbot.sheets.spool import PendingRow
 from syncbot.sheets.stream import RowStream
-from tests.conftest import LIST_ID, SHEET_ID
+from tests.conftest import LIST_ID, SHEET_ID, waits_for
 from tests.test_e2e import World
 
 COLUMNS = ["email", "score", "synced_at"]
@@ -183,29 +183,33 @@ def _streaming_world(tmp_path, monkeypatch, capsys, name: str) -> World:
     return world
 
 
+def _at_lead(monkeypatch, number: int, action) -> None:
+    """Call ``action()`` once the run has scored ``number`` leads (in the scoring loop)."""
+    take = pipeline._Leads.take
+    taken = [0]
+
+    def counting(self, lead):
+        take(self, lead)
+        taken[0] += 1
+        if taken[0] == number:
+            action()
+    monkeypatch.setattr(pipeline._Leads, "take", counting)
+
+
 def _seen_while_scoring(monkeypatch, after: int, *measures) -> list[tuple[int, ...]]:
     """Once ``after`` leads are scored, wait (at most 10 s) for each of ``measures`` to grow
     past what it was before the run, and note what they are then (in a list: none noted
     means the run never got that far)."""
     before = tuple(measure() for measure in measures)
     seen: list[tuple[int, ...]] = []
-    take = pipeline._Leads.take
-    taken = [0]
 
     def now() -> tuple[int, ...]:
         return tuple(measure() for measure in measures)
 
-    def watching(self, lead):
-        take(self, lead)
-        taken[0] += 1
-        if taken[0] == after:
-            pause = threading.Event()
-            for _ in range(100):
-                if all(n > b for n, b in zip(now(), before, strict=True)):
-                    break
-                pause.wait(0.1)
-            seen.append(now())
-    monkeypatch.setattr(pipeline._Leads, "take", watching)
+    def look() -> None:
+        waits_for(lambda: all(n > b for n, b in zip(now(), before, strict=True)))
+        seen.append(now())
+    _at_lead(monkeypatch, after, look)
     return seen
 
 
@@ -312,15 +316,8 @@ def test_a_tag_batch_refused_mid_stream_fails_the_run_once_the_rows_are_written(
 
     world = _streaming_world(tmp_path, monkeypatch, capsys, "refused")
     monkeypatch.setattr(tagstream, "BATCH", 20)
-    take = pipeline._Leads.take
-    taken = [0]
-
-    def refusing_from_here(self, lead):  # from the 100th lead on, Mailchimp fails (500s)
-        take(self, lead)
-        taken[0] += 1
-        if taken[0] == 100:
-            world.box.mailchimp_host.faults.queue(*["500"] * 60)
-    monkeypatch.setattr(pipeline._Leads, "take", refusing_from_here)
+    _at_lead(monkeypatch, 100,  # from the 100th lead on, Mailchimp fails (500s)
+             lambda: world.box.mailchimp_host.faults.queue(*["500"] * 60))
     code, _, err = world.run(capsys, "sync")
     assert code == 1 and "Traceback" not in err
     assert world.leads() == calm.leads()  # the rows were written all the same

@@ -12,6 +12,7 @@ from syncbot.core.tagplan import plan_tags
 from syncbot.mailchimp.client import MailchimpError
 from syncbot.mailchimp.fake import FakeAudience
 from syncbot.tagstream import TagStream
+from tests.conftest import waits_for
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -23,23 +24,13 @@ def _audience(n: int) -> FakeAudience:
     return audience
 
 
-def _waits_for(condition, seconds: float = 10.0) -> bool:
-    """Whether ``condition`` came true within ``seconds`` (looked at every 10 ms)."""
-    pause = threading.Event()
-    for _ in range(int(seconds * 100)):
-        if condition():
-            return True
-        pause.wait(0.01)
-    return condition()
-
-
 def test_a_full_batch_goes_at_once_and_what_is_left_is_the_plans(monkeypatch):
     monkeypatch.setattr(tagstream, "BATCH", 3)
     audience = _audience(8)
     with TagStream(audience, ["hot", "cold"], ["subscribed"], connections=2) as stream:
         for i in range(3):
             stream.offer(f"lead{i}@example.com", f"Lead{i}@Example.com", "subscribed", ["hot"])
-        assert _waits_for(lambda: len(audience.tags.get("hot", ())) == 3)  # before the end
+        assert waits_for(lambda: len(audience.tags.get("hot", ())) == 3)  # before the end
         for i in range(3, 8):
             stream.offer(f"lead{i}@example.com", f"lead{i}@example.com", "subscribed",
                          ["hot", "cold", "not-managed"])
@@ -82,7 +73,7 @@ def test_a_refused_batch_stops_the_stream_not_the_scoring_and_finish_says_why(mo
     with TagStream(audience, ["hot", "cold"], ["subscribed"], connections=1) as stream:
         stream.offer("lead0@example.com", "lead0@example.com", "subscribed", ["cold"])
         stream.offer("lead1@example.com", "lead1@example.com", "subscribed", ["cold"])
-        assert _waits_for(lambda: stream._in_flight and stream._in_flight[0].done())
+        assert waits_for(lambda: stream._in_flight and stream._in_flight[0].done())
         for i in range(2, 40):  # scoring goes on; nothing more is sent
             stream.offer(f"lead{i}@example.com", f"lead{i}@example.com", "subscribed", ["hot"])
         with pytest.raises(MailchimpError, match="refused"):
@@ -107,7 +98,7 @@ def test_an_abandoned_stream_sends_nothing_more(monkeypatch):
         stream.offer(f"lead{i}@example.com", f"lead{i}@example.com", "subscribed", ["hot"])
     stopping = threading.Thread(target=stream.abandon)  # the run stopped meanwhile
     stopping.start()
-    assert _waits_for(lambda: all(f.cancelled() for f in stream._in_flight))
+    assert waits_for(lambda: all(f.cancelled() for f in stream._in_flight))
     release.set()
     stopping.join(10)
     assert not audience.tags.get("hot")  # made, but given nobody
