@@ -449,9 +449,12 @@ def _decide(run: _Run, data: SheetData, state: StateStore, basis: _Basis,
     run.report.warnings.extend(_team_warnings(run.texts, tab.inputs))
     stale = basis.mark_due(run, state)
     ids, _ = run.audience.resolve_tags(rules.managed_tags, create=False)
+    pour = _may_pour(run, tab.diff, ids)
     with contextlib.ExitStack() as done:  # what goes out while the leads are scored, if any
-        stream = done.enter_context(_new_rows_stream(run, state, tab.diff, ids))
-        leads.tag_stream = done.enter_context(_tag_stream(run, rules, tab.diff, ids))
+        stream = done.enter_context(_new_rows_stream(run, state, tab.diff) if pour
+                                    else contextlib.nullcontext())
+        leads.tag_stream = done.enter_context(_tag_stream(run, rules) if pour and not ids
+                                              else contextlib.nullcontext())
         current = _score(run, state, basis, stale, ahead, ids)
         plan = plan_tags(managed=rules.managed_tags, current=current, desired=leads.desired,
                          statuses=leads.statuses,
@@ -513,24 +516,19 @@ def _write(run: _Run, data: SheetData, state: StateStore, basis: _Basis,
     tags.result()  # the tags' failure, if they failed (the rows' own comes first)
 
 
-def _new_rows_stream(run: _Run, state: StateStore, diff: LeadsDiff, ids: Mapping[str, int]
+def _new_rows_stream(run: _Run, state: StateStore, diff: LeadsDiff
                      ) -> contextlib.AbstractContextManager[RowStream[list[PendingRow]] | None]:
-    """The new leads' rows written as they are scored (``LeadsDiff.pour_new``), when nothing
-    after the scoring can hold the Leads tab back (``_may_pour``); else nothing."""
-    if not _may_pour(run, diff, ids):
-        return contextlib.nullcontext()
+    """The new leads' rows written as they are scored (``LeadsDiff.pour_new``), for a run
+    that may (``_may_pour``); nothing when no lead is new."""
     new_leads = len(state.member_keys().difference(diff.rows_of))
     if not new_leads:
         return contextlib.nullcontext()
     return run.sheet.stream_leads(diff, run.now, new_leads)
 
 
-def _tag_stream(run: _Run, rules: Ruleset, diff: LeadsDiff, ids: Mapping[str, int]
-                ) -> contextlib.AbstractContextManager[TagStream | None]:
-    """The tags added as the leads are scored (``syncbot.tagstream``), when the Leads rows
-    may be written then too and Mailchimp has none of the managed tags yet; else nothing."""
-    if ids or not _may_pour(run, diff, ids):
-        return contextlib.nullcontext()
+def _tag_stream(run: _Run, rules: Ruleset) -> TagStream:
+    """The tags added as the leads are scored (``syncbot.tagstream``), for a run that may
+    write the Leads rows then too and whose managed tags Mailchimp has none of yet."""
     config = run.config.mailchimp
     return TagStream(run.audience, rules.managed_tags, config.tag_statuses,
                      connections=config.max_connections)
