@@ -569,11 +569,7 @@ def write_leads(workbook: Grid, data: SheetData, diff: LeadsDiff, synced_at: dat
     """Grow the Leads grid if needed, then write; returns the number of write requests.
     ``grid``: the Leads grid as ``grow_leads`` left it for rows written before (by a
     ``RowStream``: those rows and the new columns are in it already)."""
-    requests = 0
-    if grid is None:
-        grid, requests = grow_leads(workbook, data, diff, diff.rows_needed)
-    elif diff.rows_needed > grid.rows:  # more new leads than the stream made room for
-        grid, requests = grow_leads(workbook, data, diff, diff.rows_needed, grid=grid)
+    _, requests = grow_leads(workbook, data, diff, diff.rows_needed, grid=grid)
     return requests + workbook.write(_counted(diff.ranges(synced_at), rows))
 
 
