@@ -36,7 +36,13 @@ from typing import Any
 import requests
 
 from bench import bench_sync
-from bench.bench_sync import _measure, process_cpu, sandbox_world, team_edits
+from bench.bench_sync import (
+    _measure,
+    add_latency_on_top,
+    process_cpu,
+    sandbox_world,
+    team_edits,
+)
 
 SEND_RUNS = {0, 12}  # Monday and Thursday mornings, for runs at 00, 06, 12, 18 h
 
@@ -132,8 +138,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int,
                         help="[scoring] workers of every sync (default: one per core, at most 4).")
     parser.add_argument("--json", type=Path, help="Also save the raw results here.")
+    add_latency_on_top(parser)
     args = parser.parse_args()
     bench_sync.WORKERS = args.workers
+    bench_sync.LATENCY_ON_TOP = args.latency_on_top
     orders = 3 * args.members if args.orders is None else args.orders
     result = run_week(args.members, args.campaigns, args.mailchimp_latency,
                       args.sheets_latency, runs=args.runs, orders=orders,

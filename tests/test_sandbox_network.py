@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import requests
 from mailchimp_marketing.api_client import ApiClientError
 
 from syncbot.sandbox import Faults, Sandbox
+from syncbot.sandbox.http import FaultReset, Host, Request
+from syncbot.sandbox.mailchimp import MailchimpEmulator
 from syncbot.sandbox.server import LoopbackAdapter, serve
 from tests.conftest import LIST_ID, SHEET_ID, authorized_session
 
@@ -111,7 +114,49 @@ def test_latency_is_paid_per_request_through_the_sleep_knob():
     client = client_over(box.session(), box.mailchimp.api_key)
     client.ping.get()
     client.ping.get()
-    assert slept == [0.1, 0.1]
+    assert slept == [pytest.approx(0.1, abs=0.05)] * 2  # less what answering a ping took
+
+
+def _timed_host(work: float, **knobs) -> tuple[Host, list[float]]:
+    """A Mailchimp host with 0.1 s of latency whose emulator takes ``work`` seconds on a
+    clock that only the emulator moves; and what the host slept."""
+    slept: list[float] = []
+    ticks = iter([50.0, 50.0 + work])  # read when a request arrives, then once it is answered
+    host = Host(MailchimpEmulator(), latency=0.1, sleep=slept.append,
+                clock=lambda: next(ticks), **knobs)
+    return host, slept
+
+
+def _ping(host: Host) -> int:
+    key = host.emulator.api_key
+    credentials = base64.b64encode(f"user:{key}".encode()).decode()
+    dc = key.rsplit("-", 1)[-1]
+    request = Request.from_url("GET", f"https://{dc}.api.mailchimp.com/3.0/ping",
+                               [("Authorization", f"Basic {credentials}"),
+                                ("host", f"{dc}.api.mailchimp.com")], b"")
+    return host.serve(request).status
+
+
+@pytest.mark.parametrize(("work", "rest"), [(0.03, 0.07), (0.0, 0.1), (0.1, None), (0.4, None)])
+def test_the_emulators_own_work_is_part_of_the_latency(work, rest):
+    """A real service's response time includes its own work: the host sleeps what is left."""
+    host, slept = _timed_host(work)
+    assert _ping(host) == 200
+    assert slept == ([] if rest is None else [pytest.approx(rest)])
+
+
+def test_latency_on_top_waits_it_all_whatever_the_work():
+    host, slept = _timed_host(0.4, latency_on_top=True)
+    assert _ping(host) == 200
+    assert slept == [0.1]
+
+
+def test_a_reset_connection_still_takes_the_latency():
+    host, slept = _timed_host(0.0, faults=Faults(rate=0.0))
+    host.faults.queue("reset")
+    with pytest.raises(FaultReset):
+        _ping(host)
+    assert slept == [pytest.approx(0.1)] and host.in_flight == 0
 
 
 def test_mounted_adapter_serves_both_clients_without_responses():

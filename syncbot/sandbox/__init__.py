@@ -34,15 +34,17 @@ class Sandbox:
                  mailchimp_faults: Faults | None = None, sheets_faults: Faults | None = None,
                  chat_faults: Faults | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 sheets_clock: Callable[[], float] = time.monotonic) -> None:
+                 sheets_clock: Callable[[], float] = time.monotonic,
+                 latency_on_top: bool = False) -> None:
         self.google = GoogleAuthEmulator()
         self.mailchimp = MailchimpEmulator()
         self.sheets = SheetsEmulator(auth=self.google, clock=sheets_clock)
         self.mailchimp_host = Host(self.mailchimp, latency=mailchimp_latency,
                                    faults=mailchimp_faults,
-                                   max_connections=MAILCHIMP_MAX_CONNECTIONS, sleep=sleep)
+                                   max_connections=MAILCHIMP_MAX_CONNECTIONS, sleep=sleep,
+                                   latency_on_top=latency_on_top)
         self.sheets_host = Host(self.sheets, latency=sheets_latency, faults=sheets_faults,
-                                sleep=sleep)
+                                sleep=sleep, latency_on_top=latency_on_top)
         self.google_host = Host(self.google, sleep=sleep)
         self.chat = ChatEmulator()
         self.chat_host = Host(self.chat, faults=chat_faults, sleep=sleep)

@@ -198,13 +198,23 @@ class Faults:
 
 
 class Host:
-    """One emulator as the network sees it: latency, faults, simultaneous-connection limit."""
+    """One emulator as the network sees it: latency, faults, simultaneous-connection limit.
+
+    ``latency`` is how long every answer takes, the emulator's own work included, as a
+    real service's response time includes its own: the host waits out what the work left
+    of it. With ``latency_on_top`` it waits the whole latency and then works, so an answer
+    takes the latency plus the work (how the benchmarks measured until 2026-12-03; kept to
+    compare with those figures)."""
 
     def __init__(self, emulator: Emulator, *, latency: float = 0.0,
                  faults: Faults | None = None, max_connections: int | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic,
+                 latency_on_top: bool = False) -> None:
         self.emulator = emulator
         self.latency = latency
+        self.latency_on_top = latency_on_top
+        self.clock = clock
         self.faults = faults or Faults()
         self.max_connections = max_connections
         self.sleep = sleep
@@ -230,29 +240,42 @@ class Host:
             over = self.max_connections is not None and self.in_flight > self.max_connections
             if over:
                 self.rejected_for_connections += 1
+        started = self.clock()
         try:
-            if self.latency:
+            if self.latency and self.latency_on_top:
                 self.sleep(self.latency)
-            if over:
-                return self.emulator.too_many_connections()
-            kind = self.faults.draw()
-            if kind == "reset":
-                raise FaultReset()
-            if kind in ("429", "500", "503"):
-                response = self.emulator.fault_response(kind)
-                if self.faults.retry_after is not None and kind != "500":
-                    response.headers["Retry-After"] = f"{self.faults.retry_after:g}"
-                return response
-            try:
-                response = self.emulator.handle(request)
-            except HttpError as exc:
-                response = exc.response
-            if kind == "timeout":
-                raise FaultTimeout()
-            return response
+            return self._answer(request, over)
         finally:
+            if self.latency and not self.latency_on_top:
+                self._wait_out(started)
             with self._lock:
                 self.in_flight -= 1
+
+    def _wait_out(self, started: float) -> None:
+        """Sleep what the emulator's work left of the latency (nothing if it took longer)."""
+        rest = self.latency - (self.clock() - started)
+        if rest > 0:
+            self.sleep(rest)
+
+    def _answer(self, request: Request, over: bool) -> Response:
+        """The emulator's answer, or the fault drawn for this request."""
+        if over:
+            return self.emulator.too_many_connections()
+        kind = self.faults.draw()
+        if kind == "reset":
+            raise FaultReset()
+        if kind in ("429", "500", "503"):
+            response = self.emulator.fault_response(kind)
+            if self.faults.retry_after is not None and kind != "500":
+                response.headers["Retry-After"] = f"{self.faults.retry_after:g}"
+            return response
+        try:
+            response = self.emulator.handle(request)
+        except HttpError as exc:
+            response = exc.response
+        if kind == "timeout":
+            raise FaultTimeout()
+        return response
 
     def count(self, method: str | None = None, pattern: str = "") -> int:
         """How many served requests match ``method`` and contain ``pattern`` in the path."""

@@ -316,10 +316,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="Orders of a connected store, over the last 400 days.")
     parser.add_argument("--quota", type=int, default=60,
                         help="Sheets requests per minute per user before 429 (Google's is 60).")
+    parser.add_argument("--latency-on-top", action="store_true",
+                        help="Wait the whole latency, then answer: a request takes the latency "
+                             "plus the emulator's own work (default: the work is part of it).")
     args = parser.parse_args(argv)
 
     sandbox = Sandbox(mailchimp_latency=args.mailchimp_latency,
-                      sheets_latency=args.sheets_latency,
+                      sheets_latency=args.sheets_latency, latency_on_top=args.latency_on_top,
                       mailchimp_faults=Faults(rate=args.fault_rate, seed=args.seed),
                       sheets_faults=Faults(rate=args.fault_rate, seed=args.seed + 1))
     sandbox.sheets.quota_per_minute = args.quota
