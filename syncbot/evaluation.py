@@ -45,8 +45,7 @@ from syncbot.core.texts import Say
 from syncbot.core.vocabulary import Labels
 from syncbot.errors import SyncbotError
 from syncbot.locales import t
-from syncbot.mailchimp.orders import stored_orders
-from syncbot.mailchimp.pull import stored_members
+from syncbot.mailchimp.records import stored_members, stored_orders
 from syncbot.ports import LeadNote
 from syncbot.sheets.leads import Compared, Comparison, row_cells, to_json
 from syncbot.state.store import StateStore

@@ -25,8 +25,7 @@ from syncbot.core.values import from_serial
 from syncbot.core.vocabulary import Labels
 from syncbot.errors import UsageError
 from syncbot.locales import catalogue, t
-from syncbot.mailchimp.client import to_member
-from syncbot.mailchimp.orders import stored_orders
+from syncbot.mailchimp.records import stored_orders, to_member
 from syncbot.pipeline import lead_settings, sheet_rules
 from syncbot.sheets.client import Tab
 from syncbot.sheets.language import SheetLanguage

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 from syncbot.core.handoff import HandoffLead, HandoffRecord
 from syncbot.core.inputs import TeamColumn
 from syncbot.core.model import Event
-from syncbot.progress import Meter
 
 if TYPE_CHECKING:  # for the types only: the port does not depend on the Sheets package
+    #                  (nor on rich, which the scoring workers need not import)
     from syncbot.core.dashboard import DashboardTables
+    from syncbot.progress import Meter
     from syncbot.sheets.client import Tab
     from syncbot.sheets.leads import LeadsDiff
     from syncbot.sheets.spool import PendingRow

@@ -4,6 +4,8 @@ sandbox. Checked on the source, so a shortcut taken later fails here."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "syncbot"
@@ -61,3 +63,18 @@ def test_outside_systems_do_not_reach_into_each_other():
             others = {m for m in imports(path)
                       if any(m.startswith(f"syncbot.{o}") for o in SYSTEMS - {system})}
             assert not others, (system, path.name, others)
+
+
+CLIENT_LIBRARIES = {"mailchimp_marketing", "gspread", "google", "requests", "urllib3", "rich",
+                    "click"}
+
+
+def test_the_scoring_workers_import_no_client_library():
+    """A scoring worker is a fresh process that imports ``syncbot.evaluation``: with the
+    client libraries behind it (through the Mailchimp and Sheets clients) each worker held
+    about 28 MB more, beside the run at its peak."""
+    code = ("import sys, syncbot.evaluation; "
+            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=PACKAGE.parent)
+    assert CLIENT_LIBRARIES.isdisjoint(done.stdout.split()), done.stdout

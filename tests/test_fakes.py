@@ -18,7 +18,8 @@ import syncbot.pipeline as pipeline
 from syncbot.config import Secret, parse_config
 from syncbot.mailchimp.client import MailchimpAudience
 from syncbot.mailchimp.fake import FakeAudience
-from syncbot.mailchimp.pull import pull, stored_members
+from syncbot.mailchimp.pull import pull
+from syncbot.mailchimp.records import stored_members
 from syncbot.pipeline import RunHooks, RunOptions, run_once
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import generate_audience

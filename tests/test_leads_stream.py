@@ -18,10 +18,11 @@ from syncbot.ports import LeadNote
 from syncbot.sandbox import sheets as sandbox_sheets
 from syncbot.sheets import client as sheets_client
 from syncbot.sheets import leads as leads_module
-from syncbot.sheets.client import Encoded, SheetsError, wire_json
+from syncbot.sheets.client import SheetsError
 from syncbot.sheets.leads import LeadsDiff, plan_layout
 from syncbot.sheets.spool import PendingRow
 from syncbot.sheets.stream import RowStream
+from syncbot.sheets.wire import Encoded, wire_json
 from tests.conftest import LIST_ID, SHEET_ID, waits_for
 from tests.test_e2e import World
 

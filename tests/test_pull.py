@@ -11,7 +11,8 @@ import pytest
 from syncbot.config import Secret
 from syncbot.core.fields import compute_features
 from syncbot.mailchimp.client import MailchimpAudience
-from syncbot.mailchimp.pull import pull, stored_members
+from syncbot.mailchimp.pull import pull
+from syncbot.mailchimp.records import stored_members
 from syncbot.ports import ColumnRead, Known, LeadNote, LedgerEntry
 from syncbot.sandbox import Sandbox
 from syncbot.sandbox.generator import generate_audience

@@ -31,9 +31,9 @@ from mailchimp_marketing.api_client import ApiClientError
 from requests.adapters import HTTPAdapter
 
 from syncbot.config import Secret
-from syncbot.core.model import Event, Member
 from syncbot.errors import SyncbotError
 from syncbot.locales import t
+from syncbot.mailchimp.records import parse_time
 from syncbot.ports import OrderPage, WriteReport
 from syncbot.progress import STILL, Meter
 from syncbot.retry import (
@@ -95,13 +95,6 @@ def subscriber_hash(email: str) -> str:
     return hashlib.md5(email.lower().encode("utf-8")).hexdigest()
 
 
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def latest_activity(report: Mapping[str, Any]) -> datetime | None:
     """The later of a campaign report's last open and last click, so that a campaign quiet
     since then can be left unread. None when the report does not tell (a part or its count
@@ -120,39 +113,6 @@ def latest_activity(report: Mapping[str, Any]) -> datetime | None:
             return None
         latest = max(latest, moment or latest)
     return latest
-
-
-def _flat(value: Any) -> Any:
-    """Merge fields of type address arrive as objects; a rule reads them as one line of text."""
-    if isinstance(value, dict):
-        return ", ".join(str(v) for v in value.values() if v not in (None, ""))
-    return value
-
-
-def to_member(raw: Mapping[str, Any]) -> Member:
-    stats = raw.get("stats") or {}
-    shop = stats.get("ecommerce_data") or {}
-    return Member(
-        email=raw["email_address"], status=raw.get("status", ""),
-        merge_fields={k: _flat(v) for k, v in (raw.get("merge_fields") or {}).items()},
-        member_rating=raw.get("member_rating"),
-        avg_open_rate=stats.get("avg_open_rate"), avg_click_rate=stats.get("avg_click_rate"),
-        orders_count=int(shop.get("number_of_orders") or 0),
-        total_revenue=float(shop.get("total_revenue") or 0.0),
-        country=(raw.get("location") or {}).get("country_code") or "",
-        language=raw.get("language") or "", source=raw.get("source") or "",
-        vip=bool(raw.get("vip")), subscribed_at=parse_time(raw.get("timestamp_opt")))
-
-
-def to_events(activity: Iterable[Mapping[str, Any]]) -> list[Event]:
-    """Opens and clicks of one email-activity entry (bounces are dropped here)."""
-    events = []
-    for item in activity:
-        kind = item.get("action")
-        at = parse_time(item.get("timestamp"))
-        if kind in ("open", "click") and at is not None:
-            events.append(Event(kind, at, item.get("url") if kind == "click" else None))
-    return events
 
 
 class PageBody(NamedTuple):

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from syncbot.mailchimp.client import NO_ACTIVITY, parse_time, read_page_body, subscriber_hash
+from syncbot.mailchimp.client import NO_ACTIVITY, read_page_body, subscriber_hash
+from syncbot.mailchimp.records import parse_time
 from syncbot.ports import OrderPage, WriteReport
 from syncbot.progress import STILL, Meter
 

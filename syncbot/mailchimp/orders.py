@@ -32,17 +32,16 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncbot.core.model import Order
-from syncbot.mailchimp.client import ShopUnavailable, parse_time
+from syncbot.mailchimp.client import ShopUnavailable
+from syncbot.mailchimp.records import SEPARATOR
 from syncbot.ports import ListedPage, OrderPage, OrderSource, OrderStore, StoredOrder
 from syncbot.progress import STILL, Meter
 
 NOT_COUNTED = frozenset({"refunded", "cancelled"})  # financial_status values that undo a sale
-SEPARATOR = "\x1f"  # between a stored order's parts (the ASCII unit separator)
 
 
 @dataclass
@@ -89,24 +88,6 @@ def _amount(value: Any) -> float:
         return float(value or 0)
     except (TypeError, ValueError):
         return 0.0
-
-
-def to_order(data: str) -> Order | None:
-    """A counted order as ``stored_order`` wrote it (None if its time is not a time)."""
-    at, total, from_campaign, *products = data.split(SEPARATOR)
-    try:
-        moment = parse_time(at)
-    except ValueError:
-        return None
-    return None if moment is None else Order(moment, float(total), bool(from_campaign),
-                                             tuple(products))
-
-
-def stored_orders(cache: OrderStore, keys: Sequence[str]) -> dict[str, list[Order]]:
-    """The counted orders of those of ``keys`` that have any."""
-    found = {key: [order for order in map(to_order, texts) if order is not None]
-             for key, texts in cache.orders_of(keys).items()}
-    return {key: orders for key, orders in found.items() if orders}
 
 
 @dataclass

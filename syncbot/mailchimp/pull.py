@@ -18,19 +18,13 @@ result is the same members and events a full pull gives; the tests prove it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from syncbot.core.model import Event, Member
-from syncbot.mailchimp.client import (
-    SCAN_KEYS,
-    STATS_FIELDS,
-    subscriber_hash,
-    to_events,
-    to_member,
-)
+from syncbot.mailchimp.client import SCAN_KEYS, STATS_FIELDS, subscriber_hash
+from syncbot.mailchimp.records import to_events
 from syncbot.ports import AudienceSource, Mode, PulledStore, ScannedMember, StoredMember
 from syncbot.progress import STILL, Meter
 
@@ -44,13 +38,6 @@ class Pulled:
     mailchimp_requests: int
     campaigns: int = 0  # in the window
     quiet: int = 0  # of them, not read: their reports showed no activity since their last read
-
-
-def stored_members(cache: PulledStore, keys: Sequence[str]) -> list[tuple[Member, list[Event]]]:
-    """Those of ``keys`` the last pull left in the cache, with their opens and clicks, in the
-    order of ``keys`` (a run reads the leads it scores a chunk of keys at a time, so memory
-    stays flat with audience size)."""
-    return [(to_member(raw), events) for raw, events in cache.members_of(keys)]
 
 
 def _scan(raw: Mapping[str, Any]) -> str:

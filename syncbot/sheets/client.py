@@ -13,11 +13,10 @@ most about 2 MB, always with explicit ranges (idempotent when retried).
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ from syncbot.retry import (
     send_with_retries,
     unreachable_message,
 )
+from syncbot.sheets.wire import Encoded, ValueRange, chunk_by_size, wire_json
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 SHEETS_RETRY = RetryPolicy(retry_statuses=frozenset({408, 429, 500, 502, 503, 504}),
@@ -51,12 +51,6 @@ REQUESTS_PER_MINUTE = 55  # per user and kind; the quota is 60
 CHUNK_BYTES = 2_000_000
 
 
-class Encoded(bytes):
-    """A ValueRange already in wire JSON (``wire_json``): made from text that is JSON already
-    (a lead's cells as the ledger keeps them), so that it is not decoded and encoded again."""
-
-
-ValueRange = Mapping[str, Any] | Encoded  # what ``Grid.write`` takes
 CELL_LIMIT = 10_000_000
 
 
@@ -304,30 +298,3 @@ class Workbook:
             if on_its_way is not None:
                 on_its_way.result()
         return sent
-
-
-def wire_json(body: Any) -> bytes:
-    """A request body as sent: JSON without spaces and in UTF-8 (a ValueRange of changed cells
-    is mostly separators and nulls; ``requests`` would add a space after each and escape every
-    accented letter as six bytes). An ``Encoded`` body is sent as it is."""
-    if isinstance(body, Encoded):
-        return body
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
-
-
-def chunk_by_size(items: Iterable[ValueRange], limit: int) -> Iterator[tuple[list[bytes], int]]:
-    """Group items so each group's JSON stays under ``limit`` bytes (an oversized item stands
-    alone); yields each group, its items encoded (``wire_json``), with its size."""
-    current: list[bytes] = []
-    size = 0
-    for item in items:
-        encoded = wire_json(item)
-        item_size = len(encoded) + 1
-        if current and size + item_size > limit:
-            yield current, size
-            current, size = [], 0
-        current.append(encoded)
-        size += item_size
-    if current:
-        yield current, size

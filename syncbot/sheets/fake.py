@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncbot.sheets.a1 import col_index
-from syncbot.sheets.client import SheetsError, Tab, ValueRange
+from syncbot.sheets.client import SheetsError, Tab
+from syncbot.sheets.wire import ValueRange
 
 _RANGE = re.compile(r"^'((?:[^']|'')*)'(?:!([A-Z]*)(\d*)(?::([A-Z]*)(\d*))?)?$")
 

@@ -32,8 +32,8 @@ from syncbot.locales import t
 from syncbot.ports import Known, LeadNote, LedgerEntry
 from syncbot.sheets.a1 import cell as cell_name
 from syncbot.sheets.a1 import col_letters, quote_title, row_runs
-from syncbot.sheets.client import Encoded, ValueRange
 from syncbot.sheets.spool import PendingRow, RowSpool, UnverifiedRow
+from syncbot.sheets.wire import Encoded, ValueRange
 
 OUTPUT_COLUMNS = ("engagement_score", "fit_score", "score", "score_change_7d", "score_change_30d",
                   "tags", "tags_since", "why", "synced_at")

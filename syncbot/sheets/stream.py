@@ -21,7 +21,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any, Generic, TypeVar
 
-from syncbot.sheets.client import Grid, ValueRange
+from syncbot.sheets.client import Grid
+from syncbot.sheets.wire import ValueRange
 
 T = TypeVar("T")
 BACKLOG = 4  # blocks waiting for the writer: 4,000 rows, about 1.5 MB of JSON text
