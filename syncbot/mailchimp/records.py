@@ -18,6 +18,8 @@ SEPARATOR = "\x1f"  # between a stored order's parts (the ASCII unit separator)
 
 
 def parse_time(text: str | None) -> datetime | None:
+    """A time as Mailchimp writes it (ISO 8601, with ``Z``, an offset or none: UTC), aware;
+    None for none. A text that is not a time raises ``ValueError``."""
     if not text:
         return None
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
