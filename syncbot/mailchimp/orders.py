@@ -32,16 +32,13 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from syncbot.mailchimp.client import ShopUnavailable
-from syncbot.mailchimp.records import SEPARATOR
+from syncbot.mailchimp.records import stored_order
 from syncbot.ports import ListedPage, OrderPage, OrderSource, OrderStore, StoredOrder
 from syncbot.progress import STILL, Meter
-
-NOT_COUNTED = frozenset({"refunded", "cancelled"})  # financial_status values that undo a sale
 
 
 @dataclass
@@ -57,37 +54,6 @@ class OrdersPulled:
     def mixed_currencies(self) -> dict[str, str]:
         """The stores and their currencies, when they are not all the same (else empty)."""
         return dict(self.currencies) if len(set(self.currencies.values())) > 1 else {}
-
-
-def stored_order(raw: Mapping[str, Any]) -> StoredOrder:
-    """An order of the listing as the cache keeps it: keyed by its customer's lower-cased
-    address ("" without one); ``data`` is "" for one that does not count, else its time (as
-    Mailchimp wrote it), total, whether a campaign brought it and its products,
-    ``SEPARATOR``-joined: made for every order of every run, so plain text, parsed only for
-    the leads a run evaluates. (What it keeps decides the fingerprints: a change here needs
-    a state migration that fingerprints the orders again and forgets ``order_pages``.)"""
-    email = str((raw.get("customer") or {}).get("email_address") or "").strip()
-    at = raw.get("processed_at_foreign") or ""
-    counted = email and at \
-        and str(raw.get("financial_status") or "").strip().lower() not in NOT_COUNTED \
-        and not raw.get("cancelled_at_foreign")
-    data = SEPARATOR.join([
-        str(at), repr(_amount(raw.get("order_total"))), "1" if raw.get("campaign_id") else "",
-        *(str(line.get("product_title") or "").replace(SEPARATOR, " ")
-          for line in raw.get("lines") or ())]) if counted else ""
-    return StoredOrder(order_id(raw), email.lower(), data)
-
-
-def order_id(raw: Mapping[str, Any]) -> str:
-    """An order's id in the cache: order ids are unique within a store only."""
-    return f"{raw.get('store_id', '')}/{raw.get('id', '')}"
-
-
-def _amount(value: Any) -> float:
-    try:
-        return float(value or 0)
-    except (TypeError, ValueError):
-        return 0.0
 
 
 @dataclass

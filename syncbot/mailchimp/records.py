@@ -1,4 +1,5 @@
-"""Mailchimp's records as the core's types, and as the local state gives them back.
+"""Mailchimp's records as the core's types, and as the local state keeps them and gives
+them back (an order's stored text is written and read here, side by side).
 
 No HTTP client here: the scoring worker processes read the members, their events and
 their orders from the state with these alone, so they do not import Mailchimp's and
@@ -12,9 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncbot.core.model import Event, Member, Order
-from syncbot.ports import OrderStore, PulledStore
+from syncbot.ports import OrderStore, PulledStore, StoredOrder
 
 SEPARATOR = "\x1f"  # between a stored order's parts (the ASCII unit separator)
+NOT_COUNTED = frozenset({"refunded", "cancelled"})  # financial_status values that undo a sale
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -66,8 +68,39 @@ def stored_members(cache: PulledStore, keys: Sequence[str]) -> list[tuple[Member
     return [(to_member(raw), events) for raw, events in cache.members_of(keys)]
 
 
+def stored_order(raw: Mapping[str, Any]) -> StoredOrder:
+    """An order of the listing as the cache keeps it: keyed by its customer's lower-cased
+    address ("" without one); ``data`` is "" for one that does not count, else its time (as
+    Mailchimp wrote it), total, whether a campaign brought it and its products,
+    ``SEPARATOR``-joined: made for every order of every run, so plain text, parsed only for
+    the leads a run evaluates. (What it keeps decides the fingerprints: a change here needs
+    a state migration that fingerprints the orders again and forgets ``order_pages``.)"""
+    email = str((raw.get("customer") or {}).get("email_address") or "").strip()
+    at = raw.get("processed_at_foreign") or ""
+    counted = email and at \
+        and str(raw.get("financial_status") or "").strip().lower() not in NOT_COUNTED \
+        and not raw.get("cancelled_at_foreign")
+    data = SEPARATOR.join([
+        str(at), repr(_amount(raw.get("order_total"))), "1" if raw.get("campaign_id") else "",
+        *(str(line.get("product_title") or "").replace(SEPARATOR, " ")
+          for line in raw.get("lines") or ())]) if counted else ""
+    return StoredOrder(order_id(raw), email.lower(), data)
+
+
+def order_id(raw: Mapping[str, Any]) -> str:
+    """An order's id in the cache: order ids are unique within a store only."""
+    return f"{raw.get('store_id', '')}/{raw.get('id', '')}"
+
+
+def _amount(value: Any) -> float:
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def to_order(data: str) -> Order | None:
-    """A counted order as ``orders.stored_order`` wrote it (None if its time is not a time)."""
+    """A counted order as ``stored_order`` wrote it (None if its time is not a time)."""
     at, total, from_campaign, *products = data.split(SEPARATOR)
     try:
         moment = parse_time(at)
