@@ -246,13 +246,13 @@ class Host:
                 self.sleep(self.latency)
             return self._answer(request, over)
         finally:
-            if self.latency and not self.latency_on_top:
-                self._wait_out(started)
+            self._wait_out(started)  # nothing is left of it when it went on top
             with self._lock:
                 self.in_flight -= 1
 
     def _wait_out(self, started: float) -> None:
-        """Sleep what the emulator's work left of the latency (nothing if it took longer)."""
+        """Sleep what the emulator's work (and a latency slept on top) left of the latency:
+        nothing when that took as long, or there is none."""
         rest = self.latency - (self.clock() - started)
         if rest > 0:
             self.sleep(rest)
