@@ -763,9 +763,9 @@ class _Leads:
         self.dashboard.add(note.score, note.topics)
         if note.email != key:
             self.addresses[key] = note.email
-        if tags and self.tag_stream is not None:
-            self.tag_stream.offer(key, note.email, note.status, tags)
         if tags:
+            if self.tag_stream is not None:
+                self.tag_stream.offer(key, note.email, note.status, tags)
             self._top.offer(note.score, cells)
             if self.handoff_tags and self.handoff_tags.intersection(tags):
                 self.hot[key] = cells
