@@ -20,6 +20,7 @@ spreadsheet (``ports.SheetPort``) and the local state (``state.store``).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import gc
@@ -498,7 +499,8 @@ class _Changes:
 
 def _write(run: _Run, data: SheetData, state: StateStore, basis: _Basis,
            changes: _Changes) -> None:
-    """The Leads rows (those no stream wrote) and, beside them, the tags; then the ledger."""
+    """The Leads rows (those no stream wrote) and, beside them, the tags; the ledger is staged
+    while the rows are on their way, and made durable once they are all in the sheet."""
     tab, leads = basis.tab, basis.leads
     rows = tab.diff.new_leads + tab.diff.changed_leads
     run.meters.stage(run.texts("progress.writing_leads", count=rows))
@@ -509,10 +511,12 @@ def _write(run: _Run, data: SheetData, state: StateStore, basis: _Basis,
         if changes.stream is not None:
             changes.stream.finish()
             meter.advance(tab.diff.poured)
-        run.sheet.write_leads(tab.diff, run.now, rows=meter)
         state.remember_reads(tab.columns, data.ranges)  # kept with the ledger, by its commit
-        state.record_leads(tab.diff.ledger_entries(run.now), tab.layout_key, tab.fingerprint,
-                           replace=not tab.trusted)
+        ledger = state.stage_leads(tab.diff.ledger_entries(run.now), tab.layout_key,
+                                   tab.fingerprint, replace=not tab.trusted)
+        run.sheet.write_leads(tab.diff, run.now, rows=meter, meanwhile=ledger)
+        collections.deque(ledger, maxlen=0)  # what the waits left of it
+        state.save()  # the rows are in the sheet: now the ledger may say so
     tags.result()  # the tags' failure, if they failed (the rows' own comes first)
 
 

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,8 +20,11 @@ from syncbot.cli import main
 from syncbot.sandbox import Faults, Sandbox
 from syncbot.sandbox.generator import generate_audience
 from syncbot.sandbox.mailchimp import SINCE_READINGS, subscriber_hash
+from syncbot.sheets import client as sheets_client
+from syncbot.state import store as state_store
 from syncbot.state.lock import lock_for
-from tests.conftest import LIST_ID, NOW, SHEET_ID
+from syncbot.state.store import StateStore
+from tests.conftest import LIST_ID, NOW, SHEET_ID, waits_for
 
 TIERS = ("lead:hot", "lead:warm", "lead:cold")
 
@@ -334,6 +339,65 @@ def test_eight_percent_faults_end_in_the_same_state_within_two_runs(tmp_path, mo
     assert len(injected) >= 2  # seeded: the same faults every run
     assert stormy.leads() == calm.leads()
     assert stormy.tags() == calm.tags()
+
+
+def _ledger(world: World) -> list[tuple]:
+    """The ledger as the state file holds it (what another process would read)."""
+    with contextlib.closing(sqlite3.connect(world.tmp / ".syncbot" / "state.db")) as db:
+        return db.execute("SELECT * FROM leads ORDER BY key").fetchall()
+
+
+def test_a_ledger_staged_while_its_rows_went_out_is_kept_only_if_they_all_arrived(
+        tmp_path, monkeypatch, capsys):
+    """The ledger is staged while the Leads writes are on their way and committed once they
+    are all answered: a write refused after part of it was staged leaves the ledger as it was,
+    and the next run writes what the refused one did not."""
+    worlds = {}
+    for name in ("calm", "refused"):
+        (tmp_path / name).mkdir()
+        worlds[name] = w = World(tmp_path / name, monkeypatch)
+        w.run(capsys, "init")
+        assert w.run(capsys, "sync")[0] == 0
+        w.now += timedelta(hours=5)  # decayed sums and day counts move: most rows change
+    calm, world = worlds["calm"], worlds["refused"]
+    assert calm.run(capsys, "sync")[0] == 0
+
+    monkeypatch.setattr(sheets_client, "CHUNK_BYTES", 8_000)  # many requests of changed cells
+    monkeypatch.setattr(state_store, "STAGED_AT_A_TIME", 20)
+    stage, staged = StateStore.stage_leads, []
+
+    def counted(self, *args, **kwargs):
+        for step in stage(self, *args, **kwargs):
+            staged.append(step)
+            yield step
+    monkeypatch.setattr(StateStore, "stage_leads", counted)
+    send, leads_writes = sheets_client.Workbook._send_values, []
+
+    def slow_then_refused(self, body):
+        if b"'Leads'!" not in bytes(body):
+            return send(self, body)
+        leads_writes.append(len(staged))
+        if len(leads_writes) == 1:  # answered once part of the ledger is staged
+            assert waits_for(lambda: staged, 5)
+        if len(leads_writes) != 3:
+            return send(self, body)
+        world.box.sheets_host.faults.queue(*["500"] * 60)  # until the retries give up
+        try:
+            return send(self, body)
+        finally:
+            world.box.sheets_host.faults.script.clear()
+    monkeypatch.setattr(sheets_client.Workbook, "_send_values", slow_then_refused)
+    ledger = _ledger(world)
+    code, _, err = world.run(capsys, "sync")
+    assert code == 1 and "Traceback" not in err
+    assert len(leads_writes) == 3 and leads_writes[-1] > 0  # steps were staged before it
+    assert _ledger(world) == ledger  # and none of them kept
+    assert world.leads() != calm.leads()  # the rows of the first two requests went
+
+    monkeypatch.setattr(sheets_client.Workbook, "_send_values", send)
+    assert world.run(capsys, "sync")[0] == 0
+    assert world.leads() == calm.leads()
+    assert world.tags() == calm.tags()
 
 
 def test_two_syncs_never_run_at_once(world, capsys):

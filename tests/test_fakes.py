@@ -188,12 +188,12 @@ def leads_writes_wait_for_tags(monkeypatch, world: FakeWorld, *, fail: bool = Fa
         tags_begun.set()
         return write_tags(self, *args, **kwargs)
 
-    def rows(self, data):
+    def rows(self, data, meanwhile=()):
         if not waited:
             waited.append(tags_begun.wait(5))
             if fail:
                 raise SheetsError("The service is currently unavailable.")
-        return write(self, data)
+        return write(self, data, meanwhile)
 
     monkeypatch.setattr(world.audience, "write_tags", tags.__get__(world.audience))
     monkeypatch.setattr(world.book, "write", rows.__get__(world.book))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,7 @@ from tests.conftest import (
     SHEET_ID,
     FakeClock,
     metadata_waits_for_a_values_read,
+    waits_for,
 )
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
@@ -338,10 +340,10 @@ def written_ranges(world, monkeypatch) -> list[dict]:
     seen: list[dict] = []
     write = world.book.write
 
-    def spy(data):
+    def spy(data, meanwhile=()):
         items = list(data)
         seen.extend(items)
-        return write(items)
+        return write(items, meanwhile)
 
     monkeypatch.setattr(world.book, "write", spy)
     return seen
@@ -547,6 +549,40 @@ def test_the_next_request_is_made_up_while_the_one_before_is_on_its_way(world, m
     monkeypatch.setattr(world.book.http, "values_batch_update", slow)
     assert world.book.write(ranges(60, made, on_its_way, overlapped, meanwhile)) == 4
     assert overlapped == [True] * 3 and waited == [True] * 3 and len(made) == 60
+    assert [row[25] for row in world.values("Leads")[1:61]] == ["x" * 1000] * 60
+
+
+def test_the_callers_steps_are_taken_while_each_request_is_on_its_way(world, monkeypatch):
+    init_spreadsheet(world.book, CONFIG)
+    monkeypatch.setattr(sheets_module, "CHUNK_BYTES", 20_000)
+    send = world.book.http.values_batch_update
+    taken = [0]
+    waited: list[bool] = []
+
+    def answered_after_a_step(spreadsheet_id, body):
+        before = taken[0]
+        waited.append(waits_for(lambda: taken[0] > before, 5))
+        return send(spreadsheet_id, body)
+
+    def steps():  # endless: the write must stop taking them once its answer is in
+        for number in itertools.count(1):
+            taken[0] = number
+            yield number
+
+    monkeypatch.setattr(world.book.http, "values_batch_update", answered_after_a_step)
+    work = steps()
+    made: list[int] = []
+    assert world.book.write(ranges(60, made), work) == 4
+    assert waited == [True] * 4 and len(made) == 60
+    assert next(work) == taken[0] > 4  # the rest is still the caller's
+    assert [row[25] for row in world.values("Leads")[1:61]] == ["x" * 1000] * 60
+
+
+def test_steps_that_run_out_leave_the_write_to_finish(world, monkeypatch):
+    init_spreadsheet(world.book, CONFIG)
+    monkeypatch.setattr(sheets_module, "CHUNK_BYTES", 20_000)
+    made: list[int] = []
+    assert world.book.write(ranges(60, made), iter([1, 2])) == 4
     assert [row[25] for row in world.values("Leads")[1:61]] == ["x" * 1000] * 60
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,7 +144,7 @@ class Grid(Protocol):
     def tabs(self) -> dict[str, Tab]: ...
     def read(self, ranges: Sequence[str]) -> list[list[list[Any]]]: ...
     def change_structure(self, requests_: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]: ...
-    def write(self, data: Iterable[ValueRange]) -> int: ...
+    def write(self, data: Iterable[ValueRange], meanwhile: Iterable[object] = ...) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,17 @@ class Tab:
 def next_sheet_id(tabs: Mapping[str, Tab]) -> int:
     """An id no tab of ``tabs`` has, for a tab about to be made (the ids are ours to choose)."""
     return max([tab.sheet_id for tab in tabs.values()] + [0]) + 1
+
+
+_NO_MORE = object()
+
+
+def _answered(request: Future[Any], meanwhile: Iterator[object]) -> Any:
+    """``request``'s answer, taking steps of ``meanwhile`` until it comes (or they run out):
+    a step is short, so the next request waits for one at most."""
+    while not request.done() and next(meanwhile, _NO_MORE) is not _NO_MORE:
+        pass
+    return request.result()
 
 
 class Workbook:
@@ -279,22 +290,25 @@ class Workbook:
                              lambda: self.http.batch_update(self.spreadsheet_id, body))
         return list(answer.get("replies", []))
 
-    def write(self, data: Iterable[ValueRange]) -> int:
+    def write(self, data: Iterable[ValueRange], meanwhile: Iterable[object] = ()) -> int:
         """Write ValueRanges RAW (text stays text), in requests of at most ~2 MB; returns how many.
         ``data`` may be a generator: it is consumed one request at a time, in the caller's
         thread, and the next request is made up while the one before is on its way (one at a
         time, so they arrive in order; a failed one stops the rest). Each range is encoded
-        once: the request's body is made of the very bytes that were measured."""
-        sent = 0
+        once: the request's body is made of the very bytes that were measured.
+        ``meanwhile``: small steps of the caller's own work, taken in the caller's thread
+        whenever it would otherwise wait for a request's answer (what is left of them is the
+        caller's to finish)."""
+        sent, steps = 0, iter(meanwhile)
         with ThreadPoolExecutor(1) as sender:
             on_its_way: Future[Any] | None = None
             for chunk, size in chunk_by_size(data, CHUNK_BYTES):
                 body = Encoded(b'{"valueInputOption":"RAW","data":[' + b",".join(chunk) + b"]}")
                 if on_its_way is not None:
-                    on_its_way.result()
+                    _answered(on_its_way, steps)
                 self.bytes_written += size
                 on_its_way = sender.submit(self._send_values, body)
                 sent += 1
             if on_its_way is not None:
-                on_its_way.result()
+                _answered(on_its_way, steps)
         return sent

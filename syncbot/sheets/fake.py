@@ -98,7 +98,8 @@ class FakeWorkbook:
                     tab.columns += change["length"]
         return replies
 
-    def write(self, data: Iterable[ValueRange]) -> int:
+    def write(self, data: Iterable[ValueRange], meanwhile: Iterable[object] = ()) -> int:
+        """Every range in one request, answered at once: nothing to do ``meanwhile``."""
         items = [json.loads(item) if isinstance(item, bytes) else item for item in data]
         if not items:
             return 0

@@ -8,7 +8,7 @@ instead of functions handed the same pair again and again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -124,11 +124,13 @@ class Spreadsheet:
                                                 new_leads)
         return stream
 
-    def write_leads(self, diff: LeadsDiff, synced_at: datetime, rows: Meter = STILL) -> int:
+    def write_leads(self, diff: LeadsDiff, synced_at: datetime, rows: Meter = STILL,
+                    meanwhile: Iterable[object] = ()) -> int:
         """Write the changed rows (those a stream did not); ``rows`` counts them as their
-        requests are made up."""
+        requests are made up; ``meanwhile``: steps of the caller's own work, taken while a
+        request is on its way (``Grid.write``)."""
         return write_leads(self.workbook, self.data, diff, synced_at, rows=rows,
-                           grid=self._leads_grid)
+                           grid=self._leads_grid, meanwhile=meanwhile)
 
     def prepare_dashboard(self, tables: DashboardTables, memory: DashboardMemory | None
                           ) -> DashboardWrite:

@@ -15,7 +15,7 @@ row (safe to retry, unlike ``append``).
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -565,12 +565,14 @@ def settle_leads(workbook: Grid, data: SheetData, diff: LeadsDiff) -> None:
 
 
 def write_leads(workbook: Grid, data: SheetData, diff: LeadsDiff, synced_at: datetime,
-                rows: Meter = STILL, *, grid: Tab | None = None) -> int:
+                rows: Meter = STILL, *, grid: Tab | None = None,
+                meanwhile: Iterable[object] = ()) -> int:
     """Grow the Leads grid if needed, then write; returns the number of write requests.
     ``grid``: the Leads grid as ``grow_leads`` left it for rows written before (by a
-    ``RowStream``: those rows and the new columns are in it already)."""
+    ``RowStream``: those rows and the new columns are in it already); ``meanwhile``: the
+    caller's steps taken while the writes are on their way (``Grid.write``)."""
     _, requests = grow_leads(workbook, data, diff, diff.rows_needed, grid=grid)
-    return requests + workbook.write(_counted(diff.ranges(synced_at), rows))
+    return requests + workbook.write(_counted(diff.ranges(synced_at), rows), meanwhile)
 
 
 def grow_leads(workbook: Grid, data: SheetData, diff: LeadsDiff, rows_needed: int, *,
