@@ -214,7 +214,7 @@ def test_what_a_run_read_is_kept_with_its_ledger_and_garbage_reads_as_none(tmp_p
     assert cache.columns_read() == [] and cache.tabs_read() == []
     cache.remember_reads([ColumnRead("Leads", 0), ColumnRead("Form 'A'", 27)],
                          ["Weights", "'Form A'!1:1"])
-    cache.record_leads([], ["layout"], "rules", replace=True)
+    list(cache.stage_leads([], ["layout"], "rules", replace=True))  # committed by the run's
     cache.commit_run(NOW)
     cache.close()
     cache, _ = StateStore.read_only(path, list_id=LIST_ID, lookback_days=90)
@@ -345,9 +345,9 @@ def test_a_full_pull_marks_changes_only_where_a_ledger_vouches_for_leads(tmp_pat
     assert cache.dirty_keys() == set()  # a first sync: nothing to single out
     assert cache.mark_stale(world.now, everyone=False) == len(first.members)  # all the same
     key = first.members[0].key
-    cache.record_leads([LedgerEntry.of(key, Known("[]", 1.0), LeadNote(
+    list(cache.stage_leads([LedgerEntry.of(key, Known("[]", 1.0), LeadNote(
         world.now.timestamp() + 86400, "subscribed", key, "[]", 0.0))], ["layout"], "rules",
-        replace=True)
+        replace=True))
     cache.commit_run(world.now)
     cache.close()
     cache, _, _ = world.pull(tmp_path / "state.db", full=True)

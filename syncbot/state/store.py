@@ -23,7 +23,6 @@ state as it was last committed while the run itself writes the pull into it
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import itertools
 import json
@@ -361,7 +360,7 @@ class StateStore:
     # ---- the Leads ledger -------------------------------------------------------------------
 
     def ledger_layout(self) -> Any:
-        """What the ledger describes (spreadsheet, tab, columns), as ``record_leads`` stored it."""
+        """What the ledger describes (spreadsheet, tab, columns), as ``stage_leads`` stored it."""
         value = self._meta(LEDGER_LAYOUT)
         return None if value is None else json.loads(value)
 
@@ -434,7 +433,7 @@ class StateStore:
     def remember_reads(self, columns: Sequence[ColumnRead], tabs: Sequence[str]) -> None:
         """What this run read of Leads and the source tabs (``columns``) and the ranges of
         the tabs its values read asked for (``tabs``), for the next run to ask for at once
-        (kept by the next commit: ``record_leads``')."""
+        (kept by the next commit: the ledger's)."""
         self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
             (COLUMNS_READ, json.dumps([list(column) for column in columns])),
             (TABS_READ, json.dumps(list(tabs)))])
@@ -451,20 +450,14 @@ class StateStore:
                 f"SELECT key, cells, synced_at FROM leads WHERE key IN ({marks})", part))
         return found
 
-    def record_leads(self, entries: Iterable[LedgerEntry], layout: Any, rules: str, *,
-                     replace: bool) -> None:
-        """Remember what the Leads tab now holds (after a successful write) and that every
-        lead was recomputed with ``rules``, durably. ``replace`` forgets the rest first (the
-        ledger described another layout)."""
-        collections.deque(self.stage_leads(entries, layout, rules, replace=replace), maxlen=0)
-        self.save()
-
     def stage_leads(self, entries: Iterable[LedgerEntry], layout: Any, rules: str, *,
                     replace: bool) -> Iterator[None]:
-        """``record_leads`` without its commit, in steps of ``STAGED_AT_A_TIME`` entries (a
-        run takes them while its rows are on their way to the sheet): nothing is durable, or
-        seen by another connection, before ``save``, so a run that stops before it leaves the
-        ledger as it was."""
+        """What the Leads tab holds once a run's writes are in (``entries``), and that every
+        lead was recomputed with ``rules``; ``replace`` forgets the rest first (the ledger
+        described another layout). In steps of ``STAGED_AT_A_TIME`` entries, which a run takes
+        while its rows are on their way to the sheet, and uncommitted: nothing is durable, or
+        seen by another connection, before ``save``, which the run calls once every row is
+        in, so a run that stops before leaves the ledger as it was."""
         if replace:
             self.db.execute("DELETE FROM leads")
         entries = iter(entries)
