@@ -392,7 +392,7 @@ def test_a_ledger_staged_while_its_rows_went_out_is_kept_only_if_they_all_arrive
     assert code == 1 and "Traceback" not in err
     assert len(leads_writes) == 3 and leads_writes[-1] > 0  # steps were staged before it
     assert _ledger(world) == ledger  # and none of them kept
-    assert world.leads() != calm.leads()  # the rows of the first two requests went
+    assert world.leads() != calm.leads()  # the refused request's rows, and the rest, missing
 
     monkeypatch.setattr(sheets_client.Workbook, "_send_values", send)
     assert world.run(capsys, "sync")[0] == 0
