@@ -493,7 +493,7 @@ class _Changes:
     scored."""
 
     plan: TagPlan
-    ids: dict[str, int]
+    ids: Mapping[str, int]
     stream: RowStream[list[PendingRow]] | None
 
 
@@ -633,14 +633,14 @@ def _safety_check(run: _Run, plan: TagPlan, diff: LeadsDiff) -> None:
         raise SafetyStop(" ".join(report.safety))
 
 
-def _write_tags(run: _Run, rules: Ruleset, plan: TagPlan, ids: dict[str, int],
+def _write_tags(run: _Run, rules: Ruleset, plan: TagPlan, known: Mapping[str, int],
                 addresses: dict[str, str], stream: TagStream | None = None) -> None:
-    """Only the differences, creating the managed tags Mailchimp does not have yet; with
-    ``stream``, those it has not written already."""
+    """Only the differences, creating the managed tags Mailchimp does not have yet (``known``:
+    the segment ids of those it has); with ``stream``, those it has not written already."""
     run.meters.stage(run.texts("progress.writing_tags", adds=plan.total_adds,
                                removes=plan.total_removes))
     streamed = stream.finish() if stream is not None else Streamed()
-    ids.update(streamed.created)
+    ids = {**known, **streamed.created}
     plan = plan.without(streamed.added)
     if plan.is_empty and not streamed.anything:
         return
