@@ -23,7 +23,6 @@ from syncbot.sandbox.mailchimp import SINCE_READINGS, subscriber_hash
 from syncbot.sheets import client as sheets_client
 from syncbot.state import store as state_store
 from syncbot.state.lock import lock_for
-from syncbot.state.store import StateStore
 from tests.conftest import LIST_ID, NOW, SHEET_ID, waits_for
 
 TIERS = ("lead:hot", "lead:warm", "lead:cold")
@@ -364,13 +363,13 @@ def test_a_ledger_staged_while_its_rows_went_out_is_kept_only_if_they_all_arrive
 
     monkeypatch.setattr(sheets_client, "CHUNK_BYTES", 8_000)  # many requests of changed cells
     monkeypatch.setattr(state_store, "STAGED_AT_A_TIME", 20)
-    stage, staged = StateStore.stage_leads, []
+    stage, staged = state_store.StateStore.stage_leads, []
 
     def counted(self, *args, **kwargs):
         for step in stage(self, *args, **kwargs):
             staged.append(step)
             yield step
-    monkeypatch.setattr(StateStore, "stage_leads", counted)
+    monkeypatch.setattr(state_store.StateStore, "stage_leads", counted)
     send, leads_writes = sheets_client.Workbook._send_values, []
 
     def slow_then_refused(self, body):
